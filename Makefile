@@ -1,0 +1,29 @@
+# Northstar: `make run` (the nightly build on the sandbox) and `make test` (the whole suite)
+# do all set-up on a fresh machine. uv is installed with pip when it is missing.
+
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+export NORTHSTAR_WAREHOUSE ?= $(CURDIR)/warehouse/northstar.duckdb
+
+.PHONY: install run test lint dev bench clean
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+run: install
+	$(UV) run northstar sandbox generate
+
+test: install
+	$(UV) run pytest -q
+
+lint: install
+	$(UV) run ruff check ingestion orchestration tests
+
+bench: install
+	/usr/bin/time -v $(UV) run northstar sandbox generate --scale default --dir warehouse/bench-sandbox
+
+clean:
+	rm -rf warehouse/sandbox warehouse/bench-sandbox .pytest_cache

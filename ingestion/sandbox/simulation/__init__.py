@@ -1,0 +1,63 @@
+"""Builds the sandbox's ``World`` (and the state its truth is computed from).
+
+Order of play: visitors and their sessions (``visitors``), what signed-up users do and how
+they are billed (``journeys`` + ``billing``), Stripe's objects and events (``stripe_objects``),
+ad platforms' stats (``ads``), and the GA4 export files (``ga4_events``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ingestion.sandbox.simulation import ads, catalog
+from ingestion.sandbox.simulation.billing import BillingSimulator, Ledger
+from ingestion.sandbox.simulation.clock import DAY, day_start
+from ingestion.sandbox.simulation.ga4_events import (
+    Ga4Output,
+    expand_events,
+    first_touch_traffic,
+    write_export,
+)
+from ingestion.sandbox.simulation.journeys import User, simulate_journeys
+from ingestion.sandbox.simulation.stripe_catalog import StripeCatalog, build_catalog
+from ingestion.sandbox.simulation.stripe_objects import StripeRenderer
+from ingestion.sandbox.simulation.visitors import Pseudos, Sessions, simulate_traffic
+from ingestion.sandbox.world import World
+
+
+@dataclass
+class Simulation:
+    """The served world plus the simulator's own state (for the ground truth)."""
+
+    world: World
+    ledger: Ledger
+    users: list[User]
+    sessions: Sessions
+    pseudos: Pseudos
+    ga4: Ga4Output
+    stripe_catalog: StripeCatalog
+
+
+def simulate(seed: int, start: date, as_of: date, scale: str, ga4_dir: Path, malformed_rate: float = 0.0) -> Simulation:
+    if as_of <= start:
+        raise ValueError(f"--as-of {as_of} must be after --start {start}")
+    if scale not in catalog.SCALES:
+        raise ValueError(f"unknown --scale {scale!r}: choose one of {', '.join(catalog.SCALES)}")
+    as_of_ts = day_start(as_of)
+    traffic = simulate_traffic(seed, start, as_of, catalog.SCALES[scale])
+    stripe_catalog = build_catalog(seed, created=day_start(start) - 30 * DAY)
+    billing = BillingSimulator(seed, stripe_catalog, as_of_ts)
+    users, product_sessions = simulate_journeys(seed, traffic, billing, as_of_ts)
+    sessions = Sessions.concat([traffic.sessions, product_sessions]) if product_sessions is not None else traffic.sessions
+    events = expand_events(sessions, as_of_ts)
+    ga4 = write_export(ga4_dir, events, traffic.pseudos, [u.user_id for u in users],
+                       first_touch_traffic(sessions, len(traffic.pseudos.ids)), seed, malformed_rate)
+    world = World(
+        seed=seed, start=start, as_of=as_of, scale=scale,
+        stripe=StripeRenderer(seed, stripe_catalog, as_of_ts).render(billing.ledger),
+        ad_accounts=ads.accounts(), ad_campaigns=ads.campaigns(as_of),
+        ad_stats=ads.daily_stats(seed, sessions, users, start, as_of), ga4_dir=ga4_dir,
+    )
+    return Simulation(world, billing.ledger, users, sessions, traffic.pseudos, ga4, stripe_catalog)

@@ -1,0 +1,208 @@
+"""What the simulated business sells and where its visitors come from.
+
+Plain data: plans and prices, coupons, countries, traffic channels, ad accounts and
+campaigns, product features, and the volume of each scale. The simulation modules read it;
+nothing here draws random numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+# --- Scales -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    #: new website visitors on day 0 (grows by ``growth_per_year`` and dips at weekends)
+    visitors_per_day: float
+
+
+SCALES = {
+    "small": Scale("small", 20.0),
+    "default": Scale("default", 100.0),
+    "large": Scale("large", 700.0),
+}
+GROWTH_PER_YEAR = 0.6
+
+DEFAULT_SEED = 42
+DEFAULT_START = date(2024, 11, 1)
+DEFAULT_AS_OF = date(2026, 11, 1)
+
+# --- Plans and prices ---------------------------------------------------------------------
+
+CURRENCIES = ("usd", "eur", "gbp", "jpy")
+TIERS = ("starter", "professional", "business")
+TIER_NAMES = {"starter": "Starter", "professional": "Professional", "business": "Business"}
+#: Monthly list price in each currency's minor unit; annual = 10 x monthly (two months free).
+MONTHLY_PRICE = {
+    "starter": {"usd": 1900, "eur": 1900, "gbp": 1500, "jpy": 2900},
+    "professional": {"usd": 4900, "eur": 4900, "gbp": 3900, "jpy": 7400},
+    "business": {"usd": 9900, "eur": 9900, "gbp": 7900, "jpy": 14900},
+}
+ANNUAL_MULTIPLIER = 10
+ONBOARDING_PRICE = {"usd": 29900, "eur": 27900, "gbp": 23900, "jpy": 45000}
+#: Metered add-on (Business only): price per 1,000 API calls, billed in arrears.
+METERED_PRICE = {"usd": 50, "eur": 50, "gbp": 40, "jpy": 75}
+
+TIER_WEIGHTS = (0.5, 0.35, 0.15)
+ANNUAL_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class CouponSpec:
+    code: str
+    duration: str  # once | repeating | forever
+    percent_off: float | None = None
+    amount_off: dict[str, int] | None = None  # per currency (Stripe amount coupons have one)
+    duration_in_months: int | None = None
+
+
+COUPONS = (
+    CouponSpec("LAUNCH20", "forever", percent_off=20.0),
+    CouponSpec("PARTNER12_5", "forever", percent_off=12.5),
+    CouponSpec("WELCOME50", "once", percent_off=50.0),
+    CouponSpec("QUARTER25", "repeating", percent_off=25.0, duration_in_months=3),
+    CouponSpec("FLAT5", "forever", amount_off={"usd": 500, "eur": 500, "gbp": 400, "jpy": 700}),
+    CouponSpec("TENOFF6", "repeating", amount_off={"usd": 1000, "eur": 1000, "gbp": 800, "jpy": 1500},
+               duration_in_months=6),
+)
+COUPON_SHARE = 0.18
+
+# --- Countries ------------------------------------------------------------------------------
+
+# (country, continent, city, billing currency, weight)
+COUNTRIES = (
+    ("US", "Americas", "New York", "usd", 0.42),
+    ("CA", "Americas", "Toronto", "usd", 0.06),
+    ("GB", "Europe", "London", "gbp", 0.12),
+    ("DE", "Europe", "Berlin", "eur", 0.09),
+    ("FR", "Europe", "Paris", "eur", 0.06),
+    ("NL", "Europe", "Amsterdam", "eur", 0.04),
+    ("JP", "Asia", "Tokyo", "jpy", 0.08),
+    ("IN", "Asia", "Bengaluru", "usd", 0.08),
+    ("BR", "Americas", "Sao Paulo", "usd", 0.05),
+)
+#: VAT-style tax rate by billing currency, in percent (excluded from revenue metrics).
+TAX_PERCENT = {"usd": 0, "eur": 20, "gbp": 20, "jpy": 10}
+
+DEVICES = (
+    # category, operating_system, browser, weight
+    ("desktop", "Windows", "Chrome", 0.34),
+    ("desktop", "Macintosh", "Chrome", 0.18),
+    ("desktop", "Macintosh", "Safari", 0.12),
+    ("mobile", "iOS", "Safari", 0.18),
+    ("mobile", "Android", "Chrome", 0.13),
+    ("tablet", "iOS", "Safari", 0.05),
+)
+
+# --- Channels ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Channel:
+    """A way a session arrives; ``grouping`` is GA4's default channel group it falls in."""
+
+    code: str
+    grouping: str
+    platform: str | None = None  # ad platform whose campaigns send it
+    first_weight: float = 0.0  # share of first sessions
+    return_weight: float = 0.0  # share of return sessions
+    signup_rate: float = 0.0  # chance a visitor first arriving this way signs up
+
+
+CHANNELS = (
+    Channel("organic_search", "Organic Search", None, 0.30, 0.22, 0.0825),
+    Channel("paid_search", "Paid Search", "google_ads", 0.14, 0.08, 0.1125),
+    Channel("paid_social_meta", "Paid Social", "meta_ads", 0.10, 0.05, 0.0525),
+    Channel("paid_social_linkedin", "Paid Social", "linkedin_ads", 0.05, 0.02, 0.075),
+    Channel("organic_social", "Organic Social", None, 0.04, 0.03, 0.045),
+    Channel("email", "Email", None, 0.06, 0.10, 0.12),
+    Channel("referral", "Referral", None, 0.09, 0.05, 0.0975),
+    Channel("direct", "Direct", None, 0.22, 0.45, 0.0675),
+)
+CHANNEL_INDEX = {c.code: i for i, c in enumerate(CHANNELS)}
+
+#: (source, medium) pairs per unpaid channel; paid ones come from their campaign.
+CHANNEL_SOURCES = {
+    "organic_search": (("google", "organic"), ("bing", "organic"), ("duckduckgo", "organic")),
+    "organic_social": (("linkedin.com", "referral"), ("t.co", "referral"), ("reddit.com", "referral")),
+    "email": (("newsletter", "email"),),
+    "referral": (("g2.com", "referral"), ("capterra.com", "referral"), ("indiehackers.com", "referral")),
+    "direct": (("(direct)", "(none)"),),
+}
+
+# --- Ad platforms -----------------------------------------------------------------------------------
+
+# platform, account id, account name, account currency
+AD_ACCOUNTS = (
+    ("google_ads", "4815162342", "Northstar Demo - Google Ads", "USD"),
+    ("meta_ads", "1029384756", "Northstar Demo - Meta", "EUR"),
+    ("linkedin_ads", "508123456", "Northstar Demo - LinkedIn", "GBP"),
+)
+#: utm_source / utm_medium each platform's clicks carry.
+PLATFORM_UTM = {
+    "google_ads": ("google", "cpc"),
+    "meta_ads": ("facebook", "paid_social"),
+    "linkedin_ads": ("linkedin", "paid_social"),
+}
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    platform: str
+    campaign_id: str
+    name: str
+    slug: str  # utm_campaign; differs from the slugified name where teams tagged by hand
+    start: date
+    end: date | None  # paused after this day
+    weight: float  # share of the platform's paid sessions
+    ctr: float  # clicks / impressions
+    cpc: float  # cost per click in the account currency
+
+
+CAMPAIGNS = (
+    CampaignSpec("google_ads", "20110001", "Brand - Search", "brand-search",
+                 date(2024, 1, 1), None, 0.35, 0.09, 1.10),
+    CampaignSpec("google_ads", "20110002", "Generic - SaaS Metrics", "generic-saas-metrics",
+                 date(2024, 1, 1), None, 0.45, 0.035, 3.40),
+    CampaignSpec("google_ads", "20110003", "Competitor Conquesting", "competitor-conquest",
+                 date(2025, 3, 1), None, 0.20, 0.025, 4.80),
+    CampaignSpec("meta_ads", "23850001", "Prospecting - Lookalike 1%", "prospecting-lookalike",
+                 date(2024, 1, 1), None, 0.6, 0.011, 0.95),
+    CampaignSpec("meta_ads", "23850002", "Retargeting - Site Visitors", "rt_q3_2024",
+                 date(2024, 1, 1), None, 0.4, 0.018, 0.70),
+    CampaignSpec("linkedin_ads", "61200001", "ABM - Finance Leaders", "abm-finance-leaders",
+                 date(2024, 1, 1), None, 0.7, 0.006, 7.50),
+    CampaignSpec("linkedin_ads", "61200002", "Webinar: Metrics 101", "webinar-metrics-101",
+                 date(2025, 6, 1), date(2025, 9, 30), 0.3, 0.008, 5.20),
+)
+PLATFORM_STATUS = {
+    "google_ads": ("ENABLED", "PAUSED"),
+    "meta_ads": ("ACTIVE", "PAUSED"),
+    "linkedin_ads": ("ACTIVE", "PAUSED"),
+}
+#: Clicks that never become a session (bounced before the tag fired), as a share of sessions.
+CLICK_LOSS = 0.12
+#: Days over which platforms keep attributing conversions to a day (reported numbers grow).
+CONVERSION_REPORT_LAG_DAYS = 7
+
+# --- Product --------------------------------------------------------------------------------------------
+
+FEATURES = (
+    "mrr_dashboard", "cohort_grid", "churn_alerts", "csv_export",
+    "attribution_report", "team_invite", "api_access", "forecasting",
+)
+#: Each persona's relative use of FEATURES (same order).
+FEATURE_PERSONAS = (
+    (8, 4, 2, 3, 1, 1, 0.2, 0.5),
+    (5, 2, 1, 1, 6, 2, 0.5, 1),
+    (4, 3, 4, 2, 2, 3, 4, 3),
+)
+PAGES = ("/", "/pricing", "/features", "/blog/saas-metrics-guide", "/customers", "/docs", "/signup")
+
+TRIAL_DAYS = 14
+SIGNUP_ACTIVATION_RATE = 0.6
+SIGNUP_TRIAL_RATE = 0.5
+DIRECT_SUBSCRIBE_SHARE = 0.08
+TRIAL_CONVERSION = {"starter": 0.16, "professional": 0.2, "business": 0.24}

@@ -1,0 +1,1 @@
+"""Northstar's orchestration: the Dagster definitions (to come), schedules and the CLI."""

@@ -1,0 +1,165 @@
+"""The ``northstar`` command line.
+
+Subcommands (more arrive with ingestion and orchestration):
+- ``northstar sandbox generate``  simulate the business, write the GA4 export and the truth
+- ``northstar sandbox serve``     serve the simulated business over the real APIs' wire formats
+- ``northstar sandbox truth``     write the ground truth for an as-of
+
+Expected failures (bad arguments, a port in use) print one line and exit 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from ingestion.sandbox.simulation import catalog
+
+DEFAULT_SANDBOX_DIR = Path(os.environ.get("NORTHSTAR_SANDBOX_DIR", "warehouse/sandbox"))
+
+
+class CliError(Exception):
+    """An expected failure: reported as one line, exit status 2."""
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text}")
+    return value
+
+
+def _world_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=catalog.DEFAULT_SEED, help="simulation seed (default %(default)s)")
+    parser.add_argument("--start", type=_day, default=catalog.DEFAULT_START, help="first simulated day (default %(default)s)")
+    parser.add_argument("--as-of", type=_day, default=catalog.DEFAULT_AS_OF,
+                        help="the simulated now: midnight UTC of this day; nothing later is visible (default %(default)s)")
+    parser.add_argument("--scale", choices=sorted(catalog.SCALES), default="default", help="volume (default %(default)s)")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_SANDBOX_DIR,
+                        help="folder for the GA4 export (ga4/) and the truth (truth/) (default %(default)s)")
+    parser.add_argument("--malformed-rate", type=_rate, default=0.0,
+                        help="share of extra malformed lines in the GA4 files (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="northstar", description="Northstar: SaaS growth metrics warehouse.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    sandbox = commands.add_parser("sandbox", help="the simulated SaaS business").add_subparsers(dest="action", required=True)
+
+    generate = sandbox.add_parser("generate", help="simulate, write the GA4 export and the truth, print a summary")
+    _world_args(generate)
+
+    serve = sandbox.add_parser("serve", help="serve Stripe, GA4 and ad-platform APIs on a local port")
+    _world_args(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=12111)
+    serve.add_argument("--error-rate", type=_rate, default=0.0, help="share of requests answered 5xx")
+    serve.add_argument("--rate-limit-rate", type=_rate, default=0.0, help="share of requests answered 429")
+    serve.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429 (default 1)")
+
+    truth = sandbox.add_parser("truth", help="write the ground truth (MRR, movements, first touches, spend, counts)")
+    _world_args(truth)
+    truth.add_argument("--out", type=Path, default=None, help="truth folder (default <dir>/truth)")
+    return parser
+
+
+def _simulate(args: argparse.Namespace):
+    from ingestion.sandbox.simulation import simulate
+
+    try:
+        return simulate(args.seed, args.start, args.as_of, args.scale, args.dir / "ga4", args.malformed_rate)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _summary(sim, seconds: float) -> str:
+    world = sim.world
+    stripe = ", ".join(f"{name} {len(objs)}" for name, objs in world.stripe.items())
+    ads = ", ".join(f"{p} {sum(r.platform == p for r in world.ad_stats)} daily rows" for p in ("google_ads", "meta_ads", "linkedin_ads"))
+    active = sum(s["status"] in ("active", "past_due") for s in world.stripe["subscriptions"])
+    return "\n".join([
+        f"sandbox: seed {world.seed}, {world.start} .. {world.as_of} (as-of, exclusive), scale {world.scale}, {seconds:.1f}s",
+        f"  stripe: {stripe}",
+        f"  live subscriptions at as-of: {active}",
+        f"  ga4: {sim.ga4.events} events in {sim.ga4.files} daily files ({sim.ga4.malformed_lines} malformed lines) under {world.ga4_dir}",
+        f"  ads: {ads}",
+    ])
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from ingestion.sandbox.truth import write_truth
+
+    began = time.perf_counter()
+    sim = _simulate(args)
+    write_truth(sim, args.dir / "truth")
+    print(_summary(sim, time.perf_counter() - began))
+    print(f"  truth: {args.dir / 'truth'}")
+
+
+def cmd_truth(args: argparse.Namespace) -> None:
+    from ingestion.sandbox.truth import write_truth
+
+    sim = _simulate(args)
+    out = args.out or args.dir / "truth"
+    counts = write_truth(sim, out)
+    print(f"truth for as-of {args.as_of} written to {out} ({counts['ga4']['events']} GA4 events, "
+          f"{counts['stripe']['subscriptions']} subscriptions)")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
+    from ingestion.sandbox.faults import FaultPlan
+    from ingestion.sandbox.server import start_server
+
+    began = time.perf_counter()
+    sim = _simulate(args)
+    faults = FaultPlan(seed=args.seed, error_rate=args.error_rate, rate_limit_rate=args.rate_limit_rate,
+                       retry_after_seconds=args.retry_after)
+    try:
+        server = start_server(sim.world, port=args.port, host=args.host, faults=faults)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    print(_summary(sim, time.perf_counter() - began))
+    base = server.base_url
+    print(f"serving on {base} (Ctrl-C stops)")
+    print(f"  SOURCES__STRIPE__API_BASE={base}  SOURCES__STRIPE__API_KEY={stripe_api.SANDBOX_API_KEY}")
+    print(f"  SOURCES__GA4__BUCKET_URL={base}/ga4/")
+    print(f"  SOURCES__GOOGLE_ADS__API_BASE={base}  developer-token {google_ads_api.SANDBOX_DEVELOPER_TOKEN}, "
+          f"bearer {google_ads_api.SANDBOX_ACCESS_TOKEN}")
+    print(f"  SOURCES__META_ADS__API_BASE={base}  access_token {meta_ads_api.SANDBOX_ACCESS_TOKEN}")
+    print(f"  SOURCES__LINKEDIN_ADS__API_BASE={base}  bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {("sandbox", "generate"): cmd_generate, ("sandbox", "serve"): cmd_serve,
+               ("sandbox", "truth"): cmd_truth}[(args.command, args.action)]
+    try:
+        handler(args)
+    except CliError as exc:
+        print(f"northstar: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
