@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export NORTHSTAR_WAREHOUSE ?= $(CURDIR)/warehouse/northstar.duckdb
 
-.PHONY: install run test lint dev bench clean
+.PHONY: install run test lint dev bench bench-generate bench-ingest clean
 
 install: .venv/.installed
 
@@ -14,7 +14,7 @@ install: .venv/.installed
 	@touch $@
 
 run: install
-	$(UV) run northstar sandbox generate
+	$(UV) run northstar run
 
 test: install
 	$(UV) run pytest -q
@@ -22,8 +22,15 @@ test: install
 lint: install
 	$(UV) run ruff check ingestion orchestration tests
 
-bench: install
-	/usr/bin/time -v $(UV) run northstar sandbox generate --scale default --dir warehouse/bench-sandbox
+# Benchmarks (figures, not pass/fail): sandbox generation, then GA4 loading vs DuckDB's own read_json.
+BENCH_SCALE ?= large
+bench: install bench-generate bench-ingest
+
+bench-generate: install
+	/usr/bin/time -v $(UV) run northstar sandbox generate --scale default --dir warehouse/bench/default
+
+bench-ingest: install
+	$(UV) run python bench/ga4_load.py --scale $(BENCH_SCALE) --dir warehouse/bench/$(BENCH_SCALE)/ga4
 
 clean:
-	rm -rf warehouse/sandbox warehouse/bench-sandbox .pytest_cache
+	rm -rf warehouse/sandbox warehouse/bench .pytest_cache

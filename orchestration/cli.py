@@ -1,6 +1,8 @@
 """The ``northstar`` command line.
 
-Subcommands (more arrive with ingestion and orchestration):
+Subcommands:
+- ``northstar run``               the nightly build on the sandbox (``make run``)
+- ``northstar ingest [SOURCE ...]`` run dlt sources into the warehouse (all when none named)
 - ``northstar sandbox generate``  simulate the business, write the GA4 export and the truth
 - ``northstar sandbox serve``     serve the simulated business over the real APIs' wire formats
 - ``northstar sandbox truth``     write the ground truth for an as-of
@@ -74,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     truth = sandbox.add_parser("truth", help="write the ground truth (MRR, movements, first touches, spend, counts)")
     _world_args(truth)
     truth.add_argument("--out", type=Path, default=None, help="truth folder (default <dir>/truth)")
+
+    ingest = commands.add_parser("ingest", help="load sources into the warehouse (NORTHSTAR_WAREHOUSE)")
+    ingest.add_argument("sources", nargs="*", metavar="SOURCE",
+                        help="stripe, ga4, google_ads, meta_ads, linkedin_ads (default: all configured)")
+
+    run = commands.add_parser("run", help="the nightly build on the embedded sandbox")
+    _world_args(run)
     return parser
 
 
@@ -149,16 +158,51 @@ def cmd_serve(args: argparse.Namespace) -> None:
         server.shutdown()
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingestion.run import ingest
+
+    try:
+        results = ingest(args.sources)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for result in results:
+        print(result.line(), file=sys.stderr if result.status == "failed" else sys.stdout)
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ingestion.warehouse import warehouse_path
+    from orchestration.sandbox_build import run_on_sandbox
+
+    began = time.perf_counter()
+    print(f"northstar run: sandbox seed {args.seed}, {args.start} .. {args.as_of}, scale {args.scale}; "
+          f"warehouse {warehouse_path()}", flush=True)
+    try:
+        results, reconciliation = run_on_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    for result in results:
+        print(f"  {result.line()}")
+    mismatched = [(t, e, a) for t, e, a in reconciliation if e != a]
+    print(f"  reconciliation: {len(reconciliation) - len(mismatched)}/{len(reconciliation)} raw tables hold "
+          f"exactly the sandbox's expected rows")
+    for table, expected, actual in mismatched:
+        print(f"    {table}: expected {expected}, found {'no table' if actual is None else actual}")
+    print(f"northstar run: {'ok' if not mismatched else 'FAILED'} in {time.perf_counter() - began:.1f}s")
+    failed = any(r.status == "failed" for r in results)
+    return 1 if mismatched or failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {("sandbox", "generate"): cmd_generate, ("sandbox", "serve"): cmd_serve,
-               ("sandbox", "truth"): cmd_truth}[(args.command, args.action)]
+               ("sandbox", "truth"): cmd_truth, ("ingest", None): cmd_ingest,
+               ("run", None): cmd_run}[(args.command, getattr(args, "action", None))]
     try:
-        handler(args)
+        return handler(args) or 0
     except CliError as exc:
         print(f"northstar: error: {exc}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,47 @@
+"""The date window an ad platform's daily stats are (re)read over.
+
+Ad platforms revise recent days (conversions keep arriving for about a week, spend is
+corrected), so each run re-reads from ``last loaded date - lookback_days`` up to today and
+merges on ``STATS_KEY``. The cursor is a ``dlt.sources.incremental`` on the ``date`` column
+with ``lag=lookback_days``: its state lives in dlt state, which dlt stores in the warehouse
+and restores from there when the local pipelines folder is gone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import dlt
+
+#: One row per day x account x campaign: the merge key of every ``campaign_stats_daily``.
+STATS_KEY = ("date", "account_id", "campaign_id")
+#: How far back a first run reads when no ``start_date`` is configured.
+DEFAULT_HISTORY_DAYS = 730
+
+
+def today() -> date:
+    """The platforms' "today" (UTC): the last day a window asks for."""
+    return datetime.now(UTC).date()
+
+
+def default_start_date() -> str:
+    """Two years before today, as ``YYYY-MM-DD``."""
+    return (today() - timedelta(days=DEFAULT_HISTORY_DAYS)).isoformat()
+
+
+def date_cursor(start_date: str | None, lookback_days: int) -> dlt.sources.incremental[str]:
+    """The incremental cursor on ``date`` (``YYYY-MM-DD`` strings), lagging ``lookback_days`` days."""
+    if lookback_days < 0:
+        raise ValueError(f"lookback_days must be >= 0, got {lookback_days}")
+    initial = date.fromisoformat(start_date or default_start_date()).isoformat()
+    return dlt.sources.incremental("date", initial_value=initial, lag=lookback_days or None)
+
+
+def window(cursor: dlt.sources.incremental[str]) -> tuple[date, date]:
+    """Inclusive ``(first, last)`` days to request: the lagged cursor start up to today.
+
+    ``cursor.start_value`` is ``initial_value`` on a first run, else the last loaded date minus
+    the lag (never before ``initial_value``).
+    """
+    first = date.fromisoformat(str(cursor.start_value))
+    return first, max(first, today())

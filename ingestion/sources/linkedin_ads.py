@@ -1,0 +1,206 @@
+"""LinkedIn Marketing API (versioned ``/rest/``): campaigns and daily campaign analytics.
+
+``adAnalytics`` (``q=analytics``, ``pivot=CAMPAIGN``, ``timeGranularity=DAILY``) is paged with
+``start``/``count``; campaigns (``adAccounts/{id}/adCampaigns?q=search``) with ``pageToken``.
+Query values use Rest.li 2.0 syntax; every call carries ``LinkedIn-Version``. Cost comes as a
+decimal string in the account currency: kept exactly as text (``spend``) and as integer micros
+(``spend_micros``); the account currency is read from ``adAccounts/{id}``.
+
+Tables in ``raw_linkedin_ads``:
+- ``campaigns``: id, name, status, account_id, currency, type, run_schedule__start, ...
+- ``campaign_stats_daily``: date, account_id, campaign_id, currency, impressions, clicks,
+  spend (exact decimal text), spend_micros, conversions (externalWebsiteConversions)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import dlt
+from dlt.sources.helpers.requests import HTTPError, Response
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, OffsetPaginator
+
+from ingestion.errors import SourceHTTPError
+from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
+
+SOURCE = "linkedin_ads"
+DEFAULT_API_BASE = "https://api.linkedin.com"
+DEFAULT_API_VERSION = "202505"
+ACCOUNT_URN = "urn:li:sponsoredAccount:"
+CAMPAIGN_URN = "urn:li:sponsoredCampaign:"
+#: Elements per adAnalytics page (``count``) and per adCampaigns page (``pageSize``).
+ANALYTICS_PAGE_SIZE = 100
+CAMPAIGN_PAGE_SIZE = 100
+
+ANALYTICS_FIELDS = "dateRange,pivotValues,impressions,clicks,costInLocalCurrency,externalWebsiteConversions"
+
+CAMPAIGN_COLUMNS: dict[str, Any] = {
+    "id": {"data_type": "text", "nullable": False},
+    "account_id": {"data_type": "text"},
+    "currency": {"data_type": "text"},
+}
+STATS_COLUMNS: dict[str, Any] = {
+    "date": {"data_type": "date", "nullable": False},
+    "account_id": {"data_type": "text", "nullable": False},
+    "campaign_id": {"data_type": "text", "nullable": False},
+    "currency": {"data_type": "text"},
+    "impressions": {"data_type": "bigint"},
+    "clicks": {"data_type": "bigint"},
+    "spend": {"data_type": "text"},
+    "spend_micros": {"data_type": "bigint"},
+    "conversions": {"data_type": "double"},
+}
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+
+@dlt.source(name="linkedin_ads")
+def linkedin_ads_source(
+    api_base: str = DEFAULT_API_BASE,
+    account_id: str = dlt.config.value,
+    access_token: str = dlt.secrets.value,
+    start_date: str | None = None,
+    lookback_days: int = 7,
+    api_version: str = DEFAULT_API_VERSION,
+) -> Any:
+    """Campaigns and daily campaign analytics of the ad account ``account_id`` (id or URN)."""
+    account = str(account_id).removeprefix(ACCOUNT_URN)
+    client = RESTClient(
+        base_url=f"{api_base.rstrip('/')}/rest",
+        headers={"LinkedIn-Version": api_version, "X-Restli-Protocol-Version": "2.0.0"},
+        auth=BearerTokenAuth(access_token),
+    )
+    hooks = {"response": [_check(access_token)]}
+    currency_of: dict[str, str] = {}
+
+    def currency() -> str:
+        if not currency_of:
+            with _http_errors():
+                currency_of["value"] = client.get(f"/adAccounts/{account}", hooks=hooks).json()["currency"]
+        return currency_of["value"]
+
+    @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)
+    def campaigns() -> Iterator[list[dict[str, Any]]]:
+        account_currency = currency()
+        with _http_errors():
+            for page in client.paginate(
+                f"/adAccounts/{account}/adCampaigns",
+                params={"q": "search", "pageSize": CAMPAIGN_PAGE_SIZE},
+                paginator=JSONResponseCursorPaginator(
+                    cursor_path="metadata.nextPageToken", cursor_param="pageToken"
+                ),
+                data_selector="elements",
+                hooks=hooks,
+            ):
+                yield [_campaign_row(item, account, account_currency) for item in page]
+
+    cursor_on_date = date_cursor(start_date, lookback_days)
+
+    @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=STATS_COLUMNS)
+    def campaign_stats_daily(
+        cursor: dlt.sources.incremental[str] = cursor_on_date,
+    ) -> Iterator[list[dict[str, Any]]]:
+        first, last = window(cursor)
+        account_currency = currency()
+        # Rest.li values go in the URL as they are: parentheses, colons and commas must stay
+        # unencoded; only the URNs inside List(...) are percent-encoded.
+        query = (
+            f"q=analytics&pivot=CAMPAIGN&timeGranularity=DAILY"
+            f"&dateRange=(start:{_restli_date(first)},end:{_restli_date(last)})"
+            f"&accounts=List({quote(ACCOUNT_URN + account, safe='')})&fields={ANALYTICS_FIELDS}"
+        )
+        with _http_errors():
+            for page in client.paginate(
+                f"/adAnalytics?{query}",
+                paginator=OffsetPaginator(
+                    limit=ANALYTICS_PAGE_SIZE, offset_param="start", limit_param="count",
+                    total_path="paging.total",
+                ),
+                data_selector="elements",
+                hooks=hooks,
+            ):
+                yield [_stats_row(item, account, account_currency) for item in page]
+
+    return campaigns, campaign_stats_daily
+
+
+def _restli_date(day: date) -> str:
+    return f"(year:{day.year},month:{day.month},day:{day.day})"
+
+
+def _campaign_row(item: dict[str, Any], account: str, currency: str) -> dict[str, Any]:
+    rest = dict(item)
+    row = {
+        "id": str(rest.pop("id")),
+        "name": rest.pop("name", None),
+        "status": rest.pop("status", None),
+        "account_id": str(rest.pop("account", account)).removeprefix(ACCOUNT_URN),
+        "currency": currency,
+    }
+    return {**row, **rest}  # anything else LinkedIn sends lands as its own column
+
+
+def _stats_row(item: dict[str, Any], account: str, currency: str) -> dict[str, Any]:
+    rest = dict(item)
+    start = rest.pop("dateRange")["start"]
+    pivot = rest.pop("pivotValues")
+    spend = str(rest.pop("costInLocalCurrency", "0"))
+    row = {
+        "date": date(int(start["year"]), int(start["month"]), int(start["day"])).isoformat(),
+        "account_id": account,
+        "campaign_id": str(pivot[0]).removeprefix(CAMPAIGN_URN),
+        "currency": currency,
+        "impressions": int(rest.pop("impressions", 0)),
+        "clicks": int(rest.pop("clicks", 0)),
+        "spend": spend,
+        "spend_micros": _micros(spend),
+        "conversions": float(rest.pop("externalWebsiteConversions", 0)),
+    }
+    return {**row, **rest}
+
+
+def _micros(amount: str) -> int:
+    """A decimal string as integer micros (LinkedIn may send more digits: rounded half-even)."""
+    return int((Decimal(amount) * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def _check(token: str) -> Any:
+    """A response hook: 429/5xx go back to dlt's retrying session, other errors end the run."""
+
+    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code < 400:
+            return
+        if response.status_code in _RETRYABLE:
+            response.raise_for_status()  # retried with backoff, honouring Retry-After
+        raise SourceHTTPError(SOURCE, response.status_code, urlsplit(response.url).path,
+                              _detail(response, token))
+
+    return hook
+
+
+def _detail(response: Response, token: str) -> str:
+    try:
+        body = response.json()
+        detail = f"{body.get('code', '')} {body.get('message', '')}".strip()
+    except (ValueError, AttributeError):
+        detail = response.reason or ""
+    if token:
+        detail = detail.replace(token, "***")
+    return detail[:300]
+
+
+@contextmanager
+def _http_errors() -> Iterator[None]:
+    """A 429/5xx still failing after dlt's retries ends the run as a SourceHTTPError."""
+    try:
+        yield
+    except HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else 0
+        url = exc.response.url if exc.response is not None else ""
+        raise SourceHTTPError(SOURCE, status, urlsplit(url).path, "still failing after retries") from None

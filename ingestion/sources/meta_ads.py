@@ -1,0 +1,188 @@
+"""Meta (Facebook) Marketing API: campaigns and daily campaign insights of one ad account.
+
+Insights are read at ``level=campaign`` with ``time_increment=1`` over a ``time_range``,
+following the cursor links in ``paging.next``. Meta sends numbers as strings and spend as a
+decimal string in the account currency: it is kept exactly as text (``spend``) and as integer
+micros (``spend_micros``); conversions are the ``actions`` entry of ``conversion_action_type``.
+
+Tables in ``raw_meta_ads``:
+- ``campaigns``: id, name, status, account_id, currency, effective_status, objective, ...
+- ``campaign_stats_daily``: date, account_id, campaign_id, currency, impressions, clicks,
+  spend (exact decimal text), spend_micros, conversions, campaign_name, actions (JSON)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import dlt
+from dlt.sources.helpers.requests import HTTPError, Response
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
+from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
+
+from ingestion.errors import SourceHTTPError
+from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
+
+SOURCE = "meta_ads"
+DEFAULT_API_BASE = "https://graph.facebook.com"
+DEFAULT_API_VERSION = "v19.0"
+#: The action type counted as a conversion (pixel purchases).
+DEFAULT_CONVERSION_ACTION = "offsite_conversion.fb_pixel_purchase"
+#: Rows per page (Graph's ``limit``).
+PAGE_SIZE = 100
+
+INSIGHTS_FIELDS = (
+    "account_id,account_currency,campaign_id,campaign_name,"
+    "impressions,clicks,spend,actions,date_start,date_stop"
+)
+CAMPAIGN_FIELDS = "id,account_id,name,status,effective_status,objective,created_time,start_time"
+
+CAMPAIGN_COLUMNS: dict[str, Any] = {
+    "id": {"data_type": "text", "nullable": False},
+    "account_id": {"data_type": "text"},
+    "currency": {"data_type": "text"},
+}
+STATS_COLUMNS: dict[str, Any] = {
+    "date": {"data_type": "date", "nullable": False},
+    "account_id": {"data_type": "text", "nullable": False},
+    "campaign_id": {"data_type": "text", "nullable": False},
+    "currency": {"data_type": "text"},
+    "impressions": {"data_type": "bigint"},
+    "clicks": {"data_type": "bigint"},
+    "spend": {"data_type": "text"},
+    "spend_micros": {"data_type": "bigint"},
+    "conversions": {"data_type": "double"},
+    "actions": {"data_type": "json"},
+}
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+
+@dlt.source(name="meta_ads")
+def meta_ads_source(
+    api_base: str = DEFAULT_API_BASE,
+    account_id: str = dlt.config.value,
+    access_token: str = dlt.secrets.value,
+    start_date: str | None = None,
+    lookback_days: int = 7,
+    api_version: str = DEFAULT_API_VERSION,
+    conversion_action_type: str = DEFAULT_CONVERSION_ACTION,
+) -> Any:
+    """Campaigns and daily campaign insights of the ad account ``account_id`` (with or without ``act_``)."""
+    account = str(account_id).removeprefix("act_")
+    # The token travels in the Authorization header, so it is never part of a paging.next URL.
+    client = RESTClient(base_url=f"{api_base.rstrip('/')}/{api_version}", auth=BearerTokenAuth(access_token))
+    hooks = {"response": [_check(access_token)]}
+    currency_of: dict[str, str] = {}
+
+    def currency() -> str:
+        if not currency_of:
+            with _http_errors():
+                node = client.get(f"/act_{account}", params={"fields": "currency"}, hooks=hooks).json()
+            currency_of["value"] = node["currency"]
+        return currency_of["value"]
+
+    def pages(path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        with _http_errors():
+            yield from client.paginate(
+                path,
+                params={**params, "limit": PAGE_SIZE},
+                paginator=JSONLinkPaginator(next_url_path="paging.next"),
+                data_selector="data",
+                hooks=hooks,
+            )
+
+    @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)
+    def campaigns() -> Iterator[list[dict[str, Any]]]:
+        account_currency = currency()
+        for page in pages(f"/act_{account}/campaigns", {"fields": CAMPAIGN_FIELDS}):
+            yield [
+                {**item, "id": str(item["id"]), "account_id": str(item.get("account_id", account)),
+                 "currency": account_currency}
+                for item in page
+            ]
+
+    cursor_on_date = date_cursor(start_date, lookback_days)
+
+    @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=STATS_COLUMNS)
+    def campaign_stats_daily(
+        cursor: dlt.sources.incremental[str] = cursor_on_date,
+    ) -> Iterator[list[dict[str, Any]]]:
+        first, last = window(cursor)
+        params = {
+            "level": "campaign",
+            "time_increment": 1,
+            "time_range": json.dumps({"since": first.isoformat(), "until": last.isoformat()}),
+            "fields": INSIGHTS_FIELDS,
+        }
+        for page in pages(f"/act_{account}/insights", params):
+            yield [_stats_row(item, conversion_action_type) for item in page]
+
+    return campaigns, campaign_stats_daily
+
+
+def _stats_row(item: dict[str, Any], conversion_action_type: str) -> dict[str, Any]:
+    rest = dict(item)
+    spend = str(rest.pop("spend", "0"))
+    actions = rest.pop("actions", None) or []
+    rest.pop("date_stop", None)  # equals date_start with time_increment=1
+    row = {
+        "date": rest.pop("date_start"),
+        "account_id": str(rest.pop("account_id")),
+        "campaign_id": str(rest.pop("campaign_id")),
+        "currency": rest.pop("account_currency", None),
+        "impressions": int(rest.pop("impressions", 0)),
+        "clicks": int(rest.pop("clicks", 0)),
+        "spend": spend,
+        "spend_micros": _micros(spend),
+        "conversions": sum(float(a.get("value", 0)) for a in actions
+                           if a.get("action_type") == conversion_action_type),
+        "actions": actions,
+    }
+    return {**row, **rest}  # anything else Meta sends lands as its own column
+
+
+def _micros(amount: str) -> int:
+    """A decimal string as integer micros (Meta spend has at most the currency's minor unit)."""
+    return int((Decimal(amount) * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def _check(token: str) -> Any:
+    """A response hook: 429/5xx go back to dlt's retrying session, other errors end the run."""
+
+    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
+        if response.status_code < 400:
+            return
+        if response.status_code in _RETRYABLE:
+            response.raise_for_status()  # retried with backoff, honouring Retry-After
+        raise SourceHTTPError(SOURCE, response.status_code, urlsplit(response.url).path,
+                              _detail(response, token))
+
+    return hook
+
+
+def _detail(response: Response, token: str) -> str:
+    try:
+        error = response.json()["error"]
+        detail = f"(code {error.get('code')}) {error.get('message', '')}"
+    except (ValueError, KeyError, TypeError):
+        detail = response.reason or ""
+    if token:
+        detail = detail.replace(token, "***")
+    return detail[:300]
+
+
+@contextmanager
+def _http_errors() -> Iterator[None]:
+    """A 429/5xx still failing after dlt's retries ends the run as a SourceHTTPError."""
+    try:
+        yield
+    except HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else 0
+        url = exc.response.url if exc.response is not None else ""
+        raise SourceHTTPError(SOURCE, status, urlsplit(url).path, "still failing after retries") from None

@@ -1,0 +1,55 @@
+"""The nightly build on the embedded sandbox (what ``make run`` does).
+
+Today: simulate the business and write its truth, serve it on a free local port, point every
+source at it, ingest, and reconcile the raw row counts with the truth's expected counts. The
+dbt build, quality gates and publishing join here as they land.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from ingestion.run import SourceResult, ingest
+from ingestion.sandbox.client_env import source_env
+from ingestion.sandbox.server import start_server
+from ingestion.sandbox.simulation import simulate
+from ingestion.sandbox.truth import write_truth
+from ingestion.warehouse import warehouse_path
+
+
+#: expected_counts.json entry -> the raw table that must hold that many rows
+def reconciliation_targets(counts: dict) -> list[tuple[str, int]]:
+    targets = [(f"raw_stripe.{name}", n) for name, n in counts["stripe"].items()]
+    targets.append(("raw_ga4.events", counts["ga4"]["events"]))
+    for platform, entry in counts["ads"].items():
+        targets.append((f"raw_{platform}.campaigns", entry["campaigns"]))
+        targets.append((f"raw_{platform}.campaign_stats_daily", entry["daily_rows"]))
+    return targets
+
+
+def reconcile(counts: dict) -> list[tuple[str, int, int | None]]:
+    """(table, expected rows, rows in the warehouse or None when the table is missing)."""
+    result = []
+    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+        existing = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+        for table, expected in reconciliation_targets(counts):
+            actual = con.execute(f"select count(*) from {table}").fetchone()[0] if table in existing else None
+            result.append((table, expected, actual))
+    return result
+
+
+def run_on_sandbox(seed: int, start: date, as_of: date, scale: str, sandbox_dir: Path) -> tuple[list[SourceResult], list]:
+    sim = simulate(seed, start, as_of, scale, sandbox_dir / "ga4")
+    counts = write_truth(sim, sandbox_dir / "truth")
+    server = start_server(sim.world, port=0)
+    try:
+        os.environ.update(source_env(server.base_url, start))
+        results = ingest()
+    finally:
+        server.shutdown()
+    return results, reconcile(counts)
