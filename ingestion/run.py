@@ -78,8 +78,8 @@ def ingest_one(name: str) -> SourceResult:
     except PipelineStepFailed as exc:
         cause = _root_cause(exc)
         message = str(cause) if isinstance(cause, SourceHTTPError) else f"{type(cause).__name__}: {cause}"
-        return SourceResult(name, "failed", scrub(message.splitlines()[0] if message else type(cause).__name__),
-                            seconds=time.perf_counter() - began)
+        first_line = (message.splitlines() or [type(cause).__name__])[0].removeprefix(f"{name}: ")
+        return SourceResult(name, "failed", scrub(first_line), seconds=time.perf_counter() - began)
     rows = dict(pipeline.last_trace.last_normalize_info.row_counts) if pipeline.last_trace.last_normalize_info else {}
     rows = {table: count for table, count in rows.items() if not table.startswith("_dlt")}
     return SourceResult(name, "loaded", rows=rows, seconds=time.perf_counter() - began)

@@ -7,6 +7,8 @@ import json
 from collections import Counter
 from datetime import date, timedelta
 
+import pytest
+
 from ingestion.sandbox.simulation import simulate
 from ingestion.sandbox.simulation.clock import day_start
 
@@ -54,7 +56,7 @@ def test_as_of_hides_the_future_and_advancing_it_only_appends(tmp_path):
     files_before, files_after = _files(tmp_path / "d0"), _files(tmp_path / "d1")
     assert max(files_before) == f"events_{(as_of - timedelta(days=1)):%Y%m%d}.json.gz"
     assert f"events_{as_of:%Y%m%d}.json.gz" in files_after
-    old_days = [name for name in files_before if name < f"events_{(as_of - timedelta(days=3)):%Y%m%d}.json.gz"]
+    old_days = [name for name in files_before if name < f"events_{(as_of - timedelta(days=2)):%Y%m%d}.json.gz"]
     assert old_days and all(files_before[n] == files_after[n] for n in old_days)
     assert all(e["event_timestamp"] < cutoff * 1_000_000 for e in _events(tmp_path / "d0"))
 
@@ -134,3 +136,15 @@ def test_malformed_lines_are_extra_and_seeded(tmp_path):
             except json.JSONDecodeError:
                 bad += 1
     assert (good, bad) == (clean.ga4.events, dirty.ga4.malformed_lines)
+
+
+@pytest.mark.parametrize("seed", [11, 23])
+def test_a_week_later_every_settled_ga4_day_is_byte_identical(tmp_path, seed):
+    # only the last two days may change (late events); sign-ups straddling as-of must not shift the past
+    start, as_of = date(2025, 1, 1), date(2025, 5, 1)
+    simulate(seed, start, as_of, "small", tmp_path / "now")
+    simulate(seed, start, as_of + timedelta(days=7), "small", tmp_path / "later")
+    now, later = _files(tmp_path / "now"), _files(tmp_path / "later")
+    settled = [n for n in now if n < f"events_{(as_of - timedelta(days=2)):%Y%m%d}.json.gz"]
+    changed = [n for n in settled if now[n] != later[n]]
+    assert len(settled) == 118 and changed == []

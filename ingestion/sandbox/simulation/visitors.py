@@ -183,9 +183,9 @@ def simulate_traffic(seed: int, start: date, as_of: date, scale: catalog.Scale) 
         user_of_visitor = np.full(n, -1, np.int64)
         for v in np.flatnonzero(is_signup):
             own = np.flatnonzero(visitor == v)
+            if starts[own[signup_at[v]]] >= as_of_ts:
+                continue  # the sign-up session has not happened yet
             signup_ts = int(starts[own[signup_at[v]]]) + 120
-            if signup_ts >= as_of_ts:
-                continue
             user_of_visitor[v] = len(signups)
             signups.append(
                 Signup(
@@ -198,6 +198,8 @@ def simulate_traffic(seed: int, start: date, as_of: date, scale: catalog.Scale) 
                 )
             )
         user = user_of_visitor[visitor]
+        # draws depend on the plan, never on what as-of shows: the random stream stays aligned
+        planned_signup_session = is_signup[visitor] & (index == signup_at[visitor])
         is_signup_session = (user >= 0) & (index == signup_at[visitor])
         after_signup = (user >= 0) & (index > signup_at[visitor])
         m = len(visitor)
@@ -208,7 +210,7 @@ def simulate_traffic(seed: int, start: date, as_of: date, scale: catalog.Scale) 
                 channel=channel.astype(np.int16),
                 campaign=_pick_campaigns(rng, channel, session_days),
                 source=_pick_sources(rng, channel),
-                pageviews=(1 + rng.poisson(np.where(is_signup_session, 2.0, 0.8), m)).astype(np.int16),
+                pageviews=(1 + rng.poisson(np.where(planned_signup_session, 2.0, 0.8), m)).astype(np.int16),
                 scrolls=(rng.random(m) < 0.3).astype(np.int16),
                 signup=is_signup_session,
                 login=np.zeros(m, bool),

@@ -1,0 +1,424 @@
+"""GA4 BigQuery-export files (one gzipped NDJSON a day) loaded into ``raw_ga4``.
+
+Configuration (dlt config / environment):
+- ``SOURCES__GA4__BUCKET_URL``  any fsspec location holding ``events_YYYYMMDD.json[.gz]``: a
+  local folder, ``gs://``, ``s3://`` or a static web server's index (``http://host/ga4/``).
+- ``SOURCES__GA4__START_DATE``  first day to load (ISO date), optional.
+
+Tables:
+- ``events``  one row per event, the export's columns. Scalars have fixed types (``event_date``
+  VARCHAR ``YYYYMMDD`` as exported, ``event_timestamp`` / ``user_first_touch_timestamp`` BIGINT
+  microseconds, the rest VARCHAR). The nested records (``event_params``, ``device``, ``geo``,
+  ``traffic_source``, ``collected_traffic_source``) are DuckDB ``JSON`` columns holding the
+  export's own JSON text. Why not Arrow list<struct>: dlt has one nested type, ``json``, so a
+  list<struct> column lands as JSON anyway, and DuckDB's STRUCT -> JSON cast at load time cost
+  ~11 s of a 21 s load of 2M events (ratio 0.35 against DuckDB's read_json); passing the text
+  through costs nothing and is as queryable. A parameter::
+
+      select (p ->> '$.value.int_value')::bigint as ga_session_id
+      from raw_ga4.events, unnest(event_params::json[]) as u(p)
+      where p ->> '$.key' = 'ga_session_id'
+
+  or typed structs again with ``unnest(json_transform(event_params, '[{"key": "VARCHAR",
+  "value": {"string_value": "VARCHAR", "int_value": "BIGINT", "double_value": "DOUBLE"}}]'))``.
+  Schema drift: fields sampled at the head of each batch of files that the schema does not
+  know become new columns (known export fields such as ``is_active_user`` with their type,
+  others as JSON); a known field whose type changes never changes its column: the line fails
+  the explicit schema and is quarantined.
+- ``events_quarantine``  lines that could not be loaded: ``event_date`` (the file's day),
+  ``file_name``, ``line_number`` (1-based, in the decompressed file), ``reason`` and ``line``
+  (the text, cut at 10,000 characters). The rest of the file loads.
+
+Incremental by day: the newest loaded day is kept in dlt resource state (restored from the
+warehouse when the local pipeline folder is missing). Each run reads the files whose day is
+after ``last day - lookback_days`` (GA4 keeps adding late events to the last days' tables) and
+replaces those days as a whole: ``merge`` with the ``delete-insert`` strategy and
+``merge_key="event_date"``, on both tables, so re-reads never duplicate. A run with no cursor
+(first load, or a warehouse without state) is a full load: ``replace``, written straight into
+the tables without the staging copy a merge makes (half the load time of a backfill).
+
+Fast path: no per-row Python. Remote files are fetched in a thread pool (retrying transient
+errors and 429s, honouring ``Retry-After``) into a temporary folder, local ones are read in
+place; DuckDB's ``read_json`` parses a batch of files at once with an explicit ``columns=``
+schema and hands dlt an Arrow table (written as parquet). Only when a batch fails are its files
+read one by one; a failing file is split into lines, validated at once with DuckDB's
+``json_valid``, the good lines read again, and (rarely: valid JSON whose values do not fit the
+schema) bisected to find the misfits.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from itertools import compress
+from pathlib import Path
+from typing import Any, TypeVar
+
+import dlt
+import duckdb
+import fsspec
+import pyarrow as pa
+
+logger = logging.getLogger(__name__)
+
+FILE_NAME = re.compile(r"(?:^|/)events_(\d{8})\.json(?:\.gz)?$")
+#: The export's scalar columns with fixed types: every file yields the same column types.
+SCALAR_COLUMNS = {
+    "event_date": "VARCHAR",
+    "event_timestamp": "BIGINT",
+    "event_name": "VARCHAR",
+    "user_id": "VARCHAR",
+    "user_pseudo_id": "VARCHAR",
+    "user_first_touch_timestamp": "BIGINT",
+    "platform": "VARCHAR",
+    "stream_id": "VARCHAR",
+}
+#: The export's nested records: kept as the export's JSON text (DuckDB ``JSON``, see above).
+NESTED_COLUMNS = ("event_params", "device", "geo", "traffic_source", "collected_traffic_source")
+#: Export fields the simulated export does not write: typed when a file has them.
+OPTIONAL_COLUMNS = {
+    "event_previous_timestamp": "BIGINT",
+    "event_value_in_usd": "DOUBLE",
+    "event_bundle_sequence_id": "BIGINT",
+    "event_server_timestamp_offset": "BIGINT",
+    "batch_event_index": "BIGINT",
+    "batch_page_id": "BIGINT",
+    "batch_ordering_id": "BIGINT",
+    "is_active_user": "BOOLEAN",
+    "user_properties": "JSON",
+    "user_ltv": "JSON",
+    "privacy_info": "JSON",
+    "app_info": "JSON",
+    "event_dimensions": "JSON",
+    "ecommerce": "JSON",
+    "items": "JSON",
+    "session_traffic_source_last_click": "JSON",
+    "publisher": "JSON",
+}
+BASE_COLUMNS = {
+    **{k: v for k, v in SCALAR_COLUMNS.items() if k not in ("platform", "stream_id")},
+    **dict.fromkeys(NESTED_COLUMNS, "JSON"),
+    "platform": "VARCHAR",
+    "stream_id": "VARCHAR",
+}
+#: Lines sampled at the head of each batch of files to spot fields the schema does not know.
+_KEY_SAMPLE_LINES = 2_000
+QUARANTINE_TABLE = "events_quarantine"
+QUARANTINE_SCHEMA = pa.schema([
+    ("event_date", pa.string()),
+    ("file_name", pa.string()),
+    ("line_number", pa.int64()),
+    ("reason", pa.string()),
+    ("line", pa.string()),
+])
+_MAX_LINE_CHARS = 10_000
+
+MERGE = {"disposition": "merge", "strategy": "delete-insert"}
+#: HTTP statuses worth another try; anything else (404, 403, ...) fails at once.
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+T = TypeVar("T")
+
+
+# --- fetching -------------------------------------------------------------------------------
+
+
+def _transient(exc: BaseException) -> tuple[bool, float | None]:
+    """Whether ``exc`` is worth a retry, and the server's ``Retry-After`` seconds if it said."""
+    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+        return False, None
+    status = getattr(exc, "status", None) or getattr(exc, "code", None)
+    headers = getattr(exc, "headers", None)
+    response = getattr(exc, "response", None)  # requests.HTTPError
+    if response is not None and status is None:
+        status, headers = getattr(response, "status_code", None), getattr(response, "headers", None)
+    if isinstance(status, int):
+        retry_after = None
+        if status in TRANSIENT_STATUSES and headers is not None:
+            try:
+                retry_after = float(headers.get("Retry-After"))
+            except (TypeError, ValueError):
+                retry_after = None
+        return status in TRANSIENT_STATUSES, retry_after
+    return isinstance(exc, ConnectionError | TimeoutError) or _is_aiohttp_transient(exc), None
+
+
+def _is_aiohttp_transient(exc: BaseException) -> bool:
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover - fsspec's http needs it, other protocols do not
+        return False
+    return isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError)
+
+
+def with_retries(fn: Callable[[], T], what: str, attempts: int = 8, backoff: float = 0.5,
+                 max_wait: float = 60.0) -> T:
+    """``fn()``, retried on transient errors (honouring ``Retry-After``, else exponential)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:  # classified just below
+            transient, retry_after = _transient(exc)
+            if not transient or attempt == attempts:
+                raise
+            wait = min(retry_after if retry_after is not None else backoff * 2 ** (attempt - 1),
+                       max_wait)
+            logger.warning("ga4: %s failed (%s), retry %d in %.1fs", what, exc, attempt, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def list_day_files(fs: fsspec.AbstractFileSystem, root: str) -> list[tuple[str, str]]:
+    """``(day YYYYMMDD, path)`` of the export files directly under ``root``, sorted by day."""
+    names = with_retries(lambda: fs.ls(root, detail=False), f"listing {root}")
+    found: dict[str, str] = {}
+    for name in names:
+        match = FILE_NAME.search(name.rstrip("/"))
+        # events_X.json.gz wins over events_X.json if both exist
+        if match and (match[1] not in found or name.endswith(".gz")):
+            found[match[1]] = name
+    return sorted(found.items())
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _columns_sql(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in columns.items()) + "}"
+
+
+def _read_json(con: duckdb.DuckDBPyConnection, paths: list[str], columns: dict[str, str]
+               ) -> pa.Table:
+    """DuckDB's parallel NDJSON reader with an explicit schema (raises on any bad line)."""
+    files = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
+    return con.sql(
+        f"select * from read_json({files}, format='newline_delimited', "
+        f"columns={_columns_sql(columns)}, maximum_object_size=67108864)"
+    ).to_arrow_table()
+
+
+def columns_for(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, str]:
+    """The read schema: the export's columns plus fields sampled at the head of ``paths``.
+
+    Known optional export fields get their type; fields nobody knows come as ``JSON``
+    (their raw JSON text), so a new field shows up as a new column instead of vanishing.
+    """
+    files = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
+    keys = con.sql(
+        f"select distinct unnest(case when json_valid(json) and json_type(json) = 'OBJECT' "
+        f"then json_keys(json) end) from (select json from read_ndjson_objects({files}, "
+        f"ignore_errors=true) limit {_KEY_SAMPLE_LINES})"
+    ).fetchall()
+    columns = dict(BASE_COLUMNS)
+    for (key,) in sorted(keys):
+        if key not in columns:
+            columns[key] = OPTIONAL_COLUMNS.get(key, "JSON")
+    return columns
+
+
+def _fit(con: duckdb.DuckDBPyConnection, tmp: Path, lines: list[str], numbers: list[int],
+         columns: dict[str, str], out: list[tuple[int, str, str]]) -> list[int]:
+    """Indexes of ``lines`` that read under ``columns``; the others go to ``out`` with the reason.
+
+    Bisects, so only for valid JSON objects whose values do not fit the schema (rare).
+    """
+    path = tmp / "fit.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        _read_json(con, [str(path)], columns)
+        return list(range(len(lines)))
+    except duckdb.Error as exc:
+        if len(lines) == 1:
+            reason = str(exc).split("\n", 1)[0].replace(str(path), "<line>")
+            out.append((numbers[0], f"does not fit the GA4 export schema: {reason}", lines[0]))
+            return []
+    half = len(lines) // 2
+    left = _fit(con, tmp, lines[:half], numbers[:half], columns, out)
+    right = _fit(con, tmp, lines[half:], numbers[half:], columns, out)
+    return left + [half + i for i in right]
+
+
+def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, str],
+                          tmp: Path) -> tuple[pa.Table | None, list[tuple[int, str, str]]]:
+    """The slow path for one file that failed to read: its good rows and its bad lines.
+
+    Lines are validated at once with DuckDB's ``json_valid``; good lines are read again with
+    the same schema; bad ones come back as (1-based line number, reason, text).
+    """
+    data = Path(path).read_bytes()
+    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    lines = raw.decode("utf-8", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    arr = pa.table({"line": pa.array(lines, pa.string())})  # noqa: F841 - read by DuckDB below
+    checked = con.sql(
+        "select case when json_valid(line) then json_type(line) = 'OBJECT' else false end as ok, "
+        "trim(line) = '' as blank from arr"
+    ).to_arrow_table()
+    valid = checked.column("ok").to_pylist()
+    blank = checked.column("blank").to_pylist()
+    bad = [(i + 1, "invalid JSON: not a complete JSON object (truncated or corrupt line)", line)
+           for i, (line, ok, empty) in enumerate(zip(lines, valid, blank, strict=True))
+           if not ok and not empty]
+    keep = [ok and not empty for ok, empty in zip(valid, blank, strict=True)]
+    good = list(compress(lines, keep))
+    numbers = [i + 1 for i in compress(range(len(lines)), keep)]
+    if not good:
+        return None, bad
+    good_path = tmp / "good.ndjson"
+    good_path.write_text("\n".join(good) + "\n", encoding="utf-8")
+    try:
+        table = _read_json(con, [str(good_path)], columns)
+    except duckdb.Error:
+        fitting = _fit(con, tmp, good, numbers, columns, bad)
+        good_path.write_text("\n".join(good[i] for i in fitting) + "\n", encoding="utf-8")
+        table = _read_json(con, [str(good_path)], columns) if fitting else None
+    bad.sort()
+    return table, bad
+
+
+def _quarantine(day: str, file_name: str, bad: list[tuple[int, str, str]]) -> pa.Table:
+    return pa.table({
+        "event_date": [day] * len(bad),
+        "file_name": [file_name] * len(bad),
+        "line_number": [n for n, _, _ in bad],
+        "reason": [r for _, r, _ in bad],
+        "line": [t[:_MAX_LINE_CHARS] for _, _, t in bad],
+    }, schema=QUARANTINE_SCHEMA)
+
+
+def _fetch(fs: fsspec.AbstractFileSystem, path: str, tmp: Path) -> str:
+    """A local path holding the file's bytes: the file itself when ``fs`` is local."""
+    if _is_local(fs):
+        return path
+    data = with_retries(lambda: fs.cat_file(path), f"reading {path}")
+    local = tmp / path.rsplit("/", 1)[-1]
+    local.write_bytes(data)
+    return str(local)
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
+
+
+def _batches(files: list[tuple[str, str]], batch_files: int) -> Iterator[list[tuple[str, str]]]:
+    for i in range(0, len(files), batch_files):
+        yield files[i:i + batch_files]
+
+
+# --- the source -----------------------------------------------------------------------------
+
+
+def _day(value: str | date | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value.strftime("%Y%m%d")
+    return datetime.strptime(str(value).replace("-", "")[:8], "%Y%m%d").strftime("%Y%m%d")
+
+
+def _minus_days(day: str, days: int) -> str:
+    return (datetime.strptime(day, "%Y%m%d") - timedelta(days=days)).strftime("%Y%m%d")
+
+
+@dlt.source(name="ga4")
+def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None,
+               lookback_days: int = 3, workers: int = 4, batch_files: int = 32,
+               storage_options: dict[str, Any] | None = None) -> Any:
+    """GA4 export files under ``bucket_url`` (one ``events_YYYYMMDD.json.gz`` a day).
+
+    ``lookback_days``: how many days before the newest loaded day are re-read (and replaced)
+    on every run, for GA4's late events. ``workers``: remote files fetched in parallel.
+    ``batch_files``: files parsed together by DuckDB and yielded as one Arrow table.
+    """
+    start_day = _day(start_date)
+
+    @dlt.resource(name="events", table_name="events", write_disposition=MERGE,
+                  merge_key="event_date",
+                  columns={name: {"data_type": "json"} for name in NESTED_COLUMNS})
+    def events() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        last_day: str | None = state.get("last_day")
+        since = _minus_days(last_day, lookback_days) if last_day else None
+        # no cursor (also none restored from the warehouse): a full load, written straight
+        # into the tables (no staging copy); with a cursor, re-read days are replaced by merge
+        disposition: Any = MERGE if last_day else "replace"
+        hinted = False
+        json_columns = set(NESTED_COLUMNS)
+        fs, root = fsspec.core.url_to_fs(bucket_url, **(storage_options or {}))
+        files = [(day, path) for day, path in list_day_files(fs, root)
+                 if (since is None or day > since) and (start_day is None or day >= start_day)]
+        logger.info("ga4: %d file(s) to read after %s", len(files), since or start_day or "-")
+        batches = list(_batches(files, max(1, batch_files)))
+        con = duckdb.connect()
+        with tempfile.TemporaryDirectory(prefix="northstar_ga4_") as tmp_dir, \
+                ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            tmp = Path(tmp_dir)
+
+            def fetch(i: int) -> list[Future[str]]:
+                folder = tmp / f"batch_{i}"
+                folder.mkdir()
+                return [pool.submit(_fetch, fs, path, folder) for _, path in batches[i]]
+
+            ahead = fetch(0) if batches else []
+            for i, batch in enumerate(batches):
+                local = [f.result() for f in ahead]
+                ahead = fetch(i + 1) if i + 1 < len(batches) else []  # overlaps the parse
+                table, quarantined, columns = _parse_batch(con, batch, local, tmp)
+                if table is not None:
+                    new_json = {c for c, t in columns.items() if t == "JSON"} - json_columns
+                    if not hinted or new_json:
+                        # the first item sets this run's write disposition; fields nobody
+                        # knew, read as JSON, are declared JSON too
+                        json_columns |= new_json
+                        table = dlt.mark.with_hints(table, dlt.mark.make_hints(
+                            write_disposition=disposition,
+                            columns={c: {"data_type": "json"} for c in sorted(json_columns)}))
+                        hinted = True
+                    yield table
+                for bad in quarantined:  # same disposition and merge key, own table
+                    yield dlt.mark.with_hints(bad, dlt.mark.make_hints(
+                        table_name=QUARANTINE_TABLE, write_disposition=disposition,
+                        merge_key="event_date"), create_table_variant=True)
+                shutil.rmtree(tmp / f"batch_{i}", ignore_errors=True)
+                state["last_day"] = max(batch[-1][0], state.get("last_day") or "")
+        con.close()
+
+    return events
+
+
+def _parse_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[str, str]], local: list[str],
+                 tmp: Path) -> tuple[pa.Table | None, list[pa.Table], dict[str, str]]:
+    """One batch of files: its rows (all files at once, or file by file if some line is bad),
+    the quarantine tables of the files with bad lines, and the columns read."""
+    columns = columns_for(con, local)
+    try:
+        return _read_json(con, local, columns), [], columns
+    except duckdb.Error:
+        pass  # some file has a bad line: find it file by file
+    tables, quarantined = [], []
+    for (day, path), local_path in zip(batch, local, strict=True):
+        try:
+            tables.append(_read_json(con, [local_path], columns))
+            continue
+        except duckdb.Error:
+            table, bad = parse_with_quarantine(con, local_path, columns, tmp)
+        name = path.rsplit("/", 1)[-1]
+        if bad:
+            logger.warning("ga4: %s has %d bad line(s), quarantined", name, len(bad))
+            quarantined.append(_quarantine(day, name, bad))
+        if table is not None:
+            tables.append(table)
+    rows = pa.concat_tables(tables, promote_options="permissive") if tables else None
+    return rows, quarantined, columns
