@@ -290,3 +290,27 @@ def test_missing_prices_endpoint_falls_back_to_plans(
 
     assert _counts(warehouse) == expected_counts["stripe"]
     _assert_equals_world(warehouse, ingest_sim.world, tables=["prices", "subscriptions"])
+
+
+def test_schema_evolution_new_field_becomes_a_column_and_a_changed_type_does_not_corrupt(
+        ingest_sim, monkeypatch, warehouse):
+    """A field Stripe adds lands as a new column; a value of another type never rewrites a column."""
+    stripe = {name: [dict(obj) for obj in objs] for name, objs in ingest_sim.world.stripe.items()}
+    stripe["customers"][0]["preferred_language"] = "de"
+    stripe["customers"][1]["balance"] = "not-a-number"  # was an integer everywhere
+    world = replace(ingest_sim.world, stripe=stripe)
+    server = start_server(world, port=0)
+    try:
+        point_sources_at(monkeypatch, server.base_url)
+        _load()
+    finally:
+        server.shutdown()
+    columns = dict(query(warehouse, "select column_name, data_type from information_schema.columns "
+                                    "where table_schema = 'raw_stripe' and table_name = 'customers'"))
+    assert columns["preferred_language"] == "VARCHAR"
+    assert columns["balance"] == "BIGINT"
+    assert query(warehouse, f"select preferred_language from raw_stripe.customers where id = '{stripe['customers'][0]['id']}'") == [("de",)]
+    variant = [c for c in columns if c.startswith("balance__v_")]
+    assert variant and query(warehouse, f"select {variant[0]} from raw_stripe.customers "
+                                        f"where id = '{stripe['customers'][1]['id']}'") == [("not-a-number",)]
+    assert query(warehouse, "select count(*) from raw_stripe.customers") == [(len(stripe["customers"]),)]
