@@ -11,6 +11,7 @@ import pytest
 
 from ingestion.sandbox.simulation import simulate
 from ingestion.sandbox.simulation.clock import day_start
+from ingestion.sandbox.simulation.stripe_objects import StripeRenderer
 
 
 def _files(folder):
@@ -148,3 +149,15 @@ def test_a_week_later_every_settled_ga4_day_is_byte_identical(tmp_path, seed):
     settled = [n for n in now if n < f"events_{(as_of - timedelta(days=2)):%Y%m%d}.json.gz"]
     changed = [n for n in settled if now[n] != later[n]]
     assert len(settled) == 118 and changed == []
+
+
+def test_stripe_ids_are_unique_even_for_changes_in_the_same_second(small_sim, tmp_path):
+    for name, objects in small_sim.world.stripe.items():
+        ids = [o["id"] for o in objects]
+        assert len(ids) == len(set(ids)), name
+    # the default world has a repeating coupon that ends exactly at a renewal: two updates, one second
+    renderer = StripeRenderer(1, small_sim.stripe_catalog, 10**10)
+    sub = {"id": "sub_x"}
+    renderer._emit("customer.subscription.updated", 10**10 - 5, sub, {"discount": None})
+    renderer._emit("customer.subscription.updated", 10**10 - 5, sub, {"items": None})
+    assert len({e["id"] for e in renderer.events}) == 2

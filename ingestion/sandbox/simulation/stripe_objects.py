@@ -6,6 +6,8 @@ event's time (``data.object``) and what changed (``data.previous_attributes``), 
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ingestion.sandbox.simulation.billing import (
     ChargeRecord,
     CustomerRecord,
@@ -29,6 +31,9 @@ class StripeRenderer:
         self.stripe = stripe
         self.as_of = as_of_ts
         self.events: list[dict] = []
+        #: events already emitted per (type, object, second): two changes in one second (a coupon
+        #: ending at a renewal) are two events, and need two ids
+        self._same_instant: Counter[tuple[str, str, int]] = Counter()
 
     def render(self, ledger: Ledger) -> dict[str, list[dict]]:
         """Every resource's objects at as-of, plus ``events`` (all of them: the API keeps 30 days)."""
@@ -64,8 +69,10 @@ class StripeRenderer:
         data: dict = {"object": obj}
         if previous:
             data["previous_attributes"] = previous
+        sequence = self._same_instant[(kind, obj["id"], at)]
+        self._same_instant[(kind, obj["id"], at)] += 1
         self.events.append({
-            "id": stripe_id("evt", self.seed, kind, obj["id"], at), "object": "event", "api_version": API_VERSION,
+            "id": stripe_id("evt", self.seed, kind, obj["id"], at, *([sequence] if sequence else [])), "object": "event", "api_version": API_VERSION,
             "created": at, "data": data, "livemode": False, "pending_webhooks": 0,
             "request": {"id": None, "idempotency_key": None}, "type": kind,
         })
