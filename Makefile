@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export NORTHSTAR_WAREHOUSE ?= $(CURDIR)/warehouse/northstar.duckdb
 
-.PHONY: install run test lint dev bench bench-generate bench-ingest clean
+.PHONY: install run test lint bench bench-generate bench-ingest clean
 
 install: .venv/.installed
 
