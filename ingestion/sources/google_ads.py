@@ -13,17 +13,15 @@ Tables in ``raw_google_ads``:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import dlt
-from dlt.sources.helpers.requests import HTTPError, Response
+from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
-from ingestion.errors import SourceHTTPError
+from ingestion.errors import error_hook, retries_exhausted
 from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
 
 SOURCE = "google_ads"
@@ -57,7 +55,6 @@ STATS_COLUMNS: dict[str, Any] = {
     "spend": {"data_type": "text"},
     "conversions": {"data_type": "double"},
 }
-_RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
 @dlt.source(name="google_ads")
@@ -81,8 +78,8 @@ def google_ads_source(
     secrets = (developer_token, access_token)
 
     def search(query: str) -> Iterator[list[dict[str, Any]]]:
-        with _http_errors():
-            response = client.post(path, json={"query": query}, hooks={"response": [_check(secrets)]})
+        with retries_exhausted(SOURCE):
+            response = client.post(path, json={"query": query}, hooks={"response": [error_hook(SOURCE, _detail, secrets)]})
             for batch in response.json():
                 yield batch.get("results", [])
 
@@ -147,39 +144,8 @@ def _keep_rest(row: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _check(secrets: tuple[str, ...]) -> Any:
-    """A response hook: 429/5xx go back to dlt's retrying session, other errors end the run."""
-
-    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
-        if response.status_code < 400:
-            return
-        if response.status_code in _RETRYABLE:
-            response.raise_for_status()  # retried with backoff, honouring Retry-After
-        raise SourceHTTPError(SOURCE, response.status_code, urlsplit(response.url).path,
-                              _detail(response, secrets))
-
-    return hook
-
-
-def _detail(response: Response, secrets: tuple[str, ...]) -> str:
-    try:
-        error = response.json()
-        error = (error[0] if isinstance(error, list) else error)["error"]
-        detail = f"{error.get('status', '')} {error.get('message', '')}".strip()
-    except (ValueError, KeyError, TypeError, IndexError):
-        detail = response.reason or ""
-    for secret in secrets:
-        if secret:
-            detail = detail.replace(secret, "***")
-    return detail[:300]
-
-
-@contextmanager
-def _http_errors() -> Iterator[None]:
-    """A 429/5xx still failing after dlt's retries ends the run as a SourceHTTPError."""
-    try:
-        yield
-    except HTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else 0
-        url = exc.response.url if exc.response is not None else ""
-        raise SourceHTTPError(SOURCE, status, urlsplit(url).path, "still failing after retries") from None
+def _detail(response: Response) -> str:
+    """Google's error body (a stream answers with a list of them): status and message."""
+    error = response.json()
+    error = (error[0] if isinstance(error, list) else error)["error"]
+    return f"{error.get('status', '')} {error.get('message', '')}".strip()

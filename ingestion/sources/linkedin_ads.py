@@ -15,19 +15,18 @@ Tables in ``raw_linkedin_ads``:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import dlt
-from dlt.sources.helpers.requests import HTTPError, Response
+from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, OffsetPaginator
 
-from ingestion.errors import SourceHTTPError
+from ingestion.errors import error_hook, retries_exhausted
 from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
 
 SOURCE = "linkedin_ads"
@@ -57,7 +56,6 @@ STATS_COLUMNS: dict[str, Any] = {
     "spend_micros": {"data_type": "bigint"},
     "conversions": {"data_type": "double"},
 }
-_RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
 @dlt.source(name="linkedin_ads")
@@ -76,19 +74,19 @@ def linkedin_ads_source(
         headers={"LinkedIn-Version": api_version, "X-Restli-Protocol-Version": "2.0.0"},
         auth=BearerTokenAuth(access_token),
     )
-    hooks = {"response": [_check(access_token)]}
+    hooks = {"response": [error_hook(SOURCE, _detail, [access_token])]}
     currency_of: dict[str, str] = {}
 
     def currency() -> str:
         if not currency_of:
-            with _http_errors():
+            with retries_exhausted(SOURCE):
                 currency_of["value"] = client.get(f"/adAccounts/{account}", hooks=hooks).json()["currency"]
         return currency_of["value"]
 
     @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)
     def campaigns() -> Iterator[list[dict[str, Any]]]:
         account_currency = currency()
-        with _http_errors():
+        with retries_exhausted(SOURCE):
             for page in client.paginate(
                 f"/adAccounts/{account}/adCampaigns",
                 params={"q": "search", "pageSize": CAMPAIGN_PAGE_SIZE},
@@ -115,7 +113,7 @@ def linkedin_ads_source(
             f"&dateRange=(start:{_restli_date(first)},end:{_restli_date(last)})"
             f"&accounts=List({quote(ACCOUNT_URN + account, safe='')})&fields={ANALYTICS_FIELDS}"
         )
-        with _http_errors():
+        with retries_exhausted(SOURCE):
             for page in client.paginate(
                 f"/adAnalytics?{query}",
                 paginator=OffsetPaginator(
@@ -170,37 +168,7 @@ def _micros(amount: str) -> int:
     return int((Decimal(amount) * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def _check(token: str) -> Any:
-    """A response hook: 429/5xx go back to dlt's retrying session, other errors end the run."""
-
-    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
-        if response.status_code < 400:
-            return
-        if response.status_code in _RETRYABLE:
-            response.raise_for_status()  # retried with backoff, honouring Retry-After
-        raise SourceHTTPError(SOURCE, response.status_code, urlsplit(response.url).path,
-                              _detail(response, token))
-
-    return hook
-
-
-def _detail(response: Response, token: str) -> str:
-    try:
-        body = response.json()
-        detail = f"{body.get('code', '')} {body.get('message', '')}".strip()
-    except (ValueError, AttributeError):
-        detail = response.reason or ""
-    if token:
-        detail = detail.replace(token, "***")
-    return detail[:300]
-
-
-@contextmanager
-def _http_errors() -> Iterator[None]:
-    """A 429/5xx still failing after dlt's retries ends the run as a SourceHTTPError."""
-    try:
-        yield
-    except HTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else 0
-        url = exc.response.url if exc.response is not None else ""
-        raise SourceHTTPError(SOURCE, status, urlsplit(url).path, "still failing after retries") from None
+def _detail(response: Response) -> str:
+    """LinkedIn's error body: code and message."""
+    body = response.json()
+    return f"{body.get('code', '')} {body.get('message', '')}".strip()

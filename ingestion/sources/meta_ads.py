@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import dlt
-from dlt.sources.helpers.requests import HTTPError, Response
+from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
-from ingestion.errors import SourceHTTPError
+from ingestion.errors import error_hook, retries_exhausted
 from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
 
 SOURCE = "meta_ads"
@@ -60,7 +58,6 @@ STATS_COLUMNS: dict[str, Any] = {
     "conversions": {"data_type": "double"},
     "actions": {"data_type": "json"},
 }
-_RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
 @dlt.source(name="meta_ads")
@@ -77,18 +74,18 @@ def meta_ads_source(
     account = str(account_id).removeprefix("act_")
     # The token travels in the Authorization header, so it is never part of a paging.next URL.
     client = RESTClient(base_url=f"{api_base.rstrip('/')}/{api_version}", auth=BearerTokenAuth(access_token))
-    hooks = {"response": [_check(access_token)]}
+    hooks = {"response": [error_hook(SOURCE, _detail, [access_token])]}
     currency_of: dict[str, str] = {}
 
     def currency() -> str:
         if not currency_of:
-            with _http_errors():
+            with retries_exhausted(SOURCE):
                 node = client.get(f"/act_{account}", params={"fields": "currency"}, hooks=hooks).json()
             currency_of["value"] = node["currency"]
         return currency_of["value"]
 
     def pages(path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        with _http_errors():
+        with retries_exhausted(SOURCE):
             yield from client.paginate(
                 path,
                 params={**params, "limit": PAGE_SIZE},
@@ -152,37 +149,7 @@ def _micros(amount: str) -> int:
     return int((Decimal(amount) * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-def _check(token: str) -> Any:
-    """A response hook: 429/5xx go back to dlt's retrying session, other errors end the run."""
-
-    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
-        if response.status_code < 400:
-            return
-        if response.status_code in _RETRYABLE:
-            response.raise_for_status()  # retried with backoff, honouring Retry-After
-        raise SourceHTTPError(SOURCE, response.status_code, urlsplit(response.url).path,
-                              _detail(response, token))
-
-    return hook
-
-
-def _detail(response: Response, token: str) -> str:
-    try:
-        error = response.json()["error"]
-        detail = f"(code {error.get('code')}) {error.get('message', '')}"
-    except (ValueError, KeyError, TypeError):
-        detail = response.reason or ""
-    if token:
-        detail = detail.replace(token, "***")
-    return detail[:300]
-
-
-@contextmanager
-def _http_errors() -> Iterator[None]:
-    """A 429/5xx still failing after dlt's retries ends the run as a SourceHTTPError."""
-    try:
-        yield
-    except HTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else 0
-        url = exc.response.url if exc.response is not None else ""
-        raise SourceHTTPError(SOURCE, status, urlsplit(url).path, "still failing after retries") from None
+def _detail(response: Response) -> str:
+    """The Graph API's error body: code and message."""
+    error = response.json()["error"]
+    return f"(code {error.get('code')}) {error.get('message', '')}"

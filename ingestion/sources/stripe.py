@@ -29,7 +29,6 @@ import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import dlt
 from dlt.common import logger
@@ -37,9 +36,9 @@ from dlt.sources.helpers.requests.retry import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
-from requests import HTTPError, Request, Response
+from requests import Request, Response
 
-from ingestion.errors import SourceHTTPError
+from ingestion.errors import SourceHTTPError, error_hook, retries_exhausted
 
 SOURCE = "stripe"
 #: Stripe's largest page.
@@ -84,26 +83,11 @@ class StripePaginator(BasePaginator):
         request.params = {**(request.params or {}), "starting_after": self._last_id}
 
 
-def _raise_for_status(response: Response, *args: Any, **kwargs: Any) -> None:
-    """Response hook: transient errors become ``HTTPError`` (dlt's client retries those, with
-    backoff honouring Retry-After); other errors fail at once as ``SourceHTTPError``."""
-    status = response.status_code
-    if status < 400:
-        return
-    path = urlsplit(response.url).path
-    if status == 429 or status >= 500:
-        raise HTTPError(f"{SOURCE}: HTTP {status} from {path}", response=response)
-    raise SourceHTTPError(SOURCE, status, path, _error_detail(response))
-
-
 def _error_detail(response: Response) -> str:
     """Stripe's error message, except for auth errors: those echo (part of) the key."""
     if response.status_code in (401, 403):
         return "the API key was refused (check SOURCES__STRIPE__API_KEY)"
-    try:
-        error = response.json().get("error") or {}
-    except ValueError:
-        return ""
+    error = response.json().get("error") or {}
     return str(error.get("message") or error.get("type") or "")
 
 
@@ -132,17 +116,13 @@ class StripeAPI:
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Page]:
         """Every page of a list endpoint, newest objects first."""
         params = {"limit": PAGE_LIMIT, **(params or {})}
-        try:
+        with retries_exhausted(SOURCE):
             for page in self.client.paginate(path, params=params, hooks=_HOOKS):
                 yield list(page)
-        except HTTPError as exc:  # retries exhausted
-            raise _http_error(exc, path) from exc
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        try:
+        with retries_exhausted(SOURCE):
             return self.client.get(path, params=params, hooks=_HOOKS).json()
-        except HTTPError as exc:
-            raise _http_error(exc, path) from exc
 
     def events_since(self, created: int | None) -> Page:
         """Events created at or after ``created`` (all that Stripe serves if None)."""
@@ -173,12 +153,7 @@ class StripeAPI:
         return self._retained[event_id]
 
 
-_HOOKS = {"response": [_raise_for_status]}
-
-
-def _http_error(exc: HTTPError, path: str) -> SourceHTTPError:
-    status = exc.response.status_code if exc.response is not None else 0
-    return SourceHTTPError(SOURCE, status, path, "still failing after retries")
+_HOOKS = {"response": [error_hook(SOURCE, _error_detail, secrets=())]}
 
 
 # --- helpers -----------------------------------------------------------------------------------
