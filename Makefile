@@ -17,10 +17,12 @@ run: install
 	$(UV) run northstar run
 
 test: install
+	$(UV) run sqlfluff lint models tests/sql --processes 2
 	$(UV) run pytest -q
 
 lint: install
-	$(UV) run ruff check ingestion orchestration tests
+	$(UV) run ruff check ingestion orchestration tests bench
+	$(UV) run sqlfluff lint models tests/sql --processes 2
 
 # Benchmarks (figures, not pass/fail): sandbox generation, then GA4 loading vs DuckDB's own read_json.
 BENCH_SCALE ?= large

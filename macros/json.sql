@@ -1,0 +1,40 @@
+{#-
+    GA4 export parameters: `event_params` is a list of {key, value: {string_value, int_value,
+    double_value}} records. Reading one parameter is warehouse-specific (DuckDB JSON here,
+    UNNEST on BigQuery, LATERAL FLATTEN on Snowflake), so models call `ga4_param` and each
+    adapter implements it.
+
+    ga4_param(params, key, value_type): the value of parameter `key` in the JSON column
+    `params`, typed by value_type: 'string' (varchar), 'int' (bigint) or 'double'.
+    Null when the event does not carry the parameter.
+-#}
+
+{% macro ga4_param(params, key, value_type='string') %}
+    {{ return(adapter.dispatch('ga4_param', 'northstar')(params, key, value_type)) }}
+{% endmacro %}
+
+{% macro default__ga4_param(params, key, value_type='string') %}
+    {{ exceptions.raise_compiler_error("ga4_param: no implementation for adapter " ~ target.type) }}
+{% endmacro %}
+
+{% macro duckdb__ga4_param(params, key, value_type='string') -%}
+    {%- set sql_type = {'string': 'varchar', 'int': 'bigint', 'double': 'double'}[value_type] -%}
+    cast(
+        {{ params }} ->> (
+            '$[' || (list_position({{ params }} ->> '$[*].key', '{{ key }}') - 1) || '].value.{{ value_type }}_value'
+        ) as {{ sql_type }}
+    )
+{%- endmacro %}
+
+{#- json_field(column, path): a scalar field of a JSON record column as text ('a.b' paths). -#}
+{% macro json_field(column, path) %}
+    {{ return(adapter.dispatch('json_field', 'northstar')(column, path)) }}
+{% endmacro %}
+
+{% macro default__json_field(column, path) %}
+    {{ exceptions.raise_compiler_error("json_field: no implementation for adapter " ~ target.type) }}
+{% endmacro %}
+
+{% macro duckdb__json_field(column, path) -%}
+    ({{ column }} ->> '$.{{ path }}')
+{%- endmacro %}

@@ -1,0 +1,198 @@
+{{ config(materialized='table') }}
+
+-- One row per subscription per day (from the day it was created): its status and MRR at the
+-- day's last instant (METRICS.md "MRR"), in minor units of the subscription's currency.
+-- The monthly value is the value of the month's last day (int_subscription_mrr_monthly).
+with lifecycle as (select * from {{ ref('int_subscription_lifecycle') }}),
+
+item_versions as (select * from {{ ref('int_subscription_item_versions') }}),
+
+discounts as (select * from {{ ref('int_subscription_discounts') }}),
+
+days as (select * from {{ ref('int_mrr_days') }}),
+
+invoices as (select * from {{ ref('stg_stripe__invoices') }}),
+
+charges as (select * from {{ ref('stg_stripe__charges') }}),
+
+subscription_days as (
+    select
+        lifecycle.*,
+        days.snapshot_date,
+        days.snapshot_at
+    from lifecycle
+    inner join days on lifecycle.created_at < days.snapshot_at
+),
+
+failed_invoices as (
+    select
+        invoices.subscription_id,
+        invoices.paid_at,
+        min(charges.created_at) as first_failed_at
+    from invoices
+    inner join charges on invoices.invoice_id = charges.invoice_id
+    where charges.status = 'failed'
+    group by invoices.subscription_id, invoices.invoice_id, invoices.paid_at
+),
+
+past_due_days as (
+    select distinct
+        subscription_days.subscription_id,
+        subscription_days.snapshot_date
+    from subscription_days
+    inner join failed_invoices
+        on
+            subscription_days.subscription_id = failed_invoices.subscription_id
+            and subscription_days.snapshot_at > failed_invoices.first_failed_at
+            and (failed_invoices.paid_at is null or subscription_days.snapshot_at <= failed_invoices.paid_at)
+),
+
+statuses as (
+    select
+        subscription_days.*,
+        case
+            when subscription_days.ended_at < subscription_days.snapshot_at
+                then case
+                    when subscription_days.current_status = 'incomplete_expired' then 'incomplete_expired'
+                    else 'canceled'
+                end
+            when subscription_days.live_from < subscription_days.snapshot_at
+                then case when past_due_days.subscription_id is not null then 'past_due' else 'active' end
+            when subscription_days.trial_started_at < subscription_days.snapshot_at then 'trialing'
+            else 'incomplete'
+        end as status
+    from subscription_days
+    left join past_due_days
+        on
+            subscription_days.subscription_id = past_due_days.subscription_id
+            and subscription_days.snapshot_date = past_due_days.snapshot_date
+),
+
+full_snapshots as (
+    select distinct
+        subscription_id,
+        valid_from,
+        evidence_rank
+    from item_versions
+    where snapshot_kind in ('invoice', 'observed', 'subscription')
+),
+
+latest_snapshot as (
+    select
+        statuses.subscription_id,
+        statuses.snapshot_date,
+        statuses.snapshot_at,
+        full_snapshots.valid_from,
+        full_snapshots.evidence_rank,
+        row_number() over (
+            partition by statuses.subscription_id, statuses.snapshot_date
+            order by full_snapshots.valid_from desc, full_snapshots.evidence_rank desc
+        ) as recency
+    from statuses
+    inner join full_snapshots
+        on
+            statuses.subscription_id = full_snapshots.subscription_id
+            and statuses.snapshot_at > full_snapshots.valid_from
+    where statuses.status in ('active', 'past_due')
+),
+
+items_in_force as (
+    -- the items of the latest full snapshot, each at its latest version since that snapshot
+    select
+        latest_snapshot.subscription_id,
+        latest_snapshot.snapshot_date,
+        item_versions.subscription_item_id,
+        item_versions.quantity,
+        item_versions.unit_amount_minor,
+        item_versions.billing_interval,
+        item_versions.billing_interval_count,
+        row_number() over (
+            partition by
+                latest_snapshot.subscription_id,
+                latest_snapshot.snapshot_date,
+                snapshot_items.subscription_item_id
+            order by item_versions.valid_from desc, item_versions.evidence_rank desc
+        ) as recency
+    from latest_snapshot
+    inner join item_versions as snapshot_items
+        on
+            latest_snapshot.subscription_id = snapshot_items.subscription_id
+            and latest_snapshot.valid_from = snapshot_items.valid_from
+            and latest_snapshot.evidence_rank = snapshot_items.evidence_rank
+    inner join item_versions
+        on
+            snapshot_items.subscription_item_id = item_versions.subscription_item_id
+            and latest_snapshot.valid_from <= item_versions.valid_from
+            and latest_snapshot.snapshot_at > item_versions.valid_from
+    where latest_snapshot.recency = 1
+),
+
+gross as (
+    select
+        subscription_id,
+        snapshot_date,
+        sum({{ mrr_x12('unit_amount_minor * quantity', 'billing_interval', 'billing_interval_count') }})
+            as gross_mrr_x12,
+        -- the billing cycle a fixed amount_off is spread over (the items share one cycle)
+        max(billing_interval) as billing_interval,
+        max(billing_interval_count) as billing_interval_count
+    from items_in_force
+    where recency = 1
+    group by subscription_id, snapshot_date
+),
+
+discount_in_force as (
+    select
+        statuses.subscription_id,
+        statuses.snapshot_date,
+        discounts.coupon_duration,
+        discounts.coupon_percent_off,
+        discounts.coupon_amount_off_minor,
+        row_number() over (
+            partition by statuses.subscription_id, statuses.snapshot_date order by discounts.discount_started_at desc
+        ) as recency
+    from statuses
+    inner join discounts
+        on
+            statuses.subscription_id = discounts.subscription_id
+            and statuses.snapshot_at > discounts.discount_started_at
+            and (discounts.discount_ends_at is null or statuses.snapshot_at <= discounts.discount_ends_at)
+),
+
+discounted as (
+    select
+        statuses.subscription_id,
+        statuses.customer_id,
+        statuses.currency,
+        statuses.snapshot_date,
+        statuses.status,
+        statuses.status in ('active', 'past_due') as is_live,
+        coalesce(gross.gross_mrr_x12, 0) as gross_mrr_x12,
+        case
+            when statuses.status in ('active', 'past_due') and gross.gross_mrr_x12 is not null
+                then {{ discounted_mrr_x12(
+                    'gross.gross_mrr_x12',
+                    'discount_in_force.coupon_duration',
+                    'discount_in_force.coupon_percent_off',
+                    mrr_x12('discount_in_force.coupon_amount_off_minor', 'gross.billing_interval',
+                            'gross.billing_interval_count')) }}
+            else 0
+        end as mrr_x12
+    from statuses
+    left join gross
+        on statuses.subscription_id = gross.subscription_id and statuses.snapshot_date = gross.snapshot_date
+    left join discount_in_force
+        on
+            statuses.subscription_id = discount_in_force.subscription_id
+            and statuses.snapshot_date = discount_in_force.snapshot_date
+            and discount_in_force.recency = 1
+),
+
+final as (
+    select
+        *,
+        {{ mrr_from_x12('mrr_x12') }} as mrr_minor
+    from discounted
+)
+
+select * from final

@@ -1,0 +1,233 @@
+{{ config(materialized='table') }}
+
+{#-
+    Data-driven attribution weights (METRICS.md): a first-order Markov chain over channel paths,
+    converting (a conversion's touches in the lookback window, then "(conversion)") and
+    non-converting (every other journey's sessions, then "(null)"). A channel's removal effect =
+    1 - P(conversion with the channel removed) / P(conversion); shares = removal effects
+    normalised to sum to 1. P(conversion) is the chain's absorption probability from "(start)",
+    found by value iteration (absorbing probabilities converge geometrically).
+-#}
+{% set iterations = 300 %}
+
+with touches as (select * from {{ ref('int_attribution_touches') }}),
+
+conversions as (select * from {{ ref('int_attribution_conversions') }}),
+
+sessions as (select * from {{ ref('int_ga4_sessions') }}),
+
+identity_map as (select * from {{ ref('int_identity_map') }}),
+
+conversion_types as (select distinct conversion_type from conversions),
+
+journey_sessions as (
+    select
+        coalesce(identity_map.customer_id, identity_map.user_id, sessions.user_pseudo_id) as journey_key,
+        identity_map.customer_id,
+        sessions.session_key,
+        sessions.session_started_at,
+        sessions.channel
+    from sessions
+    left join identity_map on sessions.user_pseudo_id = identity_map.user_pseudo_id
+),
+
+non_converting as (
+    select
+        conversion_types.conversion_type,
+        journey_sessions.journey_key as path_key,
+        journey_sessions.channel,
+        '(null)' as outcome,
+        row_number() over (
+            partition by conversion_types.conversion_type, journey_sessions.journey_key
+            order by journey_sessions.session_started_at, journey_sessions.session_key
+        ) as step,
+        count(*) over (
+            partition by conversion_types.conversion_type, journey_sessions.journey_key
+        ) as steps
+    from journey_sessions
+    cross join conversion_types
+    left join conversions
+        on
+            journey_sessions.customer_id = conversions.customer_id
+            and conversion_types.conversion_type = conversions.conversion_type
+    where conversions.conversion_key is null
+),
+
+converting as (
+    select
+        conversion_type,
+        conversion_key as path_key,
+        channel,
+        '(conversion)' as outcome,
+        touch_number as step,
+        touch_count as steps
+    from touches
+),
+
+path_steps as (
+    select * from converting
+    union all
+    select * from non_converting
+),
+
+transitions as (
+    select
+        conversion_type,
+        '(start)' as from_state,
+        channel as to_state
+    from path_steps
+    where step = 1
+    union all
+    select
+        path_steps.conversion_type,
+        path_steps.channel as from_state,
+        next_steps.channel as to_state
+    from path_steps
+    inner join path_steps as next_steps
+        on
+            path_steps.conversion_type = next_steps.conversion_type
+            and path_steps.path_key = next_steps.path_key
+            and path_steps.step + 1 = next_steps.step
+    union all
+    select
+        conversion_type,
+        channel as from_state,
+        outcome as to_state
+    from path_steps
+    where step = steps
+),
+
+channels as (
+    select distinct
+        conversion_type,
+        to_state as channel
+    from transitions
+    where to_state not in ('(conversion)', '(null)')
+),
+
+-- scenario '(none)' is the full chain; each other scenario removes one channel
+scenarios as (
+    select
+        conversion_type,
+        '(none)' as removed_channel
+    from conversion_types
+    union all
+    select
+        conversion_type,
+        channel as removed_channel
+    from channels
+),
+
+scenario_transitions as (
+    select
+        scenarios.conversion_type,
+        scenarios.removed_channel,
+        transitions.from_state,
+        case when transitions.to_state = scenarios.removed_channel then '(null)' else transitions.to_state end
+            as to_state,
+        count(*) as transition_count
+    from scenarios
+    inner join transitions on scenarios.conversion_type = transitions.conversion_type
+    group by 1, 2, 3, 4
+),
+
+absorbing_states as (
+    select '(conversion)' as state
+    union all
+    select '(null)' as state
+),
+
+probabilities as (
+    select
+        conversion_type,
+        removed_channel,
+        from_state,
+        to_state,
+        cast(transition_count as double) / sum(transition_count) over (
+            partition by conversion_type, removed_channel, from_state
+        ) as probability
+    from scenario_transitions
+    union all
+    select
+        scenarios.conversion_type,
+        scenarios.removed_channel,
+        absorbing_states.state as from_state,
+        absorbing_states.state as to_state,
+        cast(1 as double) as probability
+    from scenarios
+    cross join absorbing_states
+),
+
+states as (
+    select distinct
+        conversion_type,
+        removed_channel,
+        from_state as state
+    from probabilities
+),
+
+absorption as (
+    with recursive iterated (iteration, conversion_type, removed_channel, state, conversion_probability) as (
+        select
+            0 as iteration,
+            conversion_type,
+            removed_channel,
+            state,
+            cast(case when state = '(conversion)' then 1 else 0 end as double) as conversion_probability
+        from states
+        union all
+        select
+            iterated.iteration + 1 as iteration,
+            probabilities.conversion_type,
+            probabilities.removed_channel,
+            probabilities.from_state as state,
+            sum(probabilities.probability * iterated.conversion_probability) as conversion_probability
+        from iterated
+        inner join probabilities
+            on
+                iterated.conversion_type = probabilities.conversion_type
+                and iterated.removed_channel = probabilities.removed_channel
+                and iterated.state = probabilities.to_state
+        where iterated.iteration < {{ iterations }}
+        group by 1, 2, 3, 4
+    )
+
+    select
+        conversion_type,
+        removed_channel,
+        conversion_probability
+    from iterated
+    where iteration = {{ iterations }} and state = '(start)'
+),
+
+removal_effects as (
+    select
+        removed.conversion_type,
+        removed.removed_channel as channel,
+        case
+            when baseline.conversion_probability > 0
+                then greatest(1 - removed.conversion_probability / baseline.conversion_probability, 0)
+            else 0
+        end as removal_effect
+    from absorption as removed
+    inner join absorption as baseline
+        on
+            removed.conversion_type = baseline.conversion_type
+            and baseline.removed_channel = '(none)'
+    where removed.removed_channel <> '(none)'
+),
+
+final as (
+    select
+        conversion_type,
+        channel,
+        removal_effect,
+        case
+            when sum(removal_effect) over (partition by conversion_type) > 0
+                then removal_effect / sum(removal_effect) over (partition by conversion_type)
+            else 0
+        end as channel_share
+    from removal_effects
+)
+
+select * from final

@@ -1,0 +1,154 @@
+{{ config(materialized='table') }}
+
+{#-
+    Attribution weights (METRICS.md "Attribution"), written once for every model. Grain: one row
+    per conversion x attribution model x touch; a conversion without a touch in the lookback gets
+    one 'Unattributed' row of weight 1. Weights are DECIMAL(38, 18) and sum to exactly 1 per
+    conversion and model: every touch but the last takes its weight rounded to 15 decimals
+    (so 0.1 stays 0.1, not the double's 0.1000000000000000055), the last takes 1 - the others.
+-#}
+{% set models = [
+    'first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based', 'data_driven',
+] %}
+
+with conversions as (select * from {{ ref('int_attribution_conversions') }}),
+
+touches as (select * from {{ ref('int_attribution_touches') }}),
+
+channel_shares as (select * from {{ ref('int_attribution_channel_shares') }}),
+
+attribution_models as (
+    {% for model in models %}
+        select '{{ model }}' as attribution_model{% if not loop.last %}
+            union all{% endif %}
+    {% endfor %}
+),
+
+touch_facts as (
+    select
+        touches.*,
+        coalesce(channel_shares.channel_share, 0) as channel_share,
+        coalesce(
+            max(case when touches.channel <> 'Direct' then touches.touch_number end) over (
+                partition by touches.conversion_key
+            ),
+            touches.touch_count
+        ) as last_non_direct_number,
+        power(2.0, -touches.days_before_conversion / {{ var('attribution_half_life_days') }}) as decay
+    from touches
+    left join channel_shares
+        on
+            touches.conversion_type = channel_shares.conversion_type
+            and touches.channel = channel_shares.channel
+),
+
+touch_totals as (
+    select
+        *,
+        sum(decay) over (partition by conversion_key) as total_decay,
+        sum(channel_share) over (partition by conversion_key) as total_share
+    from touch_facts
+),
+
+raw_weights as (
+    select
+        touch_totals.*,
+        attribution_models.attribution_model,
+        case attribution_models.attribution_model
+            when 'first_touch' then case when touch_totals.touch_number = 1 then 1.0 else 0.0 end
+            when 'last_touch' then case when touch_totals.touch_number = touch_totals.touch_count then 1.0 else 0.0 end
+            when
+                'last_non_direct'
+                then case when touch_totals.touch_number = touch_totals.last_non_direct_number then 1.0 else 0.0 end
+            when 'linear' then 1.0 / touch_totals.touch_count
+            when 'time_decay' then touch_totals.decay / touch_totals.total_decay
+            when 'position_based'
+                then
+                    case
+                        when touch_totals.touch_count = 1 then 1.0
+                        when touch_totals.touch_count = 2 then 0.5
+                        when
+                            touch_totals.touch_number = 1 or touch_totals.touch_number = touch_totals.touch_count
+                            then 0.4
+                        else 0.2 / (touch_totals.touch_count - 2)
+                    end
+            when 'data_driven' then
+                -- channels without removal effect on every touch: fall back to linear
+                case
+                    when touch_totals.total_share > 0 then touch_totals.channel_share / touch_totals.total_share else
+                        1.0 / touch_totals.touch_count
+                end
+        end as raw_weight
+    from touch_totals
+    cross join attribution_models
+),
+
+exact_weights as (
+    select
+        *,
+        case
+            when touch_number < touch_count then cast(cast(raw_weight as decimal(38, 15)) as decimal(38, 18))
+            else 1 - coalesce(sum(cast(cast(raw_weight as decimal(38, 15)) as decimal(38, 18))) over (
+                partition by conversion_key, attribution_model
+                order by touch_number
+                rows between unbounded preceding and 1 preceding
+            ), 0)
+        end as weight
+    from raw_weights
+),
+
+attributed as (
+    select
+        conversion_key,
+        customer_id,
+        conversion_type,
+        converted_at,
+        conversion_month,
+        conversion_value_usd,
+        attribution_model,
+        touch_number,
+        session_key,
+        channel,
+        source,
+        medium,
+        campaign,
+        weight
+    from exact_weights
+),
+
+unattributed as (
+    select
+        conversions.conversion_key,
+        conversions.customer_id,
+        conversions.conversion_type,
+        conversions.converted_at,
+        conversions.conversion_month,
+        conversions.conversion_value_usd,
+        attribution_models.attribution_model,
+        0 as touch_number,
+        cast(null as varchar) as session_key,
+        'Unattributed' as channel,
+        cast(null as varchar) as source,
+        cast(null as varchar) as medium,
+        cast(null as varchar) as campaign,
+        cast(1 as decimal(38, 18)) as weight
+    from conversions
+    cross join attribution_models
+    where not exists (
+        select 1 from touches
+        where touches.conversion_key = conversions.conversion_key
+    )
+),
+
+final as (
+    select
+        *,
+        weight * conversion_value_usd as attributed_value_usd
+    from (
+        select * from attributed
+        union all
+        select * from unattributed
+    ) as all_weights
+)
+
+select * from final

@@ -1,0 +1,18 @@
+{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
+
+with customers as (select * from {{ source('stripe', 'customers') }}),
+
+final as (
+    select
+        id as customer_id,
+        lower(currency) as currency,
+        email,
+        name as customer_name,
+        address__country as country,
+        metadata__user_id as user_id,
+        delinquent as is_delinquent,
+        {{ dbt.dateadd('second', 'created', epoch) }} as created_at
+    from customers
+)
+
+select * from final

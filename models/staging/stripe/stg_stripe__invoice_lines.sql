@@ -1,0 +1,30 @@
+{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
+
+with lines as (select * from {{ source('stripe', 'invoices__lines__data') }}),
+
+final as (
+    select
+        id as invoice_line_id,
+        invoice as invoice_id,
+        subscription as subscription_id,
+        subscription_item as subscription_item_id,
+        type as line_type,
+        proration as is_proration,
+        description,
+        lower(currency) as currency,
+        price__id as price_id,
+        quantity,
+        amount as amount_minor,
+        {{ to_major_units('amount', 'currency') }} as amount,
+        price__unit_amount as unit_amount_minor,
+        {{ to_major_units('price__unit_amount', 'currency') }} as unit_amount,
+        plan__interval as billing_interval,
+        plan__interval_count as billing_interval_count,
+        plan__usage_type as usage_type,
+        discountable as is_discountable,
+        {{ dbt.dateadd('second', 'period__start', epoch) }} as period_started_at,
+        {{ dbt.dateadd('second', 'period__end', epoch) }} as period_ends_at
+    from lines
+)
+
+select * from final

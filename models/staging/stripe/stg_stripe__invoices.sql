@@ -1,0 +1,63 @@
+{#- dlt creates a column only once a value arrives: columns Stripe leaves null on every object
+    so far (no discount yet, no invoice marked uncollectible...) may be missing: read them as null. -#}
+{%- set present = adapter.get_columns_in_relation(source('stripe', 'invoices')) | map(attribute='name') | list
+    if execute else [] %}
+{%- set optional = {
+    'charge': 'varchar',
+    'discount__id': 'varchar',
+    'discount__coupon__id': 'varchar',
+    'discount__coupon__duration': 'varchar',
+    'discount__coupon__percent_off': 'double',
+    'discount__coupon__amount_off': 'bigint',
+    'discount__start': 'bigint',
+    'discount__end': 'bigint',
+    'status_transitions__paid_at': 'bigint',
+    'status_transitions__marked_uncollectible_at': 'bigint',
+} %}
+{%- set col = {} %}
+{%- for name, data_type in optional.items() %}
+    {%- do col.update({name: name if name in present or not execute else 'cast(null as ' ~ data_type ~ ')'}) %}
+{%- endfor %}
+{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
+
+with invoices as (select * from {{ source('stripe', 'invoices') }}),
+
+final as (
+    select
+        id as invoice_id,
+        customer as customer_id,
+        subscription as subscription_id,
+        lower(currency) as currency,
+        billing_reason,
+        status,
+        attempt_count,
+        {{ col['charge'] }} as charge_id,
+        subtotal as subtotal_minor,
+        tax as tax_minor,
+        total as total_minor,
+        total_excluding_tax as total_excluding_tax_minor,
+        amount_due as amount_due_minor,
+        amount_paid as amount_paid_minor,
+        {{ to_major_units('subtotal', 'currency') }} as subtotal_amount,
+        {{ to_major_units('tax', 'currency') }} as tax_amount,
+        {{ to_major_units('total', 'currency') }} as total_amount,
+        {{ to_major_units('total_excluding_tax', 'currency') }} as total_excluding_tax_amount,
+        {{ to_major_units('amount_paid', 'currency') }} as amount_paid_amount,
+        {{ col['discount__id'] }} as discount_id,
+        {{ col['discount__coupon__id'] }} as coupon_id,
+        {{ col['discount__coupon__duration'] }} as coupon_duration,
+        cast({{ col['discount__coupon__percent_off'] }} as decimal(9, 4)) as coupon_percent_off,
+        {{ col['discount__coupon__amount_off'] }} as coupon_amount_off_minor,
+        {{ dbt.dateadd('second', col['discount__start'], epoch) }} as discount_started_at,
+        {{ dbt.dateadd('second', col['discount__end'], epoch) }} as discount_ends_at,
+        {{ dbt.dateadd('second', 'created', epoch) }} as created_at,
+        {{ dbt.dateadd('second', 'period_start', epoch) }} as period_started_at,
+        {{ dbt.dateadd('second', 'period_end', epoch) }} as period_ends_at,
+        {{ dbt.dateadd('second', 'status_transitions__finalized_at', epoch) }} as finalized_at,
+        {{ dbt.dateadd('second', col['status_transitions__paid_at'], epoch) }} as paid_at,
+        {{ dbt.dateadd('second', col['status_transitions__marked_uncollectible_at'], epoch) }}
+            as marked_uncollectible_at
+    from invoices
+)
+
+select * from final

@@ -1,0 +1,67 @@
+"""dbt tests run on a real warehouse: a year of the small sandbox, loaded by the real sources.
+
+``loaded_warehouse`` is the raw warehouse (loaded once per session); ``built_warehouse`` is a
+copy of it after one ``dbt build`` of the whole project (models, seeds, data and unit tests).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.run import ingest
+from ingestion.sandbox.client_env import source_env
+from ingestion.sandbox.server import start_server
+from ingestion.sandbox.simulation import Simulation, simulate
+from ingestion.sandbox.truth import write_truth
+from orchestration.dbt_build import failures, run_dbt
+
+START, AS_OF = date(2025, 1, 1), date(2026, 1, 1)
+
+
+@dataclass
+class Warehouse:
+    path: Path
+    truth_dir: Path
+    sim: Simulation
+
+    def query(self, sql: str) -> list[tuple]:
+        # not read_only: dbt ran in this process, and DuckDB refuses a second configuration
+        with duckdb.connect(str(self.path)) as con:
+            return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="session")
+def loaded_warehouse(tmp_path_factory) -> Warehouse:
+    root = tmp_path_factory.mktemp("loaded")
+    sim = simulate(7, START, AS_OF, "small", root / "ga4")
+    write_truth(sim, root / "truth")
+    path = root / "northstar.duckdb"
+    server = start_server(sim.world, port=0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
+        for key, value in source_env(server.base_url, START).items():
+            patch.setenv(key, value)
+        try:
+            results = ingest()
+        finally:
+            server.shutdown()
+    assert all(r.status == "loaded" for r in results), [r.line() for r in results]
+    return Warehouse(path, root / "truth", sim)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(loaded_warehouse, tmp_path_factory) -> Warehouse:
+    root = tmp_path_factory.mktemp("built")
+    path = root / "northstar.duckdb"
+    shutil.copy(loaded_warehouse.path, path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
+        result = run_dbt(["build"], target_path=root / "target")
+    assert result.success, failures(result)
+    return Warehouse(path, loaded_warehouse.truth_dir, loaded_warehouse.sim)
