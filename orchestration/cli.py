@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from ingestion.sandbox.simulation import catalog
@@ -172,7 +173,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ingestion.warehouse import warehouse_path
-    from orchestration.sandbox_build import run_on_sandbox
+    from orchestration.sandbox_build import build_marts, report_queries, run_on_sandbox
 
     began = time.perf_counter()
     print(f"northstar run: sandbox seed {args.seed}, {args.start} .. {args.as_of}, scale {args.scale}; "
@@ -188,9 +189,27 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"exactly the sandbox's expected rows")
     for table, expected, actual in mismatched:
         print(f"    {table}: expected {expected}, found {'no table' if actual is None else actual}")
-    print(f"northstar run: {'ok' if not mismatched else 'FAILED'} in {time.perf_counter() - began:.1f}s")
-    failed = any(r.status == "failed" for r in results)
-    return 1 if mismatched or failed else 0
+    dbt_began = time.perf_counter()
+    dbt_failures = build_marts()
+    print(f"  dbt build: {'ok' if not dbt_failures else f'{len(dbt_failures)} failed'} "
+          f"in {time.perf_counter() - dbt_began:.1f}s")
+    for line in dbt_failures:
+        print(f"    {line}")
+    for name, (columns, rows) in report_queries().items():
+        print(f"  {name}:")
+        print("    " + " | ".join(columns))
+        for row in rows:
+            print("    " + " | ".join(_cell(v) for v in row))
+    failed = bool(mismatched or dbt_failures or any(r.status == "failed" for r in results))
+    print(f"northstar run: {'FAILED' if failed else 'ok'} in {time.perf_counter() - began:.1f}s")
+    return 1 if failed else 0
+
+
+def _cell(value: object) -> str:
+    """Numbers to 4 significant decimals at most: a summary, not the data."""
+    if isinstance(value, float | Decimal):
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "" if value is None else str(value)
 
 
 def main(argv: list[str] | None = None) -> int:
