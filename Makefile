@@ -11,18 +11,21 @@ install: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
+	@mkdir -p warehouse
 	@touch $@
 
 run: install
 	$(UV) run northstar run
 
+# sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock
 test: install
-	$(UV) run sqlfluff lint models tests/sql --processes 2
+	@mkdir -p warehouse
+	$(UV) run sqlfluff lint models tests/sql
 	$(UV) run pytest -q
 
 lint: install
 	$(UV) run ruff check ingestion orchestration tests bench
-	$(UV) run sqlfluff lint models tests/sql --processes 2
+	$(UV) run sqlfluff lint models tests/sql
 
 # Benchmarks (figures, not pass/fail): sandbox generation, then GA4 loading vs DuckDB's own read_json.
 BENCH_SCALE ?= large
