@@ -163,12 +163,20 @@ def test_channel_seed_reproduces_the_simulators_groupings(built_warehouse):
     assert seen == expected
 
 
-def test_incremental_sessions_equal_a_full_refresh(
+INCREMENTAL_MODELS = {"fct_sessions": 0, "fct_events": 0, "int_touchpoints": 2}  # model: sort column
+
+
+def test_incremental_facts_equal_a_full_refresh(
     loaded_warehouse, built_warehouse, tmp_path: Path, monkeypatch
 ):
-    """Build fct_sessions on the events up to a cut-off day, load the rest, run incrementally:
-    the table must equal the full build's, including a session crossing the cut-off midnight."""
-    full = sorted(_query(built_warehouse, "select * from main.fct_sessions"), key=lambda r: r[0])
+    """Build the incremental models (fct_sessions, fct_events, int_touchpoints) on the events up
+    to a cut-off day, advance the sandbox by a day and run incrementally, then load the rest and
+    run again: each table must equal the full build's, including a session crossing the cut-off
+    midnight and customers whose earlier anonymous browsing is linked after the cut-off."""
+    full = {
+        model: sorted(_query(built_warehouse, f"select * from main.{model}"), key=lambda r, c=col: r[c])
+        for model, col in INCREMENTAL_MODELS.items()
+    }
     # the last day of November with a session crossing its midnight: the run after it must finish it
     (cutoff,) = _query(
         built_warehouse,
@@ -176,33 +184,86 @@ def test_incremental_sessions_equal_a_full_refresh(
         "where last_event_date > session_date and session_date < date '2025-12-01'",
     )[0]
     assert cutoff is not None, "the sandbox year has sessions crossing midnight"
+    # customers identified after the cut-off whose touches include sessions from before the
+    # lookback window: their earlier anonymous browsing must be linked retroactively
+    (relinked,) = _query(
+        built_warehouse,
+        f"""
+        select count(distinct touchpoints.customer_id)
+        from main.int_touchpoints as touchpoints
+        inner join main.int_identity_map as identity_map
+            on touchpoints.user_pseudo_id = identity_map.user_pseudo_id
+        where cast(identity_map.first_identified_at as date) > date '{cutoff}'
+          and touchpoints.session_ended_at < date '{cutoff}' - interval 3 day
+        """,
+    )[0]
+    assert relinked > 0
+    # a Stripe customer record arriving late (after all its sessions left the lookback window):
+    # its touchpoints appear only through int_touchpoints' identity-map rule
+    (late_customer,) = _query(
+        built_warehouse,
+        f"""
+        select min(customer_id) from (
+            select customer_id from main.int_touchpoints group by customer_id
+            having max(session_ended_at) < date '{cutoff}' - interval 5 day
+        )
+        """,
+    )[0]
+    assert late_customer is not None
     path = tmp_path / "northstar.duckdb"
     shutil.copy(loaded_warehouse.path, path)
+    next_day = cutoff + timedelta(days=1)
     with duckdb.connect(str(path)) as con:
         con.execute("create table raw_ga4.events_all as select * from raw_ga4.events")
         con.execute(f"delete from raw_ga4.events where event_date > '{cutoff:%Y%m%d}'")
+        con.execute("create table raw_stripe.customers_all as select * from raw_stripe.customers")
+        con.execute(f"delete from raw_stripe.customers where id = '{late_customer}'")
     monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(path))
+    selector = " ".join(f"+{model}" for model in INCREMENTAL_MODELS)
     first = run_dbt(
-        ["build", "--select", "+fct_sessions", "--indirect-selection", "cautious"],
+        ["build", "--select", selector, "--indirect-selection", "cautious"],
         target_path=tmp_path / "target",
     )
     assert first.success, failures(first)
+
+    def counts() -> dict[str, int]:
+        with duckdb.connect(str(path)) as con:
+            return {
+                model: con.execute(f"select count(*) from main.{model}").fetchone()[0]
+                for model in INCREMENTAL_MODELS
+            }
+
+    before = counts()
+    # the sandbox advances by a day (GA4 re-reads the last 3 days: the earlier ones are
+    # unchanged), and the late Stripe customer arrives
     with duckdb.connect(str(path)) as con:
-        before = con.execute("select count(*) from main.fct_sessions").fetchone()[0]
+        con.execute("delete from raw_stripe.customers")
+        con.execute("insert into raw_stripe.customers select * from raw_stripe.customers_all")
+        con.execute(
+            f"insert into raw_ga4.events select * from raw_ga4.events_all where event_date = '{next_day:%Y%m%d}'"
+        )
+    second = run_dbt(["run", "--select", selector], target_path=tmp_path / "target")
+    assert second.success, failures(second)
+    for model in INCREMENTAL_MODELS:
+        run_sql = next((tmp_path / "target" / "run").rglob(f"{model}.sql")).read_text()
+        assert "delete from" in run_sql.lower(), (
+            f"the second run of {model} should have been incremental (delete+insert)"
+        )
+    after_a_day = counts()
+    # then the rest of the year
+    with duckdb.connect(str(path)) as con:
         con.execute("delete from raw_ga4.events")
         con.execute("insert into raw_ga4.events select * from raw_ga4.events_all")
-    second = run_dbt(["run", "--select", "+fct_sessions"], target_path=tmp_path / "target")
-    assert second.success, failures(second)
-    run_sql = next((tmp_path / "target" / "run").rglob("fct_sessions.sql")).read_text()
-    assert "delete from" in run_sql.lower(), (
-        "the second run should have been incremental (delete+insert)"
-    )
+    third = run_dbt(["run", "--select", selector], target_path=tmp_path / "target")
+    assert third.success, failures(third)
     with duckdb.connect(str(path)) as con:
-        incremental = sorted(
-            con.execute("select * from main.fct_sessions").fetchall(), key=lambda r: r[0]
-        )
-    assert 0 < before < len(incremental)
-    assert incremental == full
+        incremental = {
+            model: sorted(con.execute(f"select * from main.{model}").fetchall(), key=lambda r, c=col: r[c])
+            for model, col in INCREMENTAL_MODELS.items()
+        }
+    for model in INCREMENTAL_MODELS:
+        assert 0 < before[model] <= after_a_day[model] < len(incremental[model]), model
+        assert incremental[model] == full[model], model
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,16 @@
-with stats as (select * from {{ source('linkedin_ads', 'campaign_stats_daily') }}),
+with stats as (
+    select * from {{ source_or_empty('linkedin_ads', 'campaign_stats_daily', {
+            'date': 'date',
+            'account_id': 'varchar',
+            'campaign_id': 'varchar',
+            'currency': 'varchar',
+            'impressions': 'bigint',
+            'clicks': 'bigint',
+            'spend': 'varchar',
+            'spend_micros': 'bigint',
+            'conversions': 'double',
+        }) }}
+),
 
 final as (
     select

@@ -1,4 +1,12 @@
-with campaigns as (select * from {{ source('linkedin_ads', 'campaigns') }}),
+with campaigns as (
+    select * from {{ source_or_empty('linkedin_ads', 'campaigns', {
+            'id': 'varchar',
+            'name': 'varchar',
+            'status': 'varchar',
+            'account_id': 'varchar',
+            'currency': 'varchar',
+        }) }}
+),
 
 final as (
     select

@@ -11,7 +11,19 @@
 {%- endfor %}
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with charges as (select * from {{ source('stripe', 'charges') }}),
+with charges as (
+    select * from {{ source_or_empty('stripe', 'charges', {
+            'id': 'varchar',
+            'invoice': 'varchar',
+            'customer': 'varchar',
+            'currency': 'varchar',
+            'status': 'varchar',
+            'paid': 'boolean',
+            'amount': 'bigint',
+            'amount_refunded': 'bigint',
+            'created': 'bigint',
+        }) }}
+),
 
 final as (
     select

@@ -14,7 +14,15 @@
 {%- endfor %}
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with coupons as (select * from {{ source('stripe', 'coupons') }}),
+with coupons as (
+    select * from {{ source_or_empty('stripe', 'coupons', {
+            'id': 'varchar',
+            'name': 'varchar',
+            'duration': 'varchar',
+            'valid': 'boolean',
+            'created': 'bigint',
+        }) }}
+),
 
 final as (
     select

@@ -1,6 +1,17 @@
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with customers as (select * from {{ source('stripe', 'customers') }}),
+with customers as (
+    select * from {{ source_or_empty('stripe', 'customers', {
+            'id': 'varchar',
+            'currency': 'varchar',
+            'email': 'varchar',
+            'name': 'varchar',
+            'address__country': 'varchar',
+            'metadata__user_id': 'varchar',
+            'delinquent': 'boolean',
+            'created': 'bigint',
+        }) }}
+),
 
 final as (
     select

@@ -1,6 +1,27 @@
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with lines as (select * from {{ source('stripe', 'invoices__lines__data') }}),
+with lines as (
+    select * from {{ source_or_empty('stripe', 'invoices__lines__data', {
+            'id': 'varchar',
+            'invoice': 'varchar',
+            'subscription': 'varchar',
+            'subscription_item': 'varchar',
+            'type': 'varchar',
+            'proration': 'boolean',
+            'description': 'varchar',
+            'currency': 'varchar',
+            'price__id': 'varchar',
+            'quantity': 'bigint',
+            'amount': 'bigint',
+            'price__unit_amount': 'bigint',
+            'plan__interval': 'varchar',
+            'plan__interval_count': 'bigint',
+            'plan__usage_type': 'varchar',
+            'discountable': 'boolean',
+            'period__start': 'bigint',
+            'period__end': 'bigint',
+        }) }}
+),
 
 final as (
     select

@@ -20,7 +20,27 @@
 {%- endfor %}
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with invoices as (select * from {{ source('stripe', 'invoices') }}),
+with invoices as (
+    select * from {{ source_or_empty('stripe', 'invoices', {
+            'id': 'varchar',
+            'customer': 'varchar',
+            'subscription': 'varchar',
+            'currency': 'varchar',
+            'billing_reason': 'varchar',
+            'status': 'varchar',
+            'attempt_count': 'bigint',
+            'subtotal': 'bigint',
+            'tax': 'bigint',
+            'total': 'bigint',
+            'total_excluding_tax': 'bigint',
+            'amount_due': 'bigint',
+            'amount_paid': 'bigint',
+            'created': 'bigint',
+            'period_start': 'bigint',
+            'period_end': 'bigint',
+            'status_transitions__finalized_at': 'bigint',
+        }) }}
+),
 
 final as (
     select

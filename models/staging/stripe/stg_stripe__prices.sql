@@ -1,6 +1,21 @@
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with prices as (select * from {{ source('stripe', 'prices') }}),
+with prices as (
+    select * from {{ source_or_empty('stripe', 'prices', {
+            'id': 'varchar',
+            'product': 'varchar',
+            'nickname': 'varchar',
+            'lookup_key': 'varchar',
+            'type': 'varchar',
+            'currency': 'varchar',
+            'unit_amount': 'bigint',
+            'recurring__interval': 'varchar',
+            'recurring__interval_count': 'bigint',
+            'recurring__usage_type': 'varchar',
+            'active': 'boolean',
+            'created': 'bigint',
+        }) }}
+),
 
 final as (
     select

@@ -3,9 +3,22 @@
 -- stored in subscription_history (as of the load that saw them). JSON unnesting is DuckDB's.
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}
 
-with events as (select * from {{ source('stripe', 'events') }}),
+with events as (
+    select * from {{ source_or_empty('stripe', 'events', {
+            'id': 'varchar',
+            'type': 'varchar',
+            'created': 'bigint',
+            'data': 'json',
+        }) }}
+),
 
-history as (select * from {{ source('stripe', 'subscription_history') }}),
+history as (
+    select * from {{ source_or_empty('stripe', 'subscription_history', {
+            '_dlt_id': 'varchar',
+            '_dlt_load_id': 'varchar',
+            'state': 'json',
+        }) }}
+),
 
 observations as (
     select

@@ -1,6 +1,21 @@
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with items as (select * from {{ source('stripe', 'subscriptions__items__data') }}),
+with items as (
+    select * from {{ source_or_empty('stripe', 'subscriptions__items__data', {
+            'id': 'varchar',
+            'subscription': 'varchar',
+            'price__id': 'varchar',
+            'price__currency': 'varchar',
+            'quantity': 'bigint',
+            'price__unit_amount': 'bigint',
+            'plan__interval': 'varchar',
+            'plan__interval_count': 'bigint',
+            'plan__usage_type': 'varchar',
+            'created': 'bigint',
+            'current_period_start': 'bigint',
+            'current_period_end': 'bigint',
+        }) }}
+),
 
 final as (
     select

@@ -23,7 +23,21 @@
 {%- endfor %}
 {%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
 
-with subscriptions as (select * from {{ source('stripe', 'subscriptions') }}),
+with subscriptions as (
+    select * from {{ source_or_empty('stripe', 'subscriptions', {
+            'id': 'varchar',
+            'customer': 'varchar',
+            'currency': 'varchar',
+            'status': 'varchar',
+            'cancel_at_period_end': 'boolean',
+            'collection_method': 'varchar',
+            'created': 'bigint',
+            'start_date': 'bigint',
+            'billing_cycle_anchor': 'bigint',
+            'current_period_start': 'bigint',
+            'current_period_end': 'bigint',
+        }) }}
+),
 
 final as (
     select
