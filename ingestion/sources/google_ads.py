@@ -22,7 +22,13 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ingestion.errors import error_hook, retries_exhausted
-from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
+from ingestion.sources.ad_tables import (
+    CAMPAIGN_COLUMNS,
+    STATS_COLUMNS,
+    STATS_KEY,
+    date_cursor,
+    window,
+)
 
 SOURCE = "google_ads"
 DEFAULT_API_BASE = "https://googleads.googleapis.com"
@@ -39,22 +45,6 @@ STATS_QUERY = (
     "ORDER BY segments.date, campaign.id"
 )
 
-CAMPAIGN_COLUMNS: dict[str, Any] = {
-    "id": {"data_type": "text", "nullable": False},
-    "account_id": {"data_type": "text"},
-    "currency": {"data_type": "text"},
-}
-STATS_COLUMNS: dict[str, Any] = {
-    "date": {"data_type": "date", "nullable": False},
-    "account_id": {"data_type": "text", "nullable": False},
-    "campaign_id": {"data_type": "text", "nullable": False},
-    "currency": {"data_type": "text"},
-    "impressions": {"data_type": "bigint"},
-    "clicks": {"data_type": "bigint"},
-    "spend_micros": {"data_type": "bigint"},
-    "spend": {"data_type": "text"},
-    "conversions": {"data_type": "double"},
-}
 
 
 @dlt.source(name="google_ads")

@@ -27,7 +27,13 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, OffsetPaginator
 
 from ingestion.errors import error_hook, retries_exhausted
-from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
+from ingestion.sources.ad_tables import (
+    CAMPAIGN_COLUMNS,
+    STATS_COLUMNS,
+    STATS_KEY,
+    date_cursor,
+    window,
+)
 
 SOURCE = "linkedin_ads"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -40,22 +46,6 @@ CAMPAIGN_PAGE_SIZE = 100
 
 ANALYTICS_FIELDS = "dateRange,pivotValues,impressions,clicks,costInLocalCurrency,externalWebsiteConversions"
 
-CAMPAIGN_COLUMNS: dict[str, Any] = {
-    "id": {"data_type": "text", "nullable": False},
-    "account_id": {"data_type": "text"},
-    "currency": {"data_type": "text"},
-}
-STATS_COLUMNS: dict[str, Any] = {
-    "date": {"data_type": "date", "nullable": False},
-    "account_id": {"data_type": "text", "nullable": False},
-    "campaign_id": {"data_type": "text", "nullable": False},
-    "currency": {"data_type": "text"},
-    "impressions": {"data_type": "bigint"},
-    "clicks": {"data_type": "bigint"},
-    "spend": {"data_type": "text"},
-    "spend_micros": {"data_type": "bigint"},
-    "conversions": {"data_type": "double"},
-}
 
 
 @dlt.source(name="linkedin_ads")

@@ -25,7 +25,13 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from ingestion.errors import error_hook, retries_exhausted
-from ingestion.sources.ad_window import STATS_KEY, date_cursor, window
+from ingestion.sources.ad_tables import (
+    CAMPAIGN_COLUMNS,
+    STATS_COLUMNS,
+    STATS_KEY,
+    date_cursor,
+    window,
+)
 
 SOURCE = "meta_ads"
 DEFAULT_API_BASE = "https://graph.facebook.com"
@@ -41,23 +47,8 @@ INSIGHTS_FIELDS = (
 )
 CAMPAIGN_FIELDS = "id,account_id,name,status,effective_status,objective,created_time,start_time"
 
-CAMPAIGN_COLUMNS: dict[str, Any] = {
-    "id": {"data_type": "text", "nullable": False},
-    "account_id": {"data_type": "text"},
-    "currency": {"data_type": "text"},
-}
-STATS_COLUMNS: dict[str, Any] = {
-    "date": {"data_type": "date", "nullable": False},
-    "account_id": {"data_type": "text", "nullable": False},
-    "campaign_id": {"data_type": "text", "nullable": False},
-    "currency": {"data_type": "text"},
-    "impressions": {"data_type": "bigint"},
-    "clicks": {"data_type": "bigint"},
-    "spend": {"data_type": "text"},
-    "spend_micros": {"data_type": "bigint"},
-    "conversions": {"data_type": "double"},
-    "actions": {"data_type": "json"},
-}
+#: Meta keeps the raw actions list next to the chosen conversion count.
+META_STATS_COLUMNS = {**STATS_COLUMNS, "actions": {"data_type": "json"}}
 
 
 @dlt.source(name="meta_ads")
@@ -106,7 +97,7 @@ def meta_ads_source(
 
     cursor_on_date = date_cursor(start_date, lookback_days)
 
-    @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=STATS_COLUMNS)
+    @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=META_STATS_COLUMNS)
     def campaign_stats_daily(
         cursor: dlt.sources.incremental[str] = cursor_on_date,
     ) -> Iterator[list[dict[str, Any]]]:

@@ -1,22 +1,2 @@
-with campaigns as (
-    select * from {{ source_or_empty('meta_ads', 'campaigns', {
-            'id': 'varchar',
-            'name': 'varchar',
-            'status': 'varchar',
-            'account_id': 'varchar',
-            'currency': 'varchar',
-        }) }}
-),
-
-final as (
-    select
-        'meta_ads' as platform,
-        cast(id as varchar) as campaign_id,
-        name as campaign_name,
-        status as campaign_status,
-        cast(account_id as varchar) as account_id,
-        upper(currency) as currency
-    from campaigns
-)
-
-select * from final
+-- Renames and casts only; the shared definition: macros/ad_platform_staging.sql
+{{ stg_ad_campaigns('meta_ads') }}

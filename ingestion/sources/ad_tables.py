@@ -1,4 +1,5 @@
-"""The date window an ad platform's daily stats are (re)read over.
+"""What the three ad-platform sources share: their two tables' columns and merge key, and the
+date window daily stats are (re)read over.
 
 Ad platforms revise recent days (conversions keep arriving for about a week, spend is
 corrected), so each run re-reads from ``last loaded date - lookback_days`` up to today and
@@ -10,11 +11,30 @@ and restores from there when the local pipelines folder is gone.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import dlt
 
 #: One row per day x account x campaign: the merge key of every ``campaign_stats_daily``.
 STATS_KEY = ("date", "account_id", "campaign_id")
+#: Column hints of ``campaigns``: ids stay text whatever the platform sends.
+CAMPAIGN_COLUMNS: dict[str, Any] = {
+    "id": {"data_type": "text", "nullable": False},
+    "account_id": {"data_type": "text"},
+    "currency": {"data_type": "text"},
+}
+#: Column hints of ``campaign_stats_daily``: spend exact (micros + the platform's decimal text).
+STATS_COLUMNS: dict[str, Any] = {
+    "date": {"data_type": "date", "nullable": False},
+    "account_id": {"data_type": "text", "nullable": False},
+    "campaign_id": {"data_type": "text", "nullable": False},
+    "currency": {"data_type": "text"},
+    "impressions": {"data_type": "bigint"},
+    "clicks": {"data_type": "bigint"},
+    "spend_micros": {"data_type": "bigint"},
+    "spend": {"data_type": "text"},
+    "conversions": {"data_type": "double"},
+}
 #: How far back a first run reads when no ``start_date`` is configured.
 DEFAULT_HISTORY_DAYS = 730
 
