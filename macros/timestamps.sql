@@ -14,3 +14,13 @@
 {% macro duckdb__epoch_microseconds_to_timestamp(column) -%}
     make_timestamp({{ column }})
 {%- endmacro %}
+
+
+{#-
+    epoch_seconds_to_timestamp(column): a BIGINT of seconds since the Unix epoch (Stripe's
+    times) as a UTC timestamp without time zone.
+-#}
+
+{% macro epoch_seconds_to_timestamp(column) -%}
+    {{ dbt.dateadd('second', column, "cast('1970-01-01' as timestamp)") }}
+{%- endmacro %}

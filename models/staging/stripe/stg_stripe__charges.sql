@@ -1,15 +1,8 @@
-{#- dlt creates a column only once a value arrives: columns Stripe leaves null on every object
-    so far (no discount yet, no invoice marked uncollectible...) may be missing: read them as null. -#}
-{%- set present = adapter.get_columns_in_relation(source('stripe', 'charges')) | map(attribute='name') | list
-    if execute else [] %}
+{#- Columns Stripe may not have sent yet (no discount so far...): see macros/source_or_empty.sql -#}
 {%- set optional = {
     'failure_code': 'varchar',
 } %}
-{%- set col = {} %}
-{%- for name, data_type in optional.items() %}
-    {%- do col.update({name: name if name in present or not execute else 'cast(null as ' ~ data_type ~ ')'}) %}
-{%- endfor %}
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
+{%- set col = optional_columns('stripe', 'charges', optional) %}
 
 with charges as (
     select * from {{ source_or_empty('stripe', 'charges', {
@@ -38,7 +31,7 @@ final as (
         amount_refunded as amount_refunded_minor,
         {{ to_major_units('amount', 'currency') }} as amount,
         {{ to_major_units('amount_refunded', 'currency') }} as amount_refunded,
-        {{ dbt.dateadd('second', 'created', epoch) }} as created_at
+        {{ epoch_seconds_to_timestamp('created') }} as created_at
     from charges
 )
 

@@ -1,18 +1,11 @@
-{#- dlt creates a column only once a value arrives: columns Stripe leaves null on every object
-    so far (no discount yet, no invoice marked uncollectible...) may be missing: read them as null. -#}
-{%- set present = adapter.get_columns_in_relation(source('stripe', 'coupons')) | map(attribute='name') | list
-    if execute else [] %}
+{#- Columns Stripe may not have sent yet (no discount so far...): see macros/source_or_empty.sql -#}
 {%- set optional = {
     'duration_in_months': 'bigint',
     'percent_off': 'double',
     'amount_off': 'bigint',
     'currency': 'varchar',
 } %}
-{%- set col = {} %}
-{%- for name, data_type in optional.items() %}
-    {%- do col.update({name: name if name in present or not execute else 'cast(null as ' ~ data_type ~ ')'}) %}
-{%- endfor %}
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
+{%- set col = optional_columns('stripe', 'coupons', optional) %}
 
 with coupons as (
     select * from {{ source_or_empty('stripe', 'coupons', {
@@ -36,7 +29,7 @@ final as (
         {{ to_major_units(col['amount_off'], col['currency']) }} as amount_off,
         lower({{ col['currency'] }}) as currency,
         valid as is_valid,
-        {{ dbt.dateadd('second', 'created', epoch) }} as created_at
+        {{ epoch_seconds_to_timestamp('created') }} as created_at
     from coupons
 )
 

@@ -1,5 +1,3 @@
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
-
 with customers as (
     select * from {{ source_or_empty('stripe', 'customers', {
             'id': 'varchar',
@@ -22,7 +20,7 @@ final as (
         address__country as country,
         metadata__user_id as user_id,
         delinquent as is_delinquent,
-        {{ dbt.dateadd('second', 'created', epoch) }} as created_at
+        {{ epoch_seconds_to_timestamp('created') }} as created_at
     from customers
 )
 

@@ -1,5 +1,3 @@
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
-
 with lines as (
     select * from {{ source_or_empty('stripe', 'invoices__lines__data', {
             'id': 'varchar',
@@ -43,8 +41,8 @@ final as (
         plan__interval_count as billing_interval_count,
         plan__usage_type as usage_type,
         discountable as is_discountable,
-        {{ dbt.dateadd('second', 'period__start', epoch) }} as period_started_at,
-        {{ dbt.dateadd('second', 'period__end', epoch) }} as period_ends_at
+        {{ epoch_seconds_to_timestamp('period__start') }} as period_started_at,
+        {{ epoch_seconds_to_timestamp('period__end') }} as period_ends_at
     from lines
 )
 

@@ -1,7 +1,4 @@
-{#- dlt creates a column only once a value arrives: columns Stripe leaves null on every object
-    so far (no discount yet, no invoice marked uncollectible...) may be missing: read them as null. -#}
-{%- set present = adapter.get_columns_in_relation(source('stripe', 'invoices')) | map(attribute='name') | list
-    if execute else [] %}
+{#- Columns Stripe may not have sent yet (no discount so far...): see macros/source_or_empty.sql -#}
 {%- set optional = {
     'charge': 'varchar',
     'discount__id': 'varchar',
@@ -14,11 +11,7 @@
     'status_transitions__paid_at': 'bigint',
     'status_transitions__marked_uncollectible_at': 'bigint',
 } %}
-{%- set col = {} %}
-{%- for name, data_type in optional.items() %}
-    {%- do col.update({name: name if name in present or not execute else 'cast(null as ' ~ data_type ~ ')'}) %}
-{%- endfor %}
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
+{%- set col = optional_columns('stripe', 'invoices', optional) %}
 
 with invoices as (
     select * from {{ source_or_empty('stripe', 'invoices', {
@@ -68,14 +61,14 @@ final as (
         {{ col['discount__coupon__duration'] }} as coupon_duration,
         cast({{ col['discount__coupon__percent_off'] }} as decimal(9, 4)) as coupon_percent_off,
         {{ col['discount__coupon__amount_off'] }} as coupon_amount_off_minor,
-        {{ dbt.dateadd('second', col['discount__start'], epoch) }} as discount_started_at,
-        {{ dbt.dateadd('second', col['discount__end'], epoch) }} as discount_ends_at,
-        {{ dbt.dateadd('second', 'created', epoch) }} as created_at,
-        {{ dbt.dateadd('second', 'period_start', epoch) }} as period_started_at,
-        {{ dbt.dateadd('second', 'period_end', epoch) }} as period_ends_at,
-        {{ dbt.dateadd('second', 'status_transitions__finalized_at', epoch) }} as finalized_at,
-        {{ dbt.dateadd('second', col['status_transitions__paid_at'], epoch) }} as paid_at,
-        {{ dbt.dateadd('second', col['status_transitions__marked_uncollectible_at'], epoch) }}
+        {{ epoch_seconds_to_timestamp(col['discount__start']) }} as discount_started_at,
+        {{ epoch_seconds_to_timestamp(col['discount__end']) }} as discount_ends_at,
+        {{ epoch_seconds_to_timestamp('created') }} as created_at,
+        {{ epoch_seconds_to_timestamp('period_start') }} as period_started_at,
+        {{ epoch_seconds_to_timestamp('period_end') }} as period_ends_at,
+        {{ epoch_seconds_to_timestamp('status_transitions__finalized_at') }} as finalized_at,
+        {{ epoch_seconds_to_timestamp(col['status_transitions__paid_at']) }} as paid_at,
+        {{ epoch_seconds_to_timestamp(col['status_transitions__marked_uncollectible_at']) }}
             as marked_uncollectible_at
     from invoices
 )

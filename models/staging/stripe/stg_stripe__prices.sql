@@ -1,5 +1,3 @@
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
-
 with prices as (
     select * from {{ source_or_empty('stripe', 'prices', {
             'id': 'varchar',
@@ -31,7 +29,7 @@ final as (
         recurring__interval_count as billing_interval_count,
         recurring__usage_type as usage_type,
         active as is_active,
-        {{ dbt.dateadd('second', 'created', epoch) }} as created_at
+        {{ epoch_seconds_to_timestamp('created') }} as created_at
     from prices
 )
 

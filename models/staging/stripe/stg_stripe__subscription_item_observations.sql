@@ -1,7 +1,6 @@
 -- One row per subscription item in each observed state of a subscription: the states carried
 -- by customer.subscription.* events (data.object, as of the event) and the states the pipeline
 -- stored in subscription_history (as of the load that saw them). JSON unnesting is DuckDB's.
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}
 
 with events as (
     select * from {{ source_or_empty('stripe', 'events', {
@@ -59,7 +58,7 @@ final as (
         item ->> '$.price.recurring.interval' as billing_interval,
         cast(item ->> '$.price.recurring.interval_count' as bigint) as billing_interval_count,
         item ->> '$.price.recurring.usage_type' as usage_type,
-        {{ dbt.dateadd('second', 'observed_epoch', epoch) }} as observed_at
+        {{ epoch_seconds_to_timestamp('observed_epoch') }} as observed_at
     from items
 )
 

@@ -1,5 +1,3 @@
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
-
 with items as (
     select * from {{ source_or_empty('stripe', 'subscriptions__items__data', {
             'id': 'varchar',
@@ -29,9 +27,9 @@ final as (
         plan__interval as billing_interval,
         plan__interval_count as billing_interval_count,
         plan__usage_type as usage_type,
-        {{ dbt.dateadd('second', 'created', epoch) }} as created_at,
-        {{ dbt.dateadd('second', 'current_period_start', epoch) }} as current_period_started_at,
-        {{ dbt.dateadd('second', 'current_period_end', epoch) }} as current_period_ends_at
+        {{ epoch_seconds_to_timestamp('created') }} as created_at,
+        {{ epoch_seconds_to_timestamp('current_period_start') }} as current_period_started_at,
+        {{ epoch_seconds_to_timestamp('current_period_end') }} as current_period_ends_at
     from items
 )
 

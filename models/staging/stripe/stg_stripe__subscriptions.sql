@@ -1,7 +1,4 @@
-{#- dlt creates a column only once a value arrives: columns Stripe leaves null on every object
-    so far (no discount yet, no invoice marked uncollectible...) may be missing: read them as null. -#}
-{%- set present = adapter.get_columns_in_relation(source('stripe', 'subscriptions')) | map(attribute='name') | list
-    if execute else [] %}
+{#- Columns Stripe may not have sent yet (no discount so far...): see macros/source_or_empty.sql -#}
 {%- set optional = {
     'latest_invoice': 'varchar',
     'discount__id': 'varchar',
@@ -17,11 +14,7 @@
     'discount__start': 'bigint',
     'discount__end': 'bigint',
 } %}
-{%- set col = {} %}
-{%- for name, data_type in optional.items() %}
-    {%- do col.update({name: name if name in present or not execute else 'cast(null as ' ~ data_type ~ ')'}) %}
-{%- endfor %}
-{%- set epoch = "cast('1970-01-01' as timestamp)" %}  {#- Stripe times are Unix seconds, UTC #}
+{%- set col = optional_columns('stripe', 'subscriptions', optional) %}
 
 with subscriptions as (
     select * from {{ source_or_empty('stripe', 'subscriptions', {
@@ -53,18 +46,18 @@ final as (
         {{ col['discount__coupon__duration'] }} as coupon_duration,
         cast({{ col['discount__coupon__percent_off'] }} as decimal(9, 4)) as coupon_percent_off,
         {{ col['discount__coupon__amount_off'] }} as coupon_amount_off_minor,
-        {{ dbt.dateadd('second', 'created', epoch) }} as created_at,
-        {{ dbt.dateadd('second', 'start_date', epoch) }} as started_at,
-        {{ dbt.dateadd('second', 'billing_cycle_anchor', epoch) }} as billing_cycle_anchor_at,
-        {{ dbt.dateadd('second', col['trial_start'], epoch) }} as trial_started_at,
-        {{ dbt.dateadd('second', col['trial_end'], epoch) }} as trial_ended_at,
-        {{ dbt.dateadd('second', 'current_period_start', epoch) }} as current_period_started_at,
-        {{ dbt.dateadd('second', 'current_period_end', epoch) }} as current_period_ends_at,
-        {{ dbt.dateadd('second', col['cancel_at'], epoch) }} as cancel_at,
-        {{ dbt.dateadd('second', col['canceled_at'], epoch) }} as canceled_at,
-        {{ dbt.dateadd('second', col['ended_at'], epoch) }} as ended_at,
-        {{ dbt.dateadd('second', col['discount__start'], epoch) }} as discount_started_at,
-        {{ dbt.dateadd('second', col['discount__end'], epoch) }} as discount_ends_at
+        {{ epoch_seconds_to_timestamp('created') }} as created_at,
+        {{ epoch_seconds_to_timestamp('start_date') }} as started_at,
+        {{ epoch_seconds_to_timestamp('billing_cycle_anchor') }} as billing_cycle_anchor_at,
+        {{ epoch_seconds_to_timestamp(col['trial_start']) }} as trial_started_at,
+        {{ epoch_seconds_to_timestamp(col['trial_end']) }} as trial_ended_at,
+        {{ epoch_seconds_to_timestamp('current_period_start') }} as current_period_started_at,
+        {{ epoch_seconds_to_timestamp('current_period_end') }} as current_period_ends_at,
+        {{ epoch_seconds_to_timestamp(col['cancel_at']) }} as cancel_at,
+        {{ epoch_seconds_to_timestamp(col['canceled_at']) }} as canceled_at,
+        {{ epoch_seconds_to_timestamp(col['ended_at']) }} as ended_at,
+        {{ epoch_seconds_to_timestamp(col['discount__start']) }} as discount_started_at,
+        {{ epoch_seconds_to_timestamp(col['discount__end']) }} as discount_ends_at
     from subscriptions
 )
 
