@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export NORTHSTAR_WAREHOUSE ?= $(CURDIR)/warehouse/northstar.duckdb
 
-.PHONY: install run test lint bench bench-generate bench-ingest clean
+.PHONY: install run dev test lint bench bench-generate bench-ingest clean
 
 install: .venv/.installed
 
@@ -14,8 +14,13 @@ install: .venv/.installed
 	@mkdir -p warehouse
 	@touch $@
 
+# The nightly Dagster job, in-process, on the embedded sandbox; its runs show in `make dev`'s UI.
 run: install
 	$(UV) run northstar run
+
+# The Dagster UI (dagster dev) on http://127.0.0.1:3000, with the sandbox serving the sources.
+dev: install
+	$(UV) run northstar dev
 
 # sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock
 test: install

@@ -9,15 +9,18 @@ sources still load.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
+from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.errors import SourceHTTPError
+from ingestion.errors import RETRYABLE_STATUSES, SourceHTTPError
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
@@ -65,24 +68,60 @@ def _load_source(name: str):
     return getattr(module, f"{name}_source")
 
 
+class SourceNotConfigured(Exception):
+    """A source's settings are missing: it cannot run (the message names the settings)."""
+
+
+def configured_source(name: str) -> DltSource:
+    """The dlt source ``name`` built from dlt's config, or SourceNotConfigured naming what is missing."""
+    try:
+        return _load_source(name)()
+    except ConfigFieldMissingException as exc:
+        missing = ", ".join(f"SOURCES__{name.upper()}__{f.upper()}" for f in exc.fields)
+        raise SourceNotConfigured(f"not configured (set {missing})") from None
+
+
+def source_resources(name: str) -> DltSource:
+    """The source with placeholder settings, to list its resources without config or network.
+
+    Sources only build clients and generators when called; nothing is requested until a
+    pipeline iterates them, so placeholders are safe for describing (Dagster's asset specs).
+    """
+    function = _load_source(name)
+    required = [p for p, spec in inspect.signature(function).parameters.items()
+                if spec.default in (dlt.config.value, dlt.secrets.value)]
+    return function(**{p: "placeholder" for p in required})
+
+
+def failure_line(name: str, exc: PipelineStepFailed) -> tuple[str, bool]:
+    """(one scrubbed line naming what failed, whether retrying later could help)."""
+    cause = _root_cause(exc)
+    message = str(cause) if isinstance(cause, SourceHTTPError) else f"{type(cause).__name__}: {cause}"
+    first_line = (message.splitlines() or [type(cause).__name__])[0].removeprefix(f"{name}: ")
+    retryable = not isinstance(cause, SourceHTTPError) or cause.status in RETRYABLE_STATUSES or cause.status == 0
+    return scrub(first_line), retryable
+
+
+def loaded_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows normalised per table by the pipeline's last run (dlt's own tables left out)."""
+    info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    rows = dict(info.row_counts) if info else {}
+    return {table: count for table, count in rows.items() if not table.startswith("_dlt")}
+
+
 def ingest_one(name: str) -> SourceResult:
     began = time.perf_counter()
     try:
-        source = _load_source(name)()
-    except ConfigFieldMissingException as exc:
-        missing = ", ".join(f"SOURCES__{name.upper()}__{f.upper()}" for f in exc.fields)
-        return SourceResult(name, "skipped", f"not configured (set {missing})")
+        source = configured_source(name)
+    except SourceNotConfigured as exc:
+        return SourceResult(name, "skipped", str(exc))
     pipeline = make_pipeline(name)
     try:
         pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
     except PipelineStepFailed as exc:
-        cause = _root_cause(exc)
-        message = str(cause) if isinstance(cause, SourceHTTPError) else f"{type(cause).__name__}: {cause}"
-        first_line = (message.splitlines() or [type(cause).__name__])[0].removeprefix(f"{name}: ")
-        return SourceResult(name, "failed", scrub(first_line), seconds=time.perf_counter() - began)
-    rows = dict(pipeline.last_trace.last_normalize_info.row_counts) if pipeline.last_trace.last_normalize_info else {}
-    rows = {table: count for table, count in rows.items() if not table.startswith("_dlt")}
-    return SourceResult(name, "loaded", rows=rows, seconds=time.perf_counter() - began)
+        line, _ = failure_line(name, exc)
+        return SourceResult(name, "failed", line, seconds=time.perf_counter() - began)
+    return SourceResult(name, "loaded", rows=loaded_rows(pipeline), seconds=time.perf_counter() - began)
 
 
 def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:

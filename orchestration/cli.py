@@ -1,7 +1,8 @@
 """The ``northstar`` command line.
 
 Subcommands:
-- ``northstar run``               the nightly build on the sandbox (``make run``)
+- ``northstar run``               the nightly Dagster job in-process on the sandbox (``make run``)
+- ``northstar dev``               the Dagster UI on the project, with the sandbox serving (``make dev``)
 - ``northstar ingest [SOURCE ...]`` run dlt sources into the warehouse (all when none named)
 - ``northstar sandbox generate``  simulate the business, write the GA4 export and the truth
 - ``northstar sandbox serve``     serve the simulated business over the real APIs' wire formats
@@ -84,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="the nightly build on the embedded sandbox")
     _world_args(run)
+
+    dev = commands.add_parser("dev", help="the Dagster UI (dagster dev) on the project, sources on the sandbox")
+    _world_args(dev)
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000, help="UI port (default %(default)s)")
     return parser
 
 
@@ -171,38 +177,60 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Serve the sandbox, then run ``dagster dev`` on the code location until Ctrl-C."""
+    import subprocess
+
+    from orchestration.dagster_home import ensure_dagster_home
+    from orchestration.sandbox_build import serve_sandbox
+
+    home = ensure_dagster_home()
+    try:
+        server = serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(f"sandbox on {server.base_url}; Dagster instance {home}", flush=True)
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
+    try:
+        return subprocess.call(command, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.shutdown()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ingestion.warehouse import warehouse_path
-    from orchestration.sandbox_build import build_marts, report_queries, run_on_sandbox
+    from orchestration.dagster_home import ensure_dagster_home
+    from orchestration.sandbox_build import report_queries, run_on_sandbox
 
+    ensure_dagster_home()
     began = time.perf_counter()
     print(f"northstar run: sandbox seed {args.seed}, {args.start} .. {args.as_of}, scale {args.scale}; "
           f"warehouse {warehouse_path()}", flush=True)
     try:
-        results, reconciliation = run_on_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
+        outcome = run_on_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    for result in results:
-        print(f"  {result.line()}")
-    mismatched = [(t, e, a) for t, e, a in reconciliation if e != a]
-    print(f"  reconciliation: {len(reconciliation) - len(mismatched)}/{len(reconciliation)} raw tables hold "
-          f"exactly the sandbox's expected rows")
-    for table, expected, actual in mismatched:
-        print(f"    {table}: expected {expected}, found {'no table' if actual is None else actual}")
-    dbt_began = time.perf_counter()
-    dbt_failures = build_marts()
-    print(f"  dbt build: {'ok' if not dbt_failures else f'{len(dbt_failures)} failed'} "
-          f"in {time.perf_counter() - dbt_began:.1f}s")
-    for line in dbt_failures:
-        print(f"    {line}")
-    for name, (columns, rows) in report_queries().items():
-        print(f"  {name}:")
-        print("    " + " | ".join(columns))
-        for row in rows:
-            print("    " + " | ".join(_cell(v) for v in row))
-    failed = bool(mismatched or dbt_failures or any(r.status == "failed" for r in results))
-    print(f"northstar run: {'FAILED' if failed else 'ok'} in {time.perf_counter() - began:.1f}s")
-    return 1 if failed else 0
+    print(f"  dagster run {outcome.run_id} of the nightly job:")
+    for step, status, seconds in outcome.steps:
+        print(f"    {step}: {status} in {seconds:.1f}s")
+    passed = sum(c.passed for c in outcome.checks)
+    print(f"  checks: {passed} of {len(outcome.checks)} passed")
+    for check in outcome.failed_checks:
+        print(f"    {check.severity.lower()}: {check.name}: {check.description}")
+    for line in outcome.step_failures:
+        print(f"  failed: {line}", file=sys.stderr)
+    print(f"  warehouse: {'published to ' + str(warehouse_path()) if outcome.published else 'NOT published (the last published warehouse is unchanged)'}")
+    if outcome.published:
+        for name, (columns, rows) in report_queries().items():
+            print(f"  {name}:")
+            print("    " + " | ".join(columns))
+            for row in rows:
+                print("    " + " | ".join(_cell(v) for v in row))
+    print(f"northstar run: {'ok' if outcome.success else 'FAILED'} in {time.perf_counter() - began:.1f}s")
+    return 0 if outcome.success else 1
 
 
 def _cell(value: object) -> str:
@@ -216,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {("sandbox", "generate"): cmd_generate, ("sandbox", "serve"): cmd_serve,
                ("sandbox", "truth"): cmd_truth, ("ingest", None): cmd_ingest,
-               ("run", None): cmd_run}[(args.command, getattr(args, "action", None))]
+               ("run", None): cmd_run, ("dev", None): cmd_dev}[(args.command, getattr(args, "action", None))]
     try:
         return handler(args) or 0
     except CliError as exc:

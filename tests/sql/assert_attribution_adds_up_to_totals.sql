@@ -2,6 +2,7 @@
 -- the attributed conversions add up to the number of conversions and the attributed value to
 -- the conversions' total value, exactly (decimals; Unattributed included). A model missing
 -- from a month counts as attributing nothing. Returns the combinations where it breaks.
+{{ config(meta={'dagster': {'ref': {'name': 'channel_attribution'}}}) }}  -- the Dagster asset this check belongs to
 {% set models = [
     'first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based', 'data_driven',
 ] %}

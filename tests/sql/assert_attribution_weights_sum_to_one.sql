@@ -1,6 +1,7 @@
 -- METRICS.md "Attribution": each conversion's weights sum to exactly 1 (decimals) for every
 -- attribution model, and every conversion has weights under every model. Returns the
 -- conversion x model pairs where it breaks.
+{{ config(meta={'dagster': {'ref': {'name': 'int_attribution_weights'}}}) }}  -- the Dagster asset this check belongs to
 {% set models = [
     'first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based', 'data_driven',
 ] %}

@@ -1,0 +1,183 @@
+"""Benchmark: the nightly build, full and then incremental, with each stage's time and memory.
+
+    uv run python bench/nightly.py --scale default --repeats 3
+
+Each repeat, in a fresh folder: (1) generate the sandbox at ``--as-of`` and run the nightly
+Dagster job on an empty warehouse (the full build); (2) generate the sandbox one day later and
+run the job again on the published warehouse (the incremental nightly). Each build runs in a
+child process (``--child``) whose process tree's memory is sampled; the child reports when each
+Dagster step started and ended, so the stages are timed and their memory peaks found:
+generate (simulate + truth), ingest (dlt steps, including the copy of the published file into
+the draft), dbt build, checks (great-expectations, KPI, reconciliation, freshness) and publish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import machine_info
+from bench.memory import TreeSampler
+
+STAGES = ("generate", "ingest", "dbt build", "checks", "publish")
+START, AS_OF, SEED = date(2024, 11, 1), date(2026, 11, 1), 42
+
+
+def stage_of(step: str) -> str:
+    if step.startswith("ingest_"):
+        return "ingest"
+    if step == "dbt_build":
+        return "dbt build"
+    if step == "published_warehouse":
+        return "publish"
+    return "checks"
+
+
+# --- the child: one build ---------------------------------------------------------------------
+
+def child(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, out: Path) -> None:
+    os.environ["NORTHSTAR_WAREHOUSE"] = str(warehouse)
+    os.environ.pop("DAGSTER_HOME", None)
+    from dagster import DagsterInstance
+
+    from ingestion.sandbox.simulation import simulate
+    from orchestration.graph import build_definitions
+    from orchestration.sandbox_build import serve_simulation
+
+    os.environ["NORTHSTAR_QUIET_DBT"] = "1"
+    began = time.time()
+    sim = simulate(SEED, START, as_of, scale, sandbox_dir / "ga4")
+    server = serve_simulation(sim, sandbox_dir)
+    generated = time.time()
+    try:
+        instance = DagsterInstance.ephemeral()
+        job = build_definitions().resolve_job_def("nightly")
+        job_began = time.time()
+        result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
+        job_ended = time.time()
+    finally:
+        server.shutdown()
+    steps = [{"step": s.step_key, "status": s.status.value if s.status else None,
+              "start": s.start_time, "end": s.end_time} for s in instance.get_run_step_stats(result.run_id)]
+    out.write_text(json.dumps({"generate": [began, generated], "job": [job_began, job_ended], "steps": steps,
+                               "success": result.success, "ga4_events": sim.ga4.events}))
+
+
+# --- the parent: repeats, stages, memory ------------------------------------------------------
+
+def run_build(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path) -> dict:
+    out = sandbox_dir.with_suffix(".json")
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", "--scale", scale,
+               "--as-of", as_of.isoformat(), "--warehouse", str(warehouse), "--sandbox-dir", str(sandbox_dir),
+               "--out", str(out)]
+    process = subprocess.Popen(command, cwd=ROOT)
+    with TreeSampler(process.pid) as sampler:
+        process.wait()
+    if process.returncode != 0 or not out.exists():
+        raise RuntimeError(f"the {scale} build at {as_of} failed (exit {process.returncode})")
+    report = json.loads(out.read_text())
+    windows: dict[str, list[tuple[float, float]]] = {"generate": [tuple(report["generate"])]}
+    for step in report["steps"]:
+        if step["start"] and step["end"]:
+            windows.setdefault(stage_of(step["step"]), []).append((step["start"], step["end"]))
+    stages = {}
+    for stage in STAGES:
+        spans = windows.get(stage, [])
+        stages[stage] = {"seconds": round(sum(e - s for s, e in spans), 2),
+                         "peak_mib": round(max((sampler.peak(s, e) for s, e in spans), default=0) / 2**20)}
+    job_seconds = report["job"][1] - report["job"][0]
+    generate_seconds = report["generate"][1] - report["generate"][0]
+    return {"as_of": as_of.isoformat(), "success": report["success"], "ga4_events": report["ga4_events"],
+            "stages": stages, "job_seconds": round(job_seconds, 2), "generate_seconds": round(generate_seconds, 2),
+            "total_seconds": round(job_seconds + generate_seconds, 2),
+            "peak_mib": round(sampler.peak() / 2**20), "warehouse_mib": round(warehouse.stat().st_size / 2**20)}
+
+
+def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
+    """Full then incremental nightly builds, ``repeats`` times; medians and the raw runs."""
+    runs = []
+    for repeat in range(repeats):
+        folder = work_dir / scale / f"run{repeat}"
+        if folder.exists():
+            subprocess.run(["rm", "-rf", str(folder)], check=True)
+        folder.mkdir(parents=True)
+        warehouse = folder / "northstar.duckdb"
+        full = run_build(scale, AS_OF, warehouse, folder / "sandbox_full")
+        incremental = run_build(scale, AS_OF + timedelta(days=1), warehouse, folder / "sandbox_next_day")
+        runs.append({"full": full, "incremental": incremental})
+        print(f"  {scale} #{repeat + 1}: full job {full['job_seconds']:.1f}s (+{full['generate_seconds']:.1f}s generate), "
+              f"incremental job {incremental['job_seconds']:.1f}s, peak {full['peak_mib']} MiB", flush=True)
+
+    def median(path: tuple[str, ...]) -> float:
+        values = []
+        for run in runs:
+            value = run
+            for key in path:
+                value = value[key]
+            values.append(value)
+        return round(statistics.median(values), 2)
+
+    summary = {
+        "scale": scale, "repeats": repeats, "ga4_events": runs[0]["full"]["ga4_events"],
+        "full": {"job_seconds": median(("full", "job_seconds")), "generate_seconds": median(("full", "generate_seconds")),
+                 "total_seconds": median(("full", "total_seconds")), "peak_mib": median(("full", "peak_mib")),
+                 "stages": {s: {"seconds": median(("full", "stages", s, "seconds")),
+                                "peak_mib": median(("full", "stages", s, "peak_mib"))} for s in STAGES}},
+        "incremental": {"job_seconds": median(("incremental", "job_seconds")),
+                        "peak_mib": median(("incremental", "peak_mib")),
+                        "stages": {s: {"seconds": median(("incremental", "stages", s, "seconds"))} for s in STAGES}},
+        "warehouse_mib": median(("full", "warehouse_mib")),
+        "all_succeeded": all(r["full"]["success"] and r["incremental"]["success"] for r in runs),
+        "runs": runs,
+    }
+    summary["incremental"]["share_of_full_job"] = round(
+        summary["incremental"]["job_seconds"] / summary["full"]["job_seconds"], 3)
+    return summary
+
+
+def print_table(summary: dict) -> None:
+    full, inc = summary["full"], summary["incremental"]
+    print(f"nightly, scale {summary['scale']} ({summary['ga4_events']:,} GA4 events), median of {summary['repeats']}:")
+    print(f"  {'stage':<10} {'full s':>8} {'peak MiB':>9} {'incr. s':>8}")
+    for stage in STAGES:
+        print(f"  {stage:<10} {full['stages'][stage]['seconds']:>8.1f} {full['stages'][stage]['peak_mib']:>9.0f} "
+              f"{inc['stages'][stage]['seconds']:>8.1f}")
+    print(f"  {'job':<10} {full['job_seconds']:>8.1f} {full['peak_mib']:>9.0f} {inc['job_seconds']:>8.1f}"
+          f"   incremental = {inc['share_of_full_job']:.0%} of full")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="default")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "warehouse" / "bench" / "nightly")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF, help=argparse.SUPPRESS)
+    parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--sandbox-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.scale, args.as_of, args.warehouse, args.sandbox_dir, args.out)
+        return 0
+    summary = {"machine": machine_info(), **measure_nightly(args.scale, args.repeats, args.work_dir)}
+    print_table(summary)
+    out = args.out or ROOT / "bench" / "results" / f"nightly_{args.scale}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+    return 0 if summary["all_succeeded"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster assets: raw tables loaded by dlt, dbt models, and the published warehouse."""

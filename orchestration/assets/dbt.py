@@ -1,0 +1,208 @@
+"""Every dbt model and seed as a Dagster asset; every dbt test (source tests too) as an asset check.
+
+The nightly job runs ONE ``dbt build`` for whatever models the run selected (every dbt
+invocation costs seconds of start-up and parsing), writing the run's draft warehouse in the
+``warehouse`` pool. dagster-dbt needs the project's manifest at definition time:
+``prepare_manifest()`` runs ``dbt parse`` when the manifest is missing or older than the project.
+
+A dbt build that failed on a model error (a lock, a crash, a full disk) is retried once by
+Dagster's RetryPolicy, and the retry runs ``dbt retry``: only the failed and skipped nodes run
+again, from the first attempt's ``run_results.json``. Failed error-severity tests are data
+problems a retry cannot fix: the step fails at once, naming them.
+"""
+
+# no `from __future__ import annotations`: Dagster reads the context annotation at definition time
+
+import io
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetMaterialization,
+    Failure,
+    MaterializeResult,
+    Output,
+    RetryPolicy,
+)
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from orchestration.dbt_build import PROJECT_DIR
+from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+
+#: The manifest Dagster reads, apart from target/ (an engineer's own dbt runs use the dev target).
+DAGSTER_TARGET = Path("target") / "dagster"
+DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, target_path=DAGSTER_TARGET, profiles_dir=PROJECT_DIR,
+                         target="prod")
+DBT_RETRY = RetryPolicy(max_retries=1, delay=10)
+RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
+_KEEP_RUN_TARGETS = 5
+_DRAFT_PARTIAL_PARSE = PROJECT_DIR / DAGSTER_TARGET / "draft_partial_parse.msgpack"
+_PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/sql")
+
+
+def prepare_manifest(project: DbtProject = DBT_PROJECT) -> Path:
+    """``dbt parse`` when the manifest is missing or older than any project file (pitfall: the
+    manifest exists only after a parse, and ``dagster dev`` is not the only way in)."""
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_project_file():
+        project.preparer.prepare(project)
+    return manifest
+
+
+def _newest_project_file() -> float:
+    newest = 0.0
+    for name in _PROJECT_INPUTS:
+        root = PROJECT_DIR / name
+        paths = [root] if root.is_file() else root.rglob("*") if root.exists() else []
+        newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
+    return newest
+
+
+class NorthstarDbtTranslator(DagsterDbtTranslator):
+    """dagster-dbt's keys (sources ``[source, table]``, models ``[model]``), grouped by layer."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "seeds"
+        layers = fqn[1:-1]
+        if layers[:1] == ["marts"] and len(layers) > 1:
+            return f"marts_{layers[1]}"
+        return layers[0] if layers else "dbt"
+
+
+TRANSLATOR = NorthstarDbtTranslator(settings=DagsterDbtTranslatorSettings(
+    enable_asset_checks=True, enable_source_tests_as_checks=True,
+    enable_duplicate_source_asset_keys=True,  # child tables share their parent resource's asset
+))
+
+
+def run_target_path(run_id: str) -> Path:
+    """dbt's target folder for one run: the retry reads the first attempt's run_results.json."""
+    return RUN_TARGETS / run_id
+
+
+def _prune_run_targets(keep: Path) -> None:
+    if not RUN_TARGETS.exists():
+        return
+    others = sorted((p for p in RUN_TARGETS.iterdir() if p != keep), key=lambda p: p.stat().st_mtime)
+    for old in others[: max(0, len(others) - _KEEP_RUN_TARGETS + 1)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _reuse_partial_parse(target_path: Path) -> None:
+    """Start the run's dbt from the last run's partial parse (seconds saved per run).
+
+    dagster-dbt copies ``partial_parse.msgpack`` only from the default ``target/``, which holds
+    an engineer's dev-target parse. dbt discards a partial parse made with another profile
+    (another warehouse path), so the draft's own parse is kept (``_keep_partial_parse``), not
+    the prepared manifest's (made with the published path).
+    """
+    source = _DRAFT_PARTIAL_PARSE if _DRAFT_PARTIAL_PARSE.exists() else DBT_PROJECT.manifest_path.with_name(
+        "partial_parse.msgpack")
+    if source.exists() and not (target_path / "partial_parse.msgpack").exists():
+        target_path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target_path / "partial_parse.msgpack")
+
+
+def _keep_partial_parse(target_path: Path) -> None:
+    made = target_path / "partial_parse.msgpack"
+    if made.exists():
+        shutil.copyfile(made, _DRAFT_PARTIAL_PARSE)
+
+
+@contextmanager
+def _dbt_log_echo() -> Iterator[None]:
+    """dagster-dbt echoes every dbt log line to stdout: the UI keeps it in the step's logs, a
+    terminal run (``northstar run``, NORTHSTAR_QUIET_DBT=1) drops it for its own summary."""
+    if os.environ.get("NORTHSTAR_QUIET_DBT"):
+        with redirect_stdout(io.StringIO()):
+            yield
+    else:
+        yield
+
+
+def failed_nodes(target_path: Path) -> tuple[list[str], list[str]]:
+    """(failed models/seeds, failed tests) of the invocation whose artefacts are in target_path,
+    one line each: ``<unique id>: <status>: <dbt's message on one line>``."""
+    results_file = target_path / "run_results.json"
+    if not results_file.exists():
+        return [], []
+    models, tests = [], []
+    for result in json.loads(results_file.read_text())["results"]:
+        if result["status"] not in ("error", "fail", "runtime error"):
+            continue
+        message = " ".join(line.strip() for line in (result.get("message") or "").splitlines() if line.strip())
+        line = f"{result['unique_id']}: {result['status']}" + (f": {message[:300]}" if message else "")
+        (tests if result["unique_id"].startswith("test.") else models).append(line)
+    return models, tests
+
+
+def _raise_for_failures(target_path: Path, succeeded: bool, error: str) -> None:
+    models, tests = failed_nodes(target_path)
+    if not succeeded and not models and not tests:  # dbt stopped before any node (a lock, a bad profile)
+        raise Failure(description=f"dbt build failed before running any node: {error}", allow_retries=True)
+    if models:
+        raise Failure(description=f"dbt build: {len(models)} failed: " + "; ".join(models[:5]), allow_retries=True)
+    if tests:
+        raise Failure(description=f"dbt build: {len(tests)} error-severity tests failed: " + "; ".join(tests[:5]),
+                      allow_retries=False)
+
+
+def _first_error(invocation: DbtCliInvocation) -> str:
+    """The first error line dbt logged (e.g. DuckDB's lock error), for a one-line failure."""
+    for message in invocation._error_messages:  # dagster-dbt keeps dbt's error events here
+        lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+        if lines:
+            return " ".join(lines)[:300]
+    return "see the step's dbt logs"
+
+
+def _as_results(events: Iterable[Any]) -> Iterator[Any]:
+    """Events of an invocation without context (``dbt retry``) as results of this multi-asset."""
+    for event in events:
+        if isinstance(event, AssetMaterialization):
+            yield MaterializeResult(asset_key=event.asset_key, metadata=event.metadata)
+        elif isinstance(event, AssetCheckEvaluation):
+            yield AssetCheckResult(asset_key=event.asset_key, check_name=event.check_name, passed=event.passed,
+                                   severity=event.severity, metadata=event.metadata, description=event.description)
+        elif isinstance(event, Output | AssetCheckResult | MaterializeResult):
+            yield event
+
+
+@dbt_assets(manifest=prepare_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
+            name="dbt_build", pool=WAREHOUSE_POOL, retry_policy=DBT_RETRY)
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource) -> Iterator:
+    target_path = run_target_path(context.run.run_id)
+    _prune_run_targets(keep=target_path)
+    _reuse_partial_parse(target_path)
+    with warehouse.writing(context.run.run_id), _dbt_log_echo():
+        if context.retry_number > 0 and (target_path / "run_results.json").exists():
+            context.log.info("resuming the failed dbt build with `dbt retry`")
+            invocation = dbt.cli(["retry"], manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR,
+                                 target_path=target_path, raise_on_error=False)
+            yield from _as_results(invocation.stream())
+        else:
+            invocation = dbt.cli(["build"], context=context, target_path=target_path, raise_on_error=False)
+            yield from invocation.stream()
+    _keep_partial_parse(target_path)
+    _raise_for_failures(target_path, invocation.is_successful(), _first_error(invocation))
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=DBT_PROJECT, target="prod")

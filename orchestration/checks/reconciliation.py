@@ -1,0 +1,143 @@
+"""Reconciliation with the sandbox's truth: blocking checks of a build on the embedded sandbox.
+
+The sandbox writes what it simulated (ingestion/sandbox/truth.py) next to its GA4 export;
+``NORTHSTAR_SANDBOX_TRUTH`` names that folder (``northstar run`` and ``make dev`` set it). Two
+audits then gate publishing:
+- every raw table holds exactly the rows the sandbox served (one check per table);
+- MRR per month and currency equals the truth to 4 decimals of a minor unit.
+A production deployment has no truth to compare with: these checks exist only with the setting.
+"""
+
+# no `from __future__ import annotations`: Dagster reads the context annotation at definition time
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSpec,
+    AssetKey,
+    asset_check,
+    multi_asset_check,
+)
+
+from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+
+TRUTH_SETTING = "NORTHSTAR_SANDBOX_TRUTH"
+MRR_ASSET = AssetKey("int_customer_mrr_monthly")
+
+
+def truth_dir() -> Path | None:
+    value = os.environ.get(TRUTH_SETTING)
+    return Path(value) if value else None
+
+
+#: Stripe serves 30 days of events; raw_stripe.events keeps every event ever read, so only the
+#: served window is compared (the sandbox's EVENT_RETENTION_SECONDS).
+EVENT_WINDOW_SECONDS = 30 * 24 * 3600
+
+
+def row_count_targets(counts: dict) -> list[tuple[AssetKey, str, int]]:
+    """(asset key, raw table, rows it must hold) for each expected count; ``raw_stripe.events``
+    is compared over the window the sandbox serves (see ``relation``)."""
+    targets = [(AssetKey(["stripe", name]), f"raw_stripe.{name}", n) for name, n in counts["stripe"].items()]
+    targets.append((AssetKey(["ga4", "events"]), "raw_ga4.events", counts["ga4"]["events"]))
+    for platform, entry in counts["ads"].items():
+        targets.append((AssetKey([platform, "campaigns"]), f"raw_{platform}.campaigns", entry["campaigns"]))
+        targets.append((AssetKey([platform, "campaign_stats_daily"]), f"raw_{platform}.campaign_stats_daily",
+                        entry["daily_rows"]))
+    return targets
+
+
+def relation(table: str, counts: dict) -> str:
+    """What to count for ``table``: the served window of events, every row elsewhere."""
+    if table != "raw_stripe.events":
+        return table
+    as_of = int(datetime.combine(date.fromisoformat(counts["as_of"]), time(), tzinfo=UTC).timestamp())
+    return f"(select * from raw_stripe.events where created >= {as_of - EVENT_WINDOW_SECONDS})"
+
+
+def row_counts(con, counts: dict) -> list[tuple[AssetKey, str, int, int | None]]:
+    """(asset key, raw table, expected rows, rows in the warehouse or None when missing)."""
+    existing = _tables(con)
+    return [(key, table, expected,
+             con.execute(f"select count(*) from {relation(table, counts)}").fetchone()[0] if table in existing else None)
+            for key, table, expected in row_count_targets(counts)]
+
+
+def _tables(con) -> set[str]:
+    return {f"{s}.{t}" for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()}
+
+
+def build_row_count_checks(truth: Path) -> AssetChecksDefinition:
+    counts = json.loads((truth / "expected_counts.json").read_text())
+    targets = row_count_targets(counts)
+    specs = [AssetCheckSpec("rows_match_sandbox_truth", asset=key, blocking=True,
+                            description=f"{table} holds exactly the {expected} rows the sandbox served")
+             for key, table, expected in targets]
+
+    @multi_asset_check(specs=specs, name="sandbox_row_counts", can_subset=True, pool=WAREHOUSE_POOL)
+    def sandbox_row_counts(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+        selected = {c.asset_key for c in context.selected_asset_check_keys}
+        with warehouse.reading_draft(context.run.run_id) as con:
+            found = row_counts(con, counts)
+        for key, table, expected, actual in found:
+            if key not in selected:
+                continue
+            rows = "no table" if actual is None else f"{actual} rows"
+            yield AssetCheckResult(asset_key=key, check_name="rows_match_sandbox_truth", passed=actual == expected,
+                                   metadata={"expected": expected, "actual": -1 if actual is None else actual},
+                                   description=f"{table}: expected {expected} rows, found {rows}")
+
+    return sandbox_row_counts
+
+
+def _fmt4(value: Fraction) -> str:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(Decimal("0.0001"), ROUND_HALF_EVEN))
+
+
+def mrr_differences(con, truth: Path, mode: str = "forever") -> tuple[int, list[str]]:
+    """(cells compared, one line per month x currency whose MRR or active count differs)."""
+    with (truth / "mrr_monthly.csv").open(newline="") as handle:
+        expected = {(r["month"], r["currency"]): (r["mrr_minor"], int(r["active_customers"]))
+                    for r in csv.DictReader(handle) if r["mrr_discounts"] == mode}
+    rows = con.execute("select cast(month as varchar), currency, cast(sum(mrr_x12) as varchar), "
+                       "count(*) filter (where is_active) from main.int_customer_mrr_monthly group by all").fetchall()
+    model = {(m, c): (_fmt4(Fraction(Decimal(x12 or 0)) / 12), n) for m, c, x12, n in rows}
+    last = max(m for m, _ in expected)
+    differences = [f"{m} {c}: truth {exp[0]} minor units / {exp[1]} customers, warehouse "
+                   f"{model.get((m, c), ('0.0000', 0))[0]} / {model.get((m, c), ('0.0000', 0))[1]}"
+                   for (m, c), exp in sorted(expected.items()) if model.get((m, c), ("0.0000", 0)) != exp]
+    differences += [f"{m} {c}: warehouse has {v[0]} minor units the truth does not know"
+                    for (m, c), v in sorted(model.items()) if (m, c) not in expected and m <= last and v != ("0.0000", 0)]
+    return len(expected), differences
+
+
+def build_mrr_check(truth: Path) -> AssetChecksDefinition:
+    @asset_check(asset=MRR_ASSET, name="mrr_matches_sandbox_truth", blocking=True, pool=WAREHOUSE_POOL,
+                 description="MRR per month x currency equals the sandbox's truth to 4 decimals of a minor unit")
+    def mrr_matches_sandbox_truth(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        with warehouse.reading_draft(context.run.run_id) as con:
+            cells, differences = mrr_differences(con, truth)
+        return AssetCheckResult(passed=not differences, metadata={"cells": cells, "differences": len(differences)},
+                                description=(f"{len(differences)} of {cells} month x currency cells differ: "
+                                             + "; ".join(differences[:3])) if differences
+                                else f"{cells} month x currency cells equal the truth")
+
+    return mrr_matches_sandbox_truth
+
+
+def build_reconciliation_checks() -> list[AssetChecksDefinition]:
+    truth = truth_dir()
+    if truth is None or not (truth / "expected_counts.json").exists():
+        return []
+    return [build_row_count_checks(truth), build_mrr_check(truth)]

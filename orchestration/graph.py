@@ -1,0 +1,38 @@
+"""The Dagster definitions, built from the environment (``orchestration.definitions`` holds them).
+
+One asset graph: raw tables (dlt) -> dbt seeds, staging, intermediate, core and metric marts
+-> ``published_warehouse``. Checks: every dbt test, the great-expectations suites, the KPI
+alerts, raw freshness and, on the sandbox, reconciliation with its truth. ``northstar run``
+executes the same ``nightly`` job in-process.
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions
+from dagster_dlt import DagsterDltResource
+
+from orchestration.alerts import northstar_run_failure_alert
+from orchestration.assets.dbt import dbt_models, dbt_resource
+from orchestration.assets.ingestion import INGESTION_ASSETS
+from orchestration.assets.publish import build_publish_asset
+from orchestration.checks.freshness import build_freshness_checks, build_freshness_sensor
+from orchestration.checks.kpi import build_kpi_checks
+from orchestration.checks.quality import build_quality_checks
+from orchestration.checks.reconciliation import build_reconciliation_checks
+from orchestration.jobs import build_jobs, build_schedules
+from orchestration.warehouse import WarehouseResource
+
+
+def build_definitions() -> Definitions:
+    """Everything, read from the environment now (the sandbox's truth folder, schedules' crons)."""
+    freshness = build_freshness_checks(INGESTION_ASSETS)
+    jobs = build_jobs(INGESTION_ASSETS, dbt_models)
+    return Definitions(
+        assets=[*INGESTION_ASSETS, dbt_models, build_publish_asset([*INGESTION_ASSETS, dbt_models])],
+        asset_checks=[*build_quality_checks(), build_kpi_checks(), *build_reconciliation_checks(), *freshness],
+        jobs=jobs,
+        schedules=build_schedules(jobs),
+        sensors=[northstar_run_failure_alert, build_freshness_sensor(freshness)],
+        resources={"dlt": DagsterDltResource(), "dbt": dbt_resource(), "warehouse": WarehouseResource()},
+    )
+

@@ -1,0 +1,55 @@
+"""The two jobs and their schedules.
+
+- ``nightly``: every asset and check (ingestion, every dbt model and test, the quality suites,
+  the KPI alerts) then publishing. Built from all assets, never from a dbt selection, which
+  would leave ingestion out. Default 02:00 UTC (``NORTHSTAR_NIGHTLY_CRON``), on by default.
+- ``incremental``: ingestion, the incremental dbt models with what they read, and publishing,
+  for teams that want fresher data between nightly builds. Default every 15 minutes
+  (``NORTHSTAR_INCREMENTAL_CRON``); off until switched on in the UI (or with
+  ``NORTHSTAR_INCREMENTAL_SCHEDULE=on``), as it costs a copy of the warehouse per run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from dagster import (
+    AssetsDefinition,
+    AssetSelection,
+    DefaultScheduleStatus,
+    ScheduleDefinition,
+    define_asset_job,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from dagster_dbt import build_dbt_asset_selection
+
+from orchestration.assets.publish import PUBLISHED_WAREHOUSE
+
+NIGHTLY = "nightly"
+INCREMENTAL = "incremental"
+
+
+def build_jobs(raw_assets: Sequence[AssetsDefinition], dbt_assets: AssetsDefinition) -> list[UnresolvedAssetJobDefinition]:
+    nightly = define_asset_job(NIGHTLY, selection=AssetSelection.all(),
+                               description="Everything: load, build, audit, publish.", tags={"northstar/job": NIGHTLY})
+    incremental_models = build_dbt_asset_selection([dbt_assets], dbt_select="+config.materialized:incremental")
+    incremental = define_asset_job(
+        INCREMENTAL, selection=AssetSelection.assets(*raw_assets) | incremental_models | AssetSelection.assets(PUBLISHED_WAREHOUSE),
+        description="Load every source, refresh the incremental models, audit, publish.",
+        tags={"northstar/job": INCREMENTAL})
+    return [nightly, incremental]
+
+
+def build_schedules(jobs: Sequence[UnresolvedAssetJobDefinition]) -> list[ScheduleDefinition]:
+    by_name = {job.name: job for job in jobs}
+    incremental_on = os.environ.get("NORTHSTAR_INCREMENTAL_SCHEDULE", "").lower() in ("on", "1", "true")
+    return [
+        ScheduleDefinition(name="nightly_schedule", job=by_name[NIGHTLY],
+                           cron_schedule=os.environ.get("NORTHSTAR_NIGHTLY_CRON") or "0 2 * * *",
+                           execution_timezone="UTC", default_status=DefaultScheduleStatus.RUNNING),
+        ScheduleDefinition(name="incremental_schedule", job=by_name[INCREMENTAL],
+                           cron_schedule=os.environ.get("NORTHSTAR_INCREMENTAL_CRON") or "*/15 * * * *",
+                           execution_timezone="UTC",
+                           default_status=DefaultScheduleStatus.RUNNING if incremental_on else DefaultScheduleStatus.STOPPED),
+    ]

@@ -1,0 +1,74 @@
+"""Run the nightly job in-process (``northstar run``): the code path the schedule runs.
+
+The result is summarised for a terminal: one line per step, one line per failed check, and
+whether the warehouse was published. A failed run also sends the run-failure alert here, since
+no sensor daemon watches an in-process run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult
+
+from orchestration.alerts import alert_failed_run
+from orchestration.assets.publish import PUBLISHED_WAREHOUSE
+from orchestration.graph import build_definitions
+from orchestration.jobs import NIGHTLY
+
+#: Dagster's own log lines are for the UI; the terminal gets the summary below.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class CheckOutcome:
+    name: str  # asset/check
+    passed: bool
+    severity: str
+    description: str
+
+
+@dataclass
+class NightlyOutcome:
+    run_id: str
+    success: bool
+    published: bool
+    steps: list[tuple[str, str, float]] = field(default_factory=list)  # (step, status, seconds)
+    step_failures: list[str] = field(default_factory=list)  # "<step>: <reason>"
+    checks: list[CheckOutcome] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        return [c for c in self.checks if not c.passed]
+
+
+def run_nightly(instance: DagsterInstance | None = None, job_name: str = NIGHTLY) -> NightlyOutcome:
+    """Execute ``job_name`` in this process against ``instance`` (DAGSTER_HOME's, else ephemeral)."""
+    if instance is None:
+        instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    os.environ.setdefault("NORTHSTAR_QUIET_DBT", "1")
+    job = build_definitions().resolve_job_def(job_name)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
+    outcome = summarise(result, instance)
+    if not outcome.success:
+        alert_failed_run(instance, result.dagster_run)
+    return outcome
+
+
+def summarise(result: ExecuteInProcessResult, instance: DagsterInstance) -> NightlyOutcome:
+    run_id = result.run_id
+    steps = [(s.step_key, s.status.value.lower() if s.status else "?",
+              (s.end_time or 0) - (s.start_time or 0)) for s in instance.get_run_step_stats(run_id)]
+    failures = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        reason = event.step_failure_data.user_failure_data.description if event.step_failure_data.user_failure_data else None
+        failures.append(f"{event.step_key}: {(reason or (error.message if error else '')).strip().splitlines()[0] if (reason or error) else 'failed'}")
+    checks = [CheckOutcome(f"{e.asset_key.to_user_string()}:{e.check_name}", e.passed,
+                           e.severity.value if isinstance(e.severity, AssetCheckSeverity) else str(e.severity),
+                           e.description or "")
+              for e in result.get_asset_check_evaluations()]
+    published = any(m.asset_key == PUBLISHED_WAREHOUSE for m in result.get_asset_materialization_events()
+                    for m in [m.event_specific_data.materialization])
+    return NightlyOutcome(run_id, result.success, published, steps, failures, checks)

@@ -1,0 +1,19 @@
+"""great-expectations suites on raw and mart tables, validated on DataFrames read from DuckDB.
+
+GX 1.x's SQL datasource errors on DuckDB (every expectation), so each suite reads only its
+columns with DuckDB, in chunks, and GX validates them as pandas DataFrames.
+
+- ``SUITES``: every suite, raw tables first (raw_suites.py), then marts (mart_suites.py).
+- ``validate(con, suite, now=None)``: one suite on the warehouse ``con`` reads -> SuiteResult.
+- ``python -m orchestration.quality [WAREHOUSE]``: every suite, one line and the seconds each.
+"""
+
+from orchestration.quality.mart_suites import MART_SUITES
+from orchestration.quality.raw_suites import RAW_SUITES
+from orchestration.quality.results import SuiteResult
+from orchestration.quality.suite import ReferenceData, Suite
+from orchestration.quality.validation import validate
+
+SUITES: tuple[Suite, ...] = RAW_SUITES + MART_SUITES
+
+__all__ = ["MART_SUITES", "RAW_SUITES", "SUITES", "ReferenceData", "Suite", "SuiteResult", "validate"]

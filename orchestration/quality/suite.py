@@ -1,0 +1,81 @@
+"""What a suite is: one warehouse table, the columns it reads, and the expectations on them.
+
+Expectations are built by a function of :class:`ReferenceData` rather than stored, because
+some bounds only exist at validation time: "not in the future" needs the run's ``now``, and
+"a known currency" needs the codes the warehouse's seeds hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """The values expectations compare against, fixed once per validation."""
+
+    now: datetime  # timezone-aware UTC: the "not in the future" bound
+    currency_codes: frozenset[str]  # upper-case ISO 4217 codes the warehouse knows
+    ga4_event_names: frozenset[str]
+
+    @property
+    def epoch_seconds(self) -> int:
+        """``now`` as Stripe stores time (Unix seconds)."""
+        return int(self.now.timestamp())
+
+    @property
+    def epoch_microseconds(self) -> int:
+        """``now`` as the GA4 export stores time (Unix microseconds)."""
+        return int(self.now.timestamp() * 1_000_000)
+
+    @property
+    def today(self) -> datetime:
+        """Midnight UTC of ``now``'s day, naive: DATE columns arrive as naive datetime64 values,
+        and a day's row for today (partial stats) is not in the future."""
+        return datetime(self.now.year, self.now.month, self.now.day)
+
+    @property
+    def stripe_currency_codes(self) -> list[str]:
+        """Stripe writes currency codes in lower case (``usd``)."""
+        return sorted(code.lower() for code in self.currency_codes)
+
+    @property
+    def ad_currency_codes(self) -> list[str]:
+        """The ad platforms write currency codes in upper case (``USD``)."""
+        return sorted(self.currency_codes)
+
+
+def utc_now(now: datetime | None) -> datetime:
+    """``now`` as an aware UTC datetime; a naive one is taken to be UTC already."""
+    if now is None:
+        return datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+ExpectationBuilder = Callable[[ReferenceData], "list[Expectation]"]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A great-expectations suite on one table, and the Dagster asset its check belongs to."""
+
+    name: str  # e.g. "raw_stripe_invoices"
+    table: str  # "<schema>.<table>", e.g. "raw_stripe.invoices" or "main.mrr_summary"
+    asset_key: tuple[str, ...]  # ("stripe", "invoices") for raw tables, ("mrr_summary",) for models
+    columns: tuple[str, ...]  # the only columns read: GA4 events are millions of wide rows
+    expectations: ExpectationBuilder
+    where: str | None = None  # optional SQL filter on the rows read
+
+    @property
+    def schema_name(self) -> str:
+        return self.table.split(".", 1)[0]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.split(".", 1)[1]

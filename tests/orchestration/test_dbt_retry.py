@@ -1,0 +1,87 @@
+"""A dbt build that fails on a model is resumed by ``dbt retry``, not rebuilt from scratch.
+
+The first attempt builds two staging models; one fails because its raw table lacks a column
+(DuckDB refuses the view). While Dagster's RetryPolicy waits (10 s), the column arrives, as
+when an upstream fix lands between attempts. The retry runs ``dbt retry`` on the first
+attempt's run_results.json: the failed model and its skipped tests run again, the model that
+had built is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    define_asset_job,
+)
+
+from orchestration.assets.dbt import RUN_TARGETS, dbt_models, dbt_resource, run_target_path
+from orchestration.warehouse import WarehouseResource
+
+BROKEN, HEALTHY = AssetKey("stg_stripe__coupons"), AssetKey("stg_stripe__prices")
+
+
+def _add_the_missing_column_after_the_first_attempt(drafts: Path, done: list) -> None:
+    """Wait for a run_results.json with the failure, then repair the run's draft."""
+    before = set(RUN_TARGETS.iterdir()) if RUN_TARGETS.exists() else set()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        runs = (set(RUN_TARGETS.iterdir()) - before) if RUN_TARGETS.exists() else set()
+        if any((run / "run_results.json").exists() for run in runs) and list(drafts.glob("*.duckdb")):
+            draft = next(drafts.glob("*.duckdb"))
+            while time.monotonic() < deadline:
+                try:
+                    with duckdb.connect(str(draft)) as con:  # once dbt let go of the file
+                        con.execute("alter table raw_stripe.coupons add column valid boolean default true")
+                    done.append(time.monotonic())
+                    return
+                except duckdb.IOException:
+                    time.sleep(0.1)
+        time.sleep(0.1)
+
+
+def test_a_failed_dbt_build_is_resumed_with_dbt_retry(tmp_path, monkeypatch):
+    published = tmp_path / "northstar.duckdb"
+    with duckdb.connect(str(published)) as con:
+        con.execute("create schema raw_stripe")
+        con.execute("create table raw_stripe.coupons as select 'co_1' as id, 'ten' as name, 'once' as duration, "
+                    "1700000000::bigint as created")  # no `valid`: the view cannot be created
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(published))
+    job = define_asset_job("two_models", selection=AssetSelection.assets(BROKEN, HEALTHY))
+    defs = Definitions(assets=[dbt_models], jobs=[job],
+                       resources={"dbt": dbt_resource(), "warehouse": WarehouseResource()})
+    repaired: list = []
+    fixer = threading.Thread(target=_add_the_missing_column_after_the_first_attempt,
+                             args=(tmp_path / ".drafts", repaired))
+    fixer.start()
+    instance = DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("two_models").execute_in_process(instance=instance, raise_on_error=False)
+    fixer.join()
+
+    assert repaired, "the first attempt never failed"
+    assert result.success
+    retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    assert len(retries) == 1
+    error, reason = retries[0].event_specific_data.error, ""
+    while error is not None:  # RetryRequestedFromPolicy, caused by our Failure
+        reason, error = reason + error.message, error.cause
+    assert "dbt build: 1 failed: model.northstar.stg_stripe__coupons" in reason
+    assert 'Binder Error: Referenced column "valid" not found' in reason
+    logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any("resuming the failed dbt build with `dbt retry`" in m for m in logs)
+    materialized = [m.asset_key for m in result.asset_materializations_for_node("dbt_build")]
+    assert sorted(materialized, key=str) == sorted([HEALTHY, BROKEN], key=str)  # prices once, coupons on retry
+    # the retry's own run_results: the failed model and its tests, nothing that had succeeded
+    retried = json.loads((run_target_path(result.run_id) / "run_results.json").read_text())["results"]
+    ids = {r["unique_id"] for r in retried}
+    assert "model.northstar.stg_stripe__coupons" in ids and "model.northstar.stg_stripe__prices" not in ids
+    assert all(r["status"] in ("success", "pass") for r in retried)

@@ -1,0 +1,281 @@
+"""The great-expectations suites: correct data passes, each broken rule fails its suite only.
+
+Failure lines are asserted whole: they are what a Dagster check and a nightly alert show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+import pytest
+
+from ingestion.sandbox.simulation.ga4_events import EVENT_NAMES
+from orchestration.quality import SUITES, Suite, SuiteResult, validate
+from orchestration.quality.reference import known_currency_codes
+from orchestration.quality.suite import ReferenceData
+from orchestration.quality.warehouse import read_frames
+from tests.quality.conftest import BEFORE_US, NOW, NOW_S, NOW_US, TABLES, create_tables
+
+SUITE = {suite.name: suite for suite in SUITES}
+
+
+def _rows(table: str) -> int:
+    return len(TABLES[table][1])
+
+
+def _validate_all(con: duckdb.DuckDBPyConnection) -> dict[str, SuiteResult]:
+    return {suite.name: validate(con, suite, now=NOW) for suite in SUITES}
+
+
+# --- the suites themselves ------------------------------------------------------------------
+
+def test_suites_are_named_uniquely_and_keyed_like_their_dagster_assets() -> None:
+    assert len(SUITE) == len(SUITES) == 23
+    raw = {s.name: s.asset_key for s in SUITES if s.table.startswith("raw_")}
+    assert raw["raw_stripe_invoices"] == ("stripe", "invoices")
+    assert raw["raw_stripe_invoices__lines__data"] == ("stripe", "invoices")  # the parent resource's asset
+    assert raw["raw_stripe_subscriptions__items__data"] == ("stripe", "subscriptions")
+    assert raw["raw_ga4_events"] == ("ga4", "events")
+    assert raw["raw_linkedin_ads_campaign_stats_daily"] == ("linkedin_ads", "campaign_stats_daily")
+    assert {key[0] for key in raw.values()} == {"stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads"}
+    assert SUITE["mrr_summary"].asset_key == ("mrr_summary",)
+    assert SUITE["mrr_summary"].table == "main.mrr_summary"
+
+
+@pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
+def test_expectations_only_use_the_columns_the_suite_reads(suite: Suite) -> None:
+    reference = ReferenceData(now=NOW, currency_codes=frozenset({"USD"}), ga4_event_names=frozenset({"page_view"}))
+    used = set()
+    for expectation in suite.expectations(reference):
+        kwargs = expectation.configuration.kwargs
+        used |= {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
+        condition = kwargs.get("row_condition")
+        if condition:
+            used.add(condition["column"]["name"])
+    assert used == set(suite.columns)
+
+
+def test_known_event_names_cover_the_product_and_ga4s_automatic_events() -> None:
+    from orchestration.quality.reference import GA4_EVENT_NAMES
+
+    assert set(EVENT_NAMES) <= GA4_EVENT_NAMES
+    assert {"page_view", "session_start", "first_visit", "user_engagement", "scroll", "click"} <= GA4_EVENT_NAMES
+
+
+# --- correct data ---------------------------------------------------------------------------
+
+def test_every_suite_passes_on_correct_data_with_its_row_count(warehouse: duckdb.DuckDBPyConnection) -> None:
+    results = _validate_all(warehouse)
+    for suite in SUITES:
+        result = results[suite.name]
+        assert (result.passed, result.rows, result.failures, result.note) == (True, _rows(suite.table), [], None), \
+            result.line()
+    assert results["raw_stripe_invoices"].line() == "raw_stripe_invoices on raw_stripe.invoices: passed, 3 rows"
+
+
+# --- broken rows ----------------------------------------------------------------------------
+
+BROKEN = [
+    pytest.param("update raw_stripe.invoices set amount_paid = -5 where id = 'in_2'", "raw_stripe_invoices",
+                 ["expect_column_values_to_be_between on amount_paid: 1 of 3 rows unexpected, e.g. [-5]"],
+                 id="negative-invoice-amount"),
+    pytest.param("update raw_stripe.charges set currency = 'xxx' where id = 'ch_2'", "raw_stripe_charges",
+                 ["expect_column_values_to_be_in_set on currency: 1 of 2 rows unexpected, e.g. ['xxx']"],
+                 id="unknown-currency"),
+    pytest.param(f"update raw_stripe.subscriptions set created = {NOW_S + 1} where id = 'sub_2'",
+                 "raw_stripe_subscriptions",
+                 [f"expect_column_values_to_be_between on created: 1 of 2 rows unexpected, e.g. [{NOW_S + 1}]"],
+                 id="stripe-created-in-the-future"),
+    pytest.param(f"update raw_ga4.events set event_timestamp = {NOW_US + 1} where event_name = 'click'",
+                 "raw_ga4_events",
+                 [(f"expect_column_values_to_be_between on event_timestamp: 1 of 4 rows unexpected, "
+                   f"e.g. [{NOW_US + 1}]")],
+                 id="ga4-event-in-the-future"),
+    pytest.param("update raw_meta_ads.campaign_stats_daily set date = date '2026-11-02' where spend_micros = 0",
+                 "raw_meta_ads_campaign_stats_daily",
+                 ["expect_column_values_to_be_between on date: 1 of 2 rows unexpected, e.g. [2026-11-02]"],
+                 id="ad-stats-day-in-the-future"),
+    pytest.param("update raw_ga4.events set user_pseudo_id = null where event_name = 'sign_up'", "raw_ga4_events",
+                 ["expect_column_values_to_not_be_null on user_pseudo_id: 1 of 4 rows unexpected, e.g. [None]"],
+                 id="ga4-null-user-pseudo-id"),
+    pytest.param("update raw_ga4.events set event_name = 'purchase_maybe' where event_name = 'click'",
+                 "raw_ga4_events",
+                 ["expect_column_values_to_be_in_set on event_name: 1 of 4 rows unexpected, e.g. ['purchase_maybe']"],
+                 id="ga4-unknown-event-name"),
+    pytest.param("update raw_meta_ads.campaign_stats_daily set spend_micros = -1 where spend_micros = 0",
+                 "raw_meta_ads_campaign_stats_daily",
+                 ["expect_column_values_to_be_between on spend_micros: 1 of 2 rows unexpected, e.g. [-1]"],
+                 id="negative-spend"),
+    pytest.param("update raw_linkedin_ads.campaign_stats_daily set clicks = 1001 where impressions = 1000",
+                 "raw_linkedin_ads_campaign_stats_daily",
+                 [("expect_column_pair_values_a_to_be_greater_than_b on impressions, clicks: 1 of 2 rows unexpected, "
+                   "e.g. [(1000, 1001)]")],
+                 id="clicks-above-impressions"),
+    pytest.param("update main.user_retention set retention_rate = 1.2 where weeks_since_first_visit = 1",
+                 "user_retention",
+                 ["expect_column_values_to_be_between on retention_rate: 1 of 2 rows unexpected, e.g. [1.200000]"],
+                 id="retention-rate-above-1"),
+    pytest.param("update main.mrr_summary set ending_mrr = -20 where starting_mrr = 100", "mrr_summary",
+                 ["expect_column_values_to_be_between on ending_mrr: 1 of 2 rows unexpected, e.g. [-20.000000]"],
+                 id="negative-mrr"),
+    pytest.param("update main.funnel set trial_to_paid_rate = 1.5 where funnel_view = 'cohorted'", "funnel",
+                 [("expect_column_values_to_be_between on trial_to_paid_rate where funnel_view == 'cohorted': "
+                   "1 of 1 rows unexpected, e.g. [1.500000]")],
+                 id="cohorted-funnel-rate-above-1"),
+    pytest.param("update main.fct_ad_spend_daily set spend_amount_usd = null where currency = 'EUR'",
+                 "fct_ad_spend_daily",
+                 ["expect_column_values_to_not_be_null on spend_amount_usd: 1 of 2 rows unexpected, e.g. [None]"],
+                 id="spend-without-fx-rate"),
+]
+
+
+@pytest.mark.parametrize(("breakage", "suite_name", "failures"), BROKEN)
+def test_a_broken_row_fails_its_suite_naming_expectation_and_column(
+    warehouse: duckdb.DuckDBPyConnection, breakage: str, suite_name: str, failures: list[str]
+) -> None:
+    warehouse.execute(breakage)
+    suite = SUITE[suite_name]
+    result = validate(warehouse, suite, now=NOW)
+    assert (result.passed, result.rows, result.failures) == (False, _rows(suite.table), failures)
+    assert result.line() == (f"{suite_name} on {suite.table}: FAILED 1 expectation(s), {_rows(suite.table)} rows: "
+                             f"{failures[0]}")
+
+
+def test_every_breakage_at_once_fails_exactly_the_broken_suites(warehouse: duckdb.DuckDBPyConnection) -> None:
+    expected: dict[str, list[str]] = {}
+    for param in BROKEN:
+        breakage, suite_name, failures = param.values
+        warehouse.execute(breakage)
+        expected.setdefault(suite_name, []).extend(failures)
+    results = _validate_all(warehouse)
+    assert {name for name, result in results.items() if not result.passed} == set(expected)
+    for name, failures in expected.items():
+        assert sorted(results[name].failures) == sorted(failures)
+
+
+def test_by_event_month_funnel_rates_may_exceed_1(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # the good data already has one (1.5); a negative one is still wrong
+    assert validate(warehouse, SUITE["funnel"], now=NOW).passed
+    warehouse.execute("update main.funnel set trial_to_paid_rate = -0.5 where funnel_view = 'by_event_month'")
+    assert validate(warehouse, SUITE["funnel"], now=NOW).failures == [
+        "expect_column_values_to_be_between on trial_to_paid_rate: 1 of 2 rows unexpected, e.g. [-0.500000]"]
+
+
+def test_amounts_stored_as_floats_fail_the_integer_rule(warehouse: duckdb.DuckDBPyConnection) -> None:
+    warehouse.execute("alter table raw_stripe.refunds alter amount type double")
+    result = validate(warehouse, SUITE["raw_stripe_refunds"], now=NOW)
+    assert result.failures == ["expect_column_values_to_be_in_type_list on amount: observed float64"]
+
+
+def test_an_expectation_that_errors_fails_in_one_line(warehouse: duckdb.DuckDBPyConnection) -> None:
+    warehouse.execute("alter table main.fct_mrr_daily alter mrr_amount type varchar")
+    result = validate(warehouse, SUITE["fct_mrr_daily"], now=NOW)
+    assert result.failures == [("expect_column_values_to_be_between on mrr_amount: error: "
+                                "Column values, min_value, and max_value must either be None or of the same type.")]
+
+
+def test_where_filters_the_rows_read(warehouse: duckdb.DuckDBPyConnection) -> None:
+    cohorted = replace(SUITE["funnel"], name="funnel_cohorted", where="funnel_view = 'cohorted'")
+    warehouse.execute("update main.funnel set visitors = -1 where funnel_view = 'by_event_month'")
+    result = validate(warehouse, cohorted, now=NOW)
+    assert (result.passed, result.rows) == (True, 1)
+    assert not validate(warehouse, SUITE["funnel"], now=NOW).passed
+
+
+def test_integers_with_nulls_stay_integers(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # si_2 (metered) has no quantity: still an integer column, not float64
+    assert validate(warehouse, SUITE["raw_stripe_subscriptions__items__data"], now=NOW).passed
+
+
+def test_now_defaults_to_the_current_time(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # the good data is dated before NOW (2026-11-01), so before the clock too
+    assert validate(warehouse, SUITE["raw_ga4_events"]).passed
+    assert not validate(warehouse, SUITE["raw_ga4_events"], now=datetime(2026, 1, 1)).passed  # naive = UTC
+
+
+# --- currencies -----------------------------------------------------------------------------
+
+def test_known_currencies_come_from_the_warehouse_seeds(warehouse: duckdb.DuckDBPyConnection) -> None:
+    assert known_currency_codes(warehouse) == {"USD", "EUR", "GBP", "JPY", "KWD"}
+    warehouse.execute("delete from main_seeds.fx_rates_monthly where currency = 'GBP'")
+    result = validate(warehouse, SUITE["raw_stripe_invoices"], now=NOW)
+    assert result.failures == ["expect_column_values_to_be_in_set on currency: 1 of 3 rows unexpected, e.g. ['gbp']"]
+
+
+def test_known_currencies_fall_back_to_the_seed_files_before_dbt_seed(tmp_path) -> None:
+    with duckdb.connect(str(tmp_path / "raw_only.duckdb")) as con:
+        codes = known_currency_codes(con)
+    assert {"USD", "EUR", "GBP", "JPY", "BIF", "KWD"} <= codes
+    assert "XXX" not in codes and all(code.isupper() and len(code) == 3 for code in codes)
+
+
+# --- chunks ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def seven_events(tmp_path) -> duckdb.DuckDBPyConnection:
+    names = ["page_view", "bogus_1", "scroll", "bogus_2", "bogus_3", "login", "bogus_4"]
+    rows = [f"('p{i}', '{name}', {BEFORE_US + i})" for i, name in enumerate(names)]
+    con = duckdb.connect(str(tmp_path / "events.duckdb"))
+    create_tables(con, {"raw_ga4.events": (TABLES["raw_ga4.events"][0], rows),
+                        **{k: v for k, v in TABLES.items() if k.startswith("main_seeds.")}})
+    yield con
+    con.close()
+
+
+def test_reads_exact_chunks_of_only_the_columns_asked(seven_events: duckdb.DuckDBPyConnection) -> None:
+    frames = list(read_frames(seven_events, "select event_name from raw_ga4.events", chunk_rows=2))
+    assert [len(f) for f in frames] == [2, 2, 2, 1]
+    assert [list(f.columns) for f in frames] == [["event_name"]] * 4
+    assert [n for f in frames for n in f["event_name"]][:3] == ["page_view", "bogus_1", "scroll"]
+
+
+def test_unexpected_counts_are_summed_across_chunks(seven_events: duckdb.DuckDBPyConnection) -> None:
+    one_chunk = validate(seven_events, SUITE["raw_ga4_events"], now=NOW)
+    in_chunks = validate(seven_events, SUITE["raw_ga4_events"], now=NOW, chunk_rows=2)
+    expected = [("expect_column_values_to_be_in_set on event_name: 4 of 7 rows unexpected, "
+                "e.g. ['bogus_1', 'bogus_2', 'bogus_3']")]
+    assert (in_chunks.passed, in_chunks.rows, in_chunks.failures) == (False, 7, expected)
+    assert one_chunk.failures == expected
+
+
+def test_a_failure_in_one_chunk_fails_the_suite(seven_events: duckdb.DuckDBPyConnection) -> None:
+    seven_events.execute("update raw_ga4.events set event_name = 'page_view'")
+    seven_events.execute("update raw_ga4.events set user_pseudo_id = null where user_pseudo_id = 'p6'")  # last chunk
+    result = validate(seven_events, SUITE["raw_ga4_events"], now=NOW, chunk_rows=2)
+    assert result.failures == [("expect_column_values_to_not_be_null on user_pseudo_id: 1 of 7 rows unexpected, "
+                               "e.g. [None]")]
+
+
+# --- missing tables and columns -------------------------------------------------------------
+
+def test_a_missing_table_passes_with_no_rows(warehouse: duckdb.DuckDBPyConnection) -> None:
+    warehouse.execute("drop schema raw_linkedin_ads cascade")
+    result = validate(warehouse, SUITE["raw_linkedin_ads_campaign_stats_daily"], now=NOW)
+    assert (result.passed, result.rows, result.failures) == (True, 0, [])
+    assert result.line() == ("raw_linkedin_ads_campaign_stats_daily on raw_linkedin_ads.campaign_stats_daily: "
+                             "passed, 0 rows (table raw_linkedin_ads.campaign_stats_daily does not exist: "
+                             "source not configured, nothing to validate)")
+
+
+def test_an_empty_table_passes_with_no_rows(warehouse: duckdb.DuckDBPyConnection) -> None:
+    warehouse.execute("delete from raw_stripe.refunds")
+    result = validate(warehouse, SUITE["raw_stripe_refunds"], now=NOW)
+    assert (result.passed, result.rows, result.failures) == (True, 0, [])
+
+
+def test_a_missing_column_fails(warehouse: duckdb.DuckDBPyConnection) -> None:
+    warehouse.execute("alter table raw_stripe.charges drop column amount_refunded")
+    result = validate(warehouse, SUITE["raw_stripe_charges"], now=NOW)
+    assert (result.passed, result.failures) == (False, ["table is missing column(s) amount_refunded"])
+
+
+def test_now_bound_is_inclusive_and_compared_as_an_instant(warehouse: duckdb.DuckDBPyConnection) -> None:
+    paris = timezone(timedelta(hours=1))
+    same_instant = datetime(2026, 11, 1, 1, tzinfo=paris)  # = NOW
+    warehouse.execute(f"update raw_stripe.customers set created = {NOW_S} where id = 'cus_1'")
+    assert validate(warehouse, SUITE["raw_stripe_customers"], now=same_instant).passed
+    warehouse.execute(f"update raw_stripe.customers set created = {NOW_S + 1} where id = 'cus_1'")
+    assert validate(warehouse, SUITE["raw_stripe_customers"], now=same_instant).failures == [
+        f"expect_column_values_to_be_between on created: 1 of 2 rows unexpected, e.g. [{NOW_S + 1}]"]
