@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult
 
 from orchestration.alerts import alert_failed_run
+from orchestration.alerts.sensors import step_failures
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.graph import build_definitions
 from orchestration.jobs import NIGHTLY
 
-#: Dagster's own log lines are for the UI; the terminal gets the summary below.
-_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+#: Dagster's own log lines (stack traces included) are for the UI and the instance's event log;
+#: the terminal gets the summary below, one line per failure.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -35,7 +37,7 @@ class NightlyOutcome:
     success: bool
     published: bool
     steps: list[tuple[str, str, float]] = field(default_factory=list)  # (step, status, seconds)
-    step_failures: list[str] = field(default_factory=list)  # "<step>: <reason>"
+    step_failures: list[str] = field(default_factory=list)  # "<asset, check or step>: <reason>"
     checks: list[CheckOutcome] = field(default_factory=list)
 
     @property
@@ -60,11 +62,8 @@ def summarise(result: ExecuteInProcessResult, instance: DagsterInstance) -> Nigh
     run_id = result.run_id
     steps = [(s.step_key, s.status.value.lower() if s.status else "?",
               (s.end_time or 0) - (s.start_time or 0)) for s in instance.get_run_step_stats(run_id)]
-    failures = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        reason = event.step_failure_data.user_failure_data.description if event.step_failure_data.user_failure_data else None
-        failures.append(f"{event.step_key}: {(reason or (error.message if error else '')).strip().splitlines()[0] if (reason or error) else 'failed'}")
+    failures = [f"{what}: {why}" for what, why in step_failures(instance, result.dagster_run,
+                                                                 result.get_step_failure_events())]
     checks = [CheckOutcome(f"{e.asset_key.to_user_string()}:{e.check_name}", e.passed,
                            e.severity.value if isinstance(e.severity, AssetCheckSeverity) else str(e.severity),
                            e.description or "")

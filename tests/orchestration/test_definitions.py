@@ -108,7 +108,7 @@ def test_gx_suites_and_reconciliations_block_publishing(defs, monkeypatch, tmp_p
     assert specs[("stripe/invoices", "gx_raw_stripe_invoices")].blocking
     assert specs[("mrr_summary", "gx_mrr_summary")].blocking
     assert specs[("stripe/invoices", "rows_match_sandbox_truth")].blocking
-    assert specs[("int_customer_mrr_monthly", "mrr_matches_sandbox_truth")].blocking
+    assert not specs[("int_customer_mrr_monthly", "mrr_matches_sandbox_truth")].blocking  # a known gap: a WARN
     assert not specs[("kpi_alerts", "kpi_blended_cac_usd")].blocking  # a red KPI is news, not bad data
     graph = defs.resolve_asset_graph()
     assert graph.get(PUBLISHED_WAREHOUSE).parent_keys >= RAW_KEYS | {AssetKey("mrr_summary")}
@@ -145,6 +145,7 @@ def test_schedules_default_and_configurable(defs, monkeypatch):
 
 def test_failure_sensor_and_freshness_checks_are_defined(defs):
     assert defs.resolve_sensor_def("northstar_run_failure_alert").default_status.value == "RUNNING"
+    assert defs.resolve_sensor_def("raw_freshness_sensor").default_status.value == "RUNNING"
     freshness = [spec for checks in defs.asset_checks for spec in checks.check_specs
                  if spec.name == "freshness_check"]
     assert {spec.asset_key for spec in freshness} == RAW_KEYS
