@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export NORTHSTAR_WAREHOUSE ?= $(CURDIR)/warehouse/northstar.duckdb
 
-.PHONY: install run dev test lint bench bench-generate bench-ingest clean
+.PHONY: install run dev test lint bench clean
 
 install: .venv/.installed
 
@@ -32,15 +32,11 @@ lint: install
 	$(UV) run ruff check ingestion orchestration tests bench
 	$(UV) run sqlfluff lint models tests/sql
 
-# Benchmarks (figures, not pass/fail): sandbox generation, then GA4 loading vs DuckDB's own read_json.
-BENCH_SCALE ?= large
-bench: install bench-generate bench-ingest
-
-bench-generate: install
-	/usr/bin/time -v $(UV) run northstar sandbox generate --scale default --dir warehouse/bench/default
-
-bench-ingest: install
-	$(UV) run python bench/ga4_load.py --scale $(BENCH_SCALE) --dir warehouse/bench/$(BENCH_SCALE)/ga4
+# Benchmarks (figures, not pass/fail): the nightly build at three scales, GA4 loading against
+# DuckDB's read_json, dbt against the same SQL run directly, BI query latency (bench/run.py).
+# BENCH_SCALES="small default large", BENCH_REPEATS=3, BENCH_LARGE_REPEATS=1; about an hour here.
+bench: install
+	$(UV) run python bench/run.py
 
 clean:
 	rm -rf warehouse/sandbox warehouse/bench .pytest_cache

@@ -1,0 +1,148 @@
+"""``make bench``: the nightly build at the small, default and large scales, and what limits it.
+
+    uv run python bench/run.py            # BENCH_SCALES="small default large", BENCH_REPEATS=3
+
+For each scale, in this order (each a script of its own under bench/, run as a child process
+so that one's memory does not weigh on the next):
+1. bench/nightly.py: full nightly build on an empty warehouse, then the incremental nightly one
+   simulated day later; stage times and memory peaks (median of BENCH_REPEATS; the large
+   scale BENCH_LARGE_REPEATS, default 1: one repeat takes a quarter of an hour here).
+2. bench/ga4_load.py: the GA4 source against DuckDB's own read_json of the same files.
+3. bench/dbt_overhead.py (default and large): dbt build against the same SQL run directly.
+4. bench/bi_queries.py: ten BI queries on the published marts, median and p95.
+Results: bench/results/<part>_<scale>.json and bench/results/bench.json (the summary, with
+the machine and each target met or not), plus a table on stdout. Figures, not a test: nothing
+here fails a build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import header_line, machine_info
+
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "warehouse" / "bench"
+
+
+def _run(script: str, *args: str) -> None:
+    command = [sys.executable, str(ROOT / "bench" / script), *args]
+    print(f"$ {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, cwd=ROOT, check=False)
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def bench_scale(scale: str, repeats: int) -> dict:
+    _run("nightly.py", "--scale", scale, "--repeats", str(repeats), "--work-dir", str(WORK / "nightly"),
+         "--out", str(RESULTS / f"nightly_{scale}.json"))
+    run0 = WORK / "nightly" / scale / "run0"
+    _run("ga4_load.py", "--scale", scale, "--dir", str(run0 / "sandbox_full" / "ga4"))
+    if scale != "small":
+        _run("dbt_overhead.py", "--warehouse", str(run0 / "northstar.duckdb"), "--repeats", str(repeats),
+             "--work-dir", str(WORK / "dbt_overhead" / scale), "--partial-parse",
+             "--out", str(RESULTS / f"dbt_overhead_{scale}.json"))
+    _run("bi_queries.py", "--warehouse", str(run0 / "northstar.duckdb"), "--out", str(RESULTS / f"bi_queries_{scale}.json"))
+    return summarise(scale)
+
+
+def summarise(scale: str) -> dict:
+    nightly, ga4 = _load(f"nightly_{scale}.json"), _load(f"ga4_load_{scale}.json")
+    dbt, bi = _load(f"dbt_overhead_{scale}.json"), _load(f"bi_queries_{scale}.json")
+    row: dict = {"scale": scale}
+    if nightly:
+        row.update(ga4_events=nightly["ga4_events"], repeats=nightly["repeats"],
+                   full_job_s=nightly["full"]["job_seconds"], generate_s=nightly["full"]["generate_seconds"],
+                   full_peak_mib=nightly["full"]["peak_mib"], stages=nightly["full"]["stages"],
+                   incremental_job_s=nightly["incremental"]["job_seconds"],
+                   incremental_share=nightly["incremental"]["share_of_full_job"],
+                   succeeded=nightly["all_succeeded"])
+    if ga4:
+        row.update(ga4_ratio=ga4["ratio"], ga4_events_per_s=ga4["ga4_source_events_per_s"],
+                   duckdb_events_per_s=ga4["duckdb_events_per_s"])
+    if dbt:
+        row.update(dbt_ratio=dbt["ratio"], dbt_fixed_s=dbt["fixed_seconds"])
+    if bi:
+        row.update(bi_median_ms=bi["overall"]["median_ms"], bi_p95_ms=bi["overall"]["p95_ms"])
+    return row
+
+
+def targets(rows: dict[str, dict]) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) for each target of issue 6 that the figures cover."""
+    out: list[tuple[str, str, bool | None]] = []
+    default, large = rows.get("default", {}), rows.get("large", {})
+    if "full_job_s" in default:
+        out.append(("default full nightly < 60 s", (f"{default['full_job_s']:.1f} s job "
+                    f"(+{default['generate_s']:.1f} s sandbox generation)"), default["full_job_s"] < 60))
+        out.append(("incremental nightly < 20% of full", f"{default['incremental_share']:.0%}",
+                    default["incremental_share"] < 0.2))
+    if "full_job_s" in large:
+        out.append(("large full build < 10 min", f"{large['full_job_s'] / 60:.1f} min", large["full_job_s"] < 600))
+        out.append(("large peak memory < 4 GiB", f"{large['full_peak_mib'] / 1024:.2f} GiB",
+                    large["full_peak_mib"] < 4096))
+    per_million = {s: r["full_job_s"] / (r["ga4_events"] / 1e6) for s, r in rows.items() if "full_job_s" in r}
+    if len(per_million) > 1:
+        ordered = sorted(rows[s]["ga4_events"] for s in per_million)
+        biggest = next(s for s in per_million if rows[s]["ga4_events"] == ordered[-1])
+        smallest = next(s for s in per_million if rows[s]["ga4_events"] == ordered[0])
+        out.append(("cost no worse than linear in events",
+                    ", ".join(f"{s} {v:.1f} s/M events" for s, v in per_million.items()),
+                    per_million[biggest] <= per_million[smallest]))
+    for scale, row in rows.items():
+        if "ga4_ratio" in row:
+            out.append((f"GA4 load >= 0.5 of read_json ({scale})", f"{row['ga4_ratio']:.2f}", row["ga4_ratio"] >= 0.5))
+    if "dbt_ratio" in large:
+        out.append(("dbt overhead ratio < 1.5 (large)", f"{large['dbt_ratio']:.2f}", large["dbt_ratio"] < 1.5))
+    for scale, row in rows.items():
+        if "bi_p95_ms" in row:
+            out.append((f"BI queries p95 < 100 ms ({scale})", f"{row['bi_p95_ms']:.1f} ms", row["bi_p95_ms"] < 100))
+    return out
+
+
+def print_summary(machine: dict, rows: dict[str, dict], checks: list) -> None:
+    print(f"\nNorthstar bench ({header_line(machine)})")
+    print(f"{'scale':<8} {'GA4 events':>11} {'gen s':>6} {'ingest':>7} {'dbt':>6} {'checks':>7} {'publish':>8} "
+          f"{'job s':>6} {'peak MiB':>9} {'incr s':>7} {'incr %':>7} {'GA4 ratio':>9} {'dbt ratio':>9} {'BI p95':>7}")
+    for scale, r in rows.items():
+        if "full_job_s" not in r:
+            continue
+        st = r["stages"]
+        print(f"{scale:<8} {r['ga4_events']:>11,} {r['generate_s']:>6.1f} {st['ingest']['seconds']:>7.1f} "
+              f"{st['dbt build']['seconds']:>6.1f} {st['checks']['seconds']:>7.1f} {st['publish']['seconds']:>8.1f} "
+              f"{r['full_job_s']:>6.1f} {r['full_peak_mib']:>9.0f} {r['incremental_job_s']:>7.1f} "
+              f"{r['incremental_share']:>7.0%} {r.get('ga4_ratio', float('nan')):>9.2f} "
+              f"{r.get('dbt_ratio', float('nan')):>9.2f} {r.get('bi_p95_ms', float('nan')):>6.1f}ms")
+    print("\ntargets:")
+    for target, measured, met in checks:
+        print(f"  {'met ' if met else 'MISS'}  {target}: {measured}")
+
+
+def main() -> int:
+    scales = (os.environ.get("BENCH_SCALES") or "small default large").split()
+    repeats = int(os.environ.get("BENCH_REPEATS") or 3)
+    large_repeats = int(os.environ.get("BENCH_LARGE_REPEATS") or 1)
+    machine = machine_info()
+    rows = {}
+    for scale in scales:
+        rows[scale] = bench_scale(scale, large_repeats if scale == "large" else repeats)
+    checks = targets(rows)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.json").write_text(json.dumps(
+        {"machine": machine, "scales": rows, "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in checks]},
+        indent=2))
+    print_summary(machine, rows, checks)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
