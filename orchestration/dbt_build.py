@@ -1,8 +1,10 @@
-"""Invoking dbt from Python: once per run, on the warehouse NORTHSTAR_WAREHOUSE names.
+"""Invoking dbt in-process (dbtRunner), on the warehouse NORTHSTAR_WAREHOUSE names.
 
-Every dbt invocation costs seconds of start-up and parsing, so the nightly build calls
-``dbt build`` once for the whole project (never once per model). ``profiles.yml`` and
-``dbt_project.yml`` live at the repository root, where analytics engineers run dbt by hand.
+The nightly job runs dbt through dagster-dbt (orchestration/assets/dbt.py); this is the plain
+path the dbt tests (tests/transformation) and the dbt-overhead benchmark use. Every dbt
+invocation costs seconds of start-up and parsing: call ``dbt build`` once for the whole
+project, never once per model. ``profiles.yml`` and ``dbt_project.yml`` live at the
+repository root, where analytics engineers run dbt by hand.
 """
 
 from __future__ import annotations
