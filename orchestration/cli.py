@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from datetime import date
@@ -158,11 +159,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
           f"bearer {google_ads_api.SANDBOX_ACCESS_TOKEN}")
     print(f"  SOURCES__META_ADS__API_BASE={base}  access_token {meta_ads_api.SANDBOX_ACCESS_TOKEN}")
     print(f"  SOURCES__LINKEDIN_ADS__API_BASE={base}  bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}", flush=True)
+    # SIGTERM (docker stop, a supervisor, a test) stops it like Ctrl-C, even when the parent
+    # process left SIGTERM ignored (an ignored signal is inherited across exec).
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.shutdown()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
