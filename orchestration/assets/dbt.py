@@ -17,6 +17,7 @@ import io
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -40,12 +41,26 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from orchestration.dbt_build import PROJECT_DIR
 from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
 
+#: dbt beside the running Python (the project's venv), whatever the PATH holds: a nightly
+#: started as ``.venv/bin/northstar run`` has no ``.venv/bin`` on its PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 #: The manifest Dagster reads, apart from target/ (an engineer's own dbt runs use the dev target).
 DAGSTER_TARGET = Path("target") / "dagster"
+
+
+class VenvDbtPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (``dbt parse``), run with the dbt of this venv, not PATH's."""
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        resource = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+        resource.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
 DBT_PROJECT = DbtProject(project_dir=PROJECT_DIR, target_path=DAGSTER_TARGET, profiles_dir=PROJECT_DIR,
                          target="prod")
 DBT_RETRY = RetryPolicy(max_retries=1, delay=10)
@@ -63,7 +78,7 @@ def prepare_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     manifest exists only after a parse, and ``dagster dev`` is not the only way in)."""
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_project_file():
-        project.preparer.prepare(project)
+        VenvDbtPreparer().prepare(project)
     return manifest
 
 
@@ -209,4 +224,4 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=DBT_PROJECT, target="prod")
+    return DbtCliResource(project_dir=DBT_PROJECT, target="prod", dbt_executable=DBT_EXECUTABLE)
