@@ -36,7 +36,7 @@ def serve_simulation(sim: Simulation, sandbox_dir: Path):
     """Write ``sim``'s truth, serve its world on a free port, and point sources and checks at it."""
     write_truth(sim, sandbox_dir / "truth")
     server = start_server(sim.world, port=0)
-    os.environ.update(source_env(server.base_url, sim.world.start))
+    os.environ.update(source_env(server.base_url, sim.world.start, sim.world.as_of))
     os.environ[TRUTH_SETTING] = str((sandbox_dir / "truth").resolve())
     return server
 

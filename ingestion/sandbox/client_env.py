@@ -10,8 +10,12 @@ from ingestion.sandbox.simulation import catalog
 _ACCOUNTS = {platform: account for platform, account, _, _ in catalog.AD_ACCOUNTS}
 
 
-def source_env(base_url: str, start: date) -> dict[str, str]:
-    """Environment variables configuring every source for the sandbox at ``base_url``."""
+def source_env(base_url: str, start: date, today: date) -> dict[str, str]:
+    """Environment variables configuring every source for the sandbox at ``base_url``.
+
+    ``today`` is the sandbox's own today (its as-of): the ad sources request up to it rather
+    than up to the calendar's today, so what a run asks for does not depend on the date.
+    """
     return {
         "SOURCES__STRIPE__API_BASE": base_url,
         "SOURCES__STRIPE__API_KEY": stripe_api.SANDBOX_API_KEY,
@@ -22,12 +26,15 @@ def source_env(base_url: str, start: date) -> dict[str, str]:
         "SOURCES__GOOGLE_ADS__DEVELOPER_TOKEN": google_ads_api.SANDBOX_DEVELOPER_TOKEN,
         "SOURCES__GOOGLE_ADS__ACCESS_TOKEN": google_ads_api.SANDBOX_ACCESS_TOKEN,
         "SOURCES__GOOGLE_ADS__START_DATE": start.isoformat(),
+        "SOURCES__GOOGLE_ADS__END_DATE": today.isoformat(),
         "SOURCES__META_ADS__API_BASE": base_url,
         "SOURCES__META_ADS__ACCOUNT_ID": _ACCOUNTS["meta_ads"],
         "SOURCES__META_ADS__ACCESS_TOKEN": meta_ads_api.SANDBOX_ACCESS_TOKEN,
         "SOURCES__META_ADS__START_DATE": start.isoformat(),
+        "SOURCES__META_ADS__END_DATE": today.isoformat(),
         "SOURCES__LINKEDIN_ADS__API_BASE": base_url,
         "SOURCES__LINKEDIN_ADS__ACCOUNT_ID": _ACCOUNTS["linkedin_ads"],
         "SOURCES__LINKEDIN_ADS__ACCESS_TOKEN": linkedin_ads_api.SANDBOX_ACCESS_TOKEN,
         "SOURCES__LINKEDIN_ADS__START_DATE": start.isoformat(),
+        "SOURCES__LINKEDIN_ADS__END_DATE": today.isoformat(),
     }

@@ -39,29 +39,36 @@ STATS_COLUMNS: dict[str, Any] = {
 DEFAULT_HISTORY_DAYS = 730
 
 
-def today() -> date:
-    """The platforms' "today" (UTC): the last day a window asks for."""
-    return datetime.now(UTC).date()
+def last_day(end_date: str | None = None) -> date:
+    """The last day a window asks for: ``end_date`` when set, else the platforms' today (UTC).
+
+    ``end_date`` (setting ``SOURCES__<PLATFORM>__END_DATE``) pins the window for a backfill, and
+    gives the sandbox its own "today" (its as-of), so that what a run requests does not depend
+    on the calendar.
+    """
+    return date.fromisoformat(end_date) if end_date else datetime.now(UTC).date()
 
 
-def default_start_date() -> str:
-    """Two years before today, as ``YYYY-MM-DD``."""
-    return (today() - timedelta(days=DEFAULT_HISTORY_DAYS)).isoformat()
+def default_start_date(end_date: str | None = None) -> str:
+    """Two years before the last day, as ``YYYY-MM-DD``."""
+    return (last_day(end_date) - timedelta(days=DEFAULT_HISTORY_DAYS)).isoformat()
 
 
-def date_cursor(start_date: str | None, lookback_days: int) -> dlt.sources.incremental[str]:
+def date_cursor(
+    start_date: str | None, lookback_days: int, end_date: str | None = None
+) -> dlt.sources.incremental[str]:
     """The incremental cursor on ``date`` (``YYYY-MM-DD`` strings), lagging ``lookback_days`` days."""
     if lookback_days < 0:
         raise ValueError(f"lookback_days must be >= 0, got {lookback_days}")
-    initial = date.fromisoformat(start_date or default_start_date()).isoformat()
+    initial = date.fromisoformat(start_date or default_start_date(end_date)).isoformat()
     return dlt.sources.incremental("date", initial_value=initial, lag=lookback_days or None)
 
 
-def window(cursor: dlt.sources.incremental[str]) -> tuple[date, date]:
-    """Inclusive ``(first, last)`` days to request: the lagged cursor start up to today.
+def window(cursor: dlt.sources.incremental[str], end_date: str | None = None) -> tuple[date, date]:
+    """Inclusive ``(first, last)`` days to request: the lagged cursor start up to the last day.
 
     ``cursor.start_value`` is ``initial_value`` on a first run, else the last loaded date minus
     the lag (never before ``initial_value``).
     """
     first = date.fromisoformat(str(cursor.start_value))
-    return first, max(first, today())
+    return first, max(first, last_day(end_date))

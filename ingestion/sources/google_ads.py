@@ -55,6 +55,7 @@ def google_ads_source(
     access_token: str = dlt.secrets.value,
     start_date: str | None = None,
     lookback_days: int = 7,
+    end_date: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
 ) -> Any:
     """Campaigns and daily stats of one Google Ads customer (``customer_id``, digits or 123-456-7890)."""
@@ -78,13 +79,13 @@ def google_ads_source(
         for results in search(CAMPAIGN_QUERY):
             yield [_campaign_row(result) for result in results]
 
-    cursor_on_date = date_cursor(start_date, lookback_days)
+    cursor_on_date = date_cursor(start_date, lookback_days, end_date)
 
     @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=STATS_COLUMNS)
     def campaign_stats_daily(
         cursor: dlt.sources.incremental[str] = cursor_on_date,
     ) -> Iterator[list[dict[str, Any]]]:
-        first, last = window(cursor)
+        first, last = window(cursor, end_date)
         for results in search(STATS_QUERY.format(first=first.isoformat(), last=last.isoformat())):
             yield [_stats_row(result) for result in results]
 

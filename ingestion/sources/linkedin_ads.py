@@ -55,6 +55,7 @@ def linkedin_ads_source(
     access_token: str = dlt.secrets.value,
     start_date: str | None = None,
     lookback_days: int = 7,
+    end_date: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
 ) -> Any:
     """Campaigns and daily campaign analytics of the ad account ``account_id`` (id or URN)."""
@@ -88,13 +89,13 @@ def linkedin_ads_source(
             ):
                 yield [_campaign_row(item, account, account_currency) for item in page]
 
-    cursor_on_date = date_cursor(start_date, lookback_days)
+    cursor_on_date = date_cursor(start_date, lookback_days, end_date)
 
     @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=STATS_COLUMNS)
     def campaign_stats_daily(
         cursor: dlt.sources.incremental[str] = cursor_on_date,
     ) -> Iterator[list[dict[str, Any]]]:
-        first, last = window(cursor)
+        first, last = window(cursor, end_date)
         account_currency = currency()
         # Rest.li values go in the URL as they are: parentheses, colons and commas must stay
         # unencoded; only the URNs inside List(...) are percent-encoded.

@@ -58,6 +58,7 @@ def meta_ads_source(
     access_token: str = dlt.secrets.value,
     start_date: str | None = None,
     lookback_days: int = 7,
+    end_date: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
     conversion_action_type: str = DEFAULT_CONVERSION_ACTION,
 ) -> Any:
@@ -95,13 +96,13 @@ def meta_ads_source(
                 for item in page
             ]
 
-    cursor_on_date = date_cursor(start_date, lookback_days)
+    cursor_on_date = date_cursor(start_date, lookback_days, end_date)
 
     @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=META_STATS_COLUMNS)
     def campaign_stats_daily(
         cursor: dlt.sources.incremental[str] = cursor_on_date,
     ) -> Iterator[list[dict[str, Any]]]:
-        first, last = window(cursor)
+        first, last = window(cursor, end_date)
         params = {
             "level": "campaign",
             "time_increment": 1,

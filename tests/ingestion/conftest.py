@@ -54,15 +54,15 @@ def warehouse(tmp_path, monkeypatch):
     return path
 
 
-def point_sources_at(monkeypatch, base_url: str, start: date = START) -> None:
-    """Configure every source for a sandbox through dlt's environment variables."""
-    for key, value in source_env(base_url, start).items():
+def point_sources_at(monkeypatch, server) -> None:
+    """Configure every source for a sandbox server through dlt's environment variables."""
+    for key, value in source_env(server.base_url, server.world.start, server.world.as_of).items():
         monkeypatch.setenv(key, value)
 
 
 @pytest.fixture
 def sandbox_env(monkeypatch, sandbox, warehouse):
-    point_sources_at(monkeypatch, sandbox.base_url)
+    point_sources_at(monkeypatch, sandbox)
     return sandbox
 
 

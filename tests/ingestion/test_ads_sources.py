@@ -15,7 +15,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.errors import SourceHTTPError
 from ingestion.sandbox import google_ads_api
-from ingestion.sandbox.faults import FaultPlan
+from ingestion.sandbox.faults import FaultPlan, request_key
 from ingestion.sandbox.http import Request
 from ingestion.sandbox.linkedin_ads_api import parse_restli
 from ingestion.sandbox.server import SandboxServer, start_server
@@ -206,7 +206,7 @@ def test_incremental_run_rereads_the_lookback_and_takes_revisions(platform, sand
     run(platform)
     old, new = world_stats(ingest_sim.world, platform), world_stats(later_world, platform)
 
-    point_sources_at(monkeypatch, later_sandbox.base_url)
+    point_sources_at(monkeypatch, later_sandbox)
     requests = record_requests(monkeypatch, later_sandbox)
     pipeline = run(platform)
 
@@ -227,13 +227,31 @@ def test_incremental_run_rereads_the_lookback_and_takes_revisions(platform, sand
     assert all(loaded[k][2:5] == (new[k].impressions, new[k].clicks, new[k].spend_micros) for k in new)
 
 
+@pytest.fixture
+def always_faulty_sandbox(ingest_sim):
+    """Every distinct request fails once (a 5xx or a 429), then succeeds.
+
+    An ads run makes only a handful of requests: a fault *rate* could miss all of them, and
+    whether it did would hang on the hash of each request's text. Failing every request once
+    makes the faults certain, whatever the requests say.
+    """
+    faults = FaultPlan(seed=3, error_rate=0.7, rate_limit_rate=0.3, retry_after_seconds=0, max_consecutive=1)
+    server = start_server(ingest_sim.world, port=0, faults=faults)
+    yield server
+    server.shutdown()
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_transient_errors_are_retried(platform, faulty_sandbox, warehouse, ingest_sim, monkeypatch):
+def test_transient_errors_are_retried(platform, always_faulty_sandbox, warehouse, ingest_sim, monkeypatch):
     # Retry-After: 0 makes dlt fall back to its exponential backoff; keep it short for the test.
     monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
-    point_sources_at(monkeypatch, faulty_sandbox.base_url)
+    point_sources_at(monkeypatch, always_faulty_sandbox)
+    requests = record_requests(monkeypatch, always_faulty_sandbox)
     run(platform)
-    assert faulty_sandbox.faults.injected > 0
+    faults = always_faulty_sandbox.faults
+    served = [r for r in requests if not r.path.startswith("/_sandbox/")]
+    # each distinct request was refused once, then answered: twice as many requests as keys
+    assert faults.injected == len({request_key(r) for r in served}) == len(served) // 2 >= 2
     assert_matches_world(warehouse, platform, ingest_sim.world)
 
 
@@ -245,7 +263,7 @@ def test_rate_limits_honour_retry_after(warehouse, ingest_sim, monkeypatch):
     server = start_server(ingest_sim.world, port=0, faults=FaultPlan(seed=3, rate_limit_rate=1.0,
                                                                      retry_after_seconds=1, max_consecutive=1))
     try:
-        point_sources_at(monkeypatch, server.base_url)
+        point_sources_at(monkeypatch, server)
         started = time.monotonic()
         run("google_ads")  # two requests, each rate limited once
         elapsed = time.monotonic() - started

@@ -93,7 +93,7 @@ def test_nested_params_queryable(sandbox_env, warehouse, ingest_sim):
 
 
 def test_local_folder_gives_same_rows(monkeypatch, sandbox, warehouse, ingest_sim, tmp_path):
-    point_sources_at(monkeypatch, sandbox.base_url)
+    point_sources_at(monkeypatch, sandbox)
     run_ga4()
     over_http = rows_fingerprint(warehouse)
     local = tmp_path / "local" / "northstar.duckdb"
@@ -108,7 +108,7 @@ def test_advancing_as_of_reads_only_lookback_and_new_files(monkeypatch, warehous
     sim = simulate(11, START, AS_OF, "small", world_dir)
     server = start_server(sim.world, port=0)
     try:
-        point_sources_at(monkeypatch, server.base_url)
+        point_sources_at(monkeypatch, server)
         run_ga4()
         assert event_count(warehouse) == sim.ga4.events
     finally:
@@ -117,7 +117,7 @@ def test_advancing_as_of_reads_only_lookback_and_new_files(monkeypatch, warehous
     assert later.ga4.events > sim.ga4.events
     server = start_server(later.world, port=0)
     try:
-        point_sources_at(monkeypatch, server.base_url)
+        point_sources_at(monkeypatch, server)
         run_ga4()
         assert ga4_requests(server) == 1 + LOOKBACK + 1  # index + 3 re-read days + the new day
     finally:
@@ -154,7 +154,7 @@ def test_malformed_lines_are_quarantined(monkeypatch, warehouse, tmp_path):
 
 def test_faults_end_with_fault_free_rows(monkeypatch, faulty_sandbox, warehouse, expected_counts,
                                          ingest_sim):
-    point_sources_at(monkeypatch, faulty_sandbox.base_url)
+    point_sources_at(monkeypatch, faulty_sandbox)
     run_ga4()
     assert faulty_sandbox.faults.injected > 0
     assert event_count(warehouse) == expected_counts["ga4"]["events"]

@@ -193,7 +193,7 @@ def test_later_run_reads_only_changes(
     _load()
     first_requests = _stripe_requests(sandbox_env) - start
 
-    point_sources_at(monkeypatch, later_sandbox.base_url)
+    point_sources_at(monkeypatch, later_sandbox)
     _load()
 
     later_requests = _stripe_requests(later_sandbox)
@@ -209,7 +209,7 @@ def test_state_is_restored_from_the_warehouse(
     first_requests = _stripe_requests(sandbox_env) - start
     shutil.rmtree(pipelines_dir())
 
-    point_sources_at(monkeypatch, later_sandbox.base_url)
+    point_sources_at(monkeypatch, later_sandbox)
     _load()
 
     later_requests = _stripe_requests(later_sandbox)
@@ -224,7 +224,7 @@ def test_forgotten_events_force_a_full_reload(sandbox_env, warehouse, monkeypatc
     ).world
     server = start_server(much_later, port=0)
     try:
-        point_sources_at(monkeypatch, server.base_url)
+        point_sources_at(monkeypatch, server)
         _load()
     finally:
         server.shutdown()
@@ -238,7 +238,7 @@ def test_forgotten_events_force_a_full_reload(sandbox_env, warehouse, monkeypatc
 def test_faults_are_retried_to_the_same_rows(
     faulty_sandbox, warehouse, monkeypatch, ingest_sim, expected_counts
 ):
-    point_sources_at(monkeypatch, faulty_sandbox.base_url)
+    point_sources_at(monkeypatch, faulty_sandbox)
 
     _load()
 
@@ -283,7 +283,7 @@ def test_missing_prices_endpoint_falls_back_to_plans(
     server = _NoPricesServer(("127.0.0.1", 0), ingest_sim.world)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        point_sources_at(monkeypatch, server.base_url)
+        point_sources_at(monkeypatch, server)
         _load()
     finally:
         server.shutdown()
@@ -301,7 +301,7 @@ def test_schema_evolution_new_field_becomes_a_column_and_a_changed_type_does_not
     world = replace(ingest_sim.world, stripe=stripe)
     server = start_server(world, port=0)
     try:
-        point_sources_at(monkeypatch, server.base_url)
+        point_sources_at(monkeypatch, server)
         _load()
     finally:
         server.shutdown()

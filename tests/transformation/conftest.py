@@ -45,7 +45,7 @@ def loaded_warehouse(tmp_path_factory) -> Warehouse:
     server = start_server(sim.world, port=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, START).items():
+        for key, value in source_env(server.base_url, START, AS_OF).items():
             patch.setenv(key, value)
         try:
             results = ingest()

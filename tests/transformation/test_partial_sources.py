@@ -36,7 +36,7 @@ def build_with_only(sources: list[str], sim: Simulation, root: Path) -> Path:
     prefixes = tuple(f"SOURCES__{name.upper()}__" for name in sources)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, START).items():
+        for key, value in source_env(server.base_url, START, AS_OF).items():
             if key.startswith(prefixes):
                 patch.setenv(key, value)
             else:
