@@ -16,11 +16,11 @@ install: .venv/.installed
 
 # The nightly Dagster job, in-process, on the embedded sandbox; its runs show in `make dev`'s UI.
 run: install
-	$(UV) run northstar run
+	$(UV) run northstar run --sandbox
 
 # The Dagster UI (dagster dev) on http://127.0.0.1:3000, with the sandbox serving the sources.
 dev: install
-	$(UV) run northstar dev
+	$(UV) run northstar dev --sandbox
 
 # sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock
 test: install

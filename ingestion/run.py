@@ -81,6 +81,18 @@ def configured_source(name: str) -> DltSource:
         raise SourceNotConfigured(f"not configured (set {missing})") from None
 
 
+def configured_sources() -> list[str]:
+    """The sources whose settings are all present (dlt's config: secrets.toml, config.toml, env)."""
+    configured = []
+    for name in SOURCES:
+        try:
+            configured_source(name)
+        except SourceNotConfigured:
+            continue
+        configured.append(name)
+    return configured
+
+
 def source_resources(name: str) -> DltSource:
     """The source with placeholder settings, to list its resources without config or network.
 

@@ -1,8 +1,10 @@
 """The ``northstar`` command line.
 
 Subcommands:
-- ``northstar run``               the nightly Dagster job in-process on the sandbox (``make run``)
-- ``northstar dev``               the Dagster UI on the project, with the sandbox serving (``make dev``)
+- ``northstar run``               the nightly Dagster job in-process on the configured sources
+- ``northstar run --sandbox``     the same job on the embedded sandbox, with truth checks (``make run``)
+- ``northstar dev [--sandbox]``   the Dagster UI on the project (``make dev`` serves the sandbox)
+- ``northstar check``             one cheap authenticated request per configured source, as a table
 - ``northstar ingest [SOURCE ...]`` run dlt sources into the warehouse (all when none named)
 - ``northstar sandbox generate``  simulate the business, write the GA4 export and the truth
 - ``northstar sandbox serve``     serve the simulated business over the real APIs' wire formats
@@ -84,10 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("sources", nargs="*", metavar="SOURCE",
                         help="stripe, ga4, google_ads, meta_ads, linkedin_ads (default: all configured)")
 
-    run = commands.add_parser("run", help="the nightly build on the embedded sandbox")
+    commands.add_parser("check", help="try each configured source with one cheap authenticated request "
+                                      "and print a table: settings, reachable, API version, reason")
+
+    run = commands.add_parser(
+        "run", help="the nightly build: on the sources configured in dlt's config and secrets, "
+                    "or with --sandbox on the embedded sandbox")
+    run.add_argument("--sandbox", action="store_true",
+                     help="simulate a business, serve it on a local port and build from it, with the "
+                          "truth checks (what `make run` does); the world options apply to it")
     _world_args(run)
 
-    dev = commands.add_parser("dev", help="the Dagster UI (dagster dev) on the project, sources on the sandbox")
+    dev = commands.add_parser("dev", help="the Dagster UI (dagster dev) on the project: the configured "
+                                          "sources, or with --sandbox the embedded sandbox")
+    dev.add_argument("--sandbox", action="store_true", help="serve the sandbox and point every source at it")
     _world_args(dev)
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000, help="UI port (default %(default)s)")
@@ -185,19 +197,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every configured source answered and at least one is configured."""
+    from ingestion.check import check_all, table
+
+    results = check_all()
+    print(table(results))
+    configured = [r for r in results if r.reachable != "-"]
+    if not configured:
+        print("northstar check: no source is configured (see .dlt/secrets.toml.example)", file=sys.stderr)
+        return 1
+    failed = [r.source for r in configured if not r.ok]
+    print(f"northstar check: {len(configured) - len(failed)} of {len(configured)} configured sources reachable"
+          + (f"; failing: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
-    """Serve the sandbox, then run ``dagster dev`` on the code location until Ctrl-C."""
+    """``dagster dev`` on the code location until Ctrl-C: the configured sources, or the sandbox."""
     import subprocess
 
     from orchestration.dagster_home import ensure_dagster_home
-    from orchestration.sandbox_build import serve_sandbox
 
     home = ensure_dagster_home()
-    try:
-        server = serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    print(f"sandbox on {server.base_url}; Dagster instance {home}", flush=True)
+    server = None
+    if args.sandbox:
+        server = _serve_sandbox(args)
+        print(f"northstar dev: SANDBOX mode, every source on {server.base_url}; Dagster instance {home}",
+              flush=True)
+    else:
+        print(f"northstar dev: {_production_header()}; Dagster instance {home}", flush=True)
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-m", "orchestration.definitions", "-h", args.host, "-p", str(args.port)]
     try:
@@ -205,25 +234,62 @@ def cmd_dev(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        server.shutdown()
+        if server is not None:
+            server.shutdown()
+
+
+def _serve_sandbox(args: argparse.Namespace):
+    from orchestration.sandbox_build import serve_sandbox
+
+    try:
+        return serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _production_header() -> str:
+    """Which sources will run, and what the others lack; an error when none is configured."""
+    from ingestion.run import SOURCES, SourceNotConfigured, configured_source
+    from orchestration.checks.reconciliation import TRUTH_SETTING
+
+    os.environ.pop(TRUTH_SETTING, None)  # the truth checks belong to the sandbox alone
+    configured, missing = [], []
+    for name in SOURCES:
+        try:
+            configured_source(name)
+            configured.append(name)
+        except SourceNotConfigured as exc:
+            missing.append(f"{name} ({str(exc).removeprefix('not configured (').rstrip(')')})")
+    if not configured:
+        raise CliError("no source is configured: put their settings in .dlt/secrets.toml (see "
+                       ".dlt/secrets.toml.example and the README's 'Connect your own accounts'), "
+                       "or run the embedded sandbox with `northstar run --sandbox`")
+    header = f"PRODUCTION mode, configured sources: {', '.join(configured)}"
+    return header + (f"; skipped: {'; '.join(missing)}" if missing else "")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ingestion.warehouse import warehouse_path
     from orchestration.dagster_home import ensure_dagster_home
-    from orchestration.sandbox_build import report_queries, run_on_sandbox
+    from orchestration.nightly import run_nightly
 
     ensure_dagster_home()
     began = time.perf_counter()
-    print(f"northstar run: sandbox seed {args.seed}, {args.start} .. {args.as_of}, scale {args.scale}; "
-          f"warehouse {warehouse_path()}", flush=True)
+    server = None
+    if args.sandbox:
+        print(f"northstar run: SANDBOX mode: simulated business seed {args.seed}, {args.start} .. "
+              f"{args.as_of}, scale {args.scale}, with truth checks; warehouse {warehouse_path()}",
+              flush=True)
+        server = _serve_sandbox(args)
+        print(f"  sandbox serving on {server.base_url}", flush=True)
+    else:
+        print(f"northstar run: {_production_header()}; warehouse {warehouse_path()}", flush=True)
     try:
-        outcome = run_on_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    print(f"  dagster run {outcome.run_id} of the nightly job:")
-    for step, status, seconds in outcome.steps:
-        print(f"    {step}: {status} in {seconds:.1f}s")
+        outcome = run_nightly(progress=True)
+    finally:
+        if server is not None:
+            server.shutdown()
+    print(f"  dagster run {outcome.run_id} of the nightly job")
     passed = sum(c.passed for c in outcome.checks)
     print(f"  checks: {passed} of {len(outcome.checks)} passed")
     for check in outcome.failed_checks:
@@ -232,12 +298,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  failed: {line}", file=sys.stderr)
     print(f"  warehouse: {'published to ' + str(warehouse_path()) if outcome.published else 'NOT published (the last published warehouse is unchanged)'}")
     if outcome.published:
+        from orchestration.run_summary import report_queries
+
         for name, (columns, rows) in report_queries().items():
             print(f"  {name}:")
             print("    " + " | ".join(columns))
             for row in rows:
                 print("    " + " | ".join(_cell(v) for v in row))
-    print(f"northstar run: {'ok' if outcome.success else 'FAILED'} in {time.perf_counter() - began:.1f}s")
+    mode = "sandbox" if args.sandbox else "production"
+    print(f"northstar run ({mode}): {'ok' if outcome.success else 'FAILED'} in {time.perf_counter() - began:.1f}s")
     return 0 if outcome.success else 1
 
 
@@ -252,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {("sandbox", "generate"): cmd_generate, ("sandbox", "serve"): cmd_serve,
                ("sandbox", "truth"): cmd_truth, ("ingest", None): cmd_ingest,
-               ("run", None): cmd_run, ("dev", None): cmd_dev}[(args.command, getattr(args, "action", None))]
+               ("run", None): cmd_run, ("check", None): cmd_check, ("dev", None): cmd_dev}[(args.command, getattr(args, "action", None))]
     try:
         return handler(args) or 0
     except CliError as exc:

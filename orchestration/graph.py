@@ -11,6 +11,7 @@ from __future__ import annotations
 from dagster import Definitions
 from dagster_dlt import DagsterDltResource
 
+from ingestion.run import configured_sources
 from orchestration.alerts import northstar_run_failure_alert
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.ingestion import INGESTION_ASSETS
@@ -26,7 +27,7 @@ from orchestration.warehouse import WarehouseResource
 def build_definitions() -> Definitions:
     """Everything, read from the environment now (the sandbox's truth folder, schedules' crons)."""
     freshness = build_freshness_checks(INGESTION_ASSETS)
-    jobs = build_jobs(INGESTION_ASSETS, dbt_models)
+    jobs = build_jobs(INGESTION_ASSETS, dbt_models, configured_sources())
     return Definitions(
         assets=[*INGESTION_ASSETS, dbt_models, build_publish_asset([*INGESTION_ASSETS, dbt_models])],
         asset_checks=[*build_quality_checks(), build_kpi_checks(), *build_reconciliation_checks(), *freshness],

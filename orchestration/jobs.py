@@ -36,8 +36,14 @@ NIGHTLY = "nightly"
 INCREMENTAL = "incremental"
 
 
-def build_jobs(raw_assets: Sequence[AssetsDefinition], dbt_assets: AssetsDefinition) -> list[UnresolvedAssetJobDefinition]:
-    nightly = define_asset_job(NIGHTLY, selection=AssetSelection.all(), executor_def=in_process_executor,
+def build_jobs(raw_assets: Sequence[AssetsDefinition], dbt_assets: AssetsDefinition,
+               configured: Sequence[str]) -> list[UnresolvedAssetJobDefinition]:
+    """The jobs; a source not in ``configured`` (its settings are missing) is left out of both,
+    as ``northstar ingest`` skips it: dbt builds its staging models empty."""
+    unconfigured = [a for a in raw_assets if a.node_def.name.removeprefix("ingest_") not in configured]
+    raw_assets = [a for a in raw_assets if a not in unconfigured]
+    everything = AssetSelection.all() - AssetSelection.assets(*unconfigured)
+    nightly = define_asset_job(NIGHTLY, selection=everything, executor_def=in_process_executor,
                                description="Everything: load, build, audit, publish.", tags={"northstar/job": NIGHTLY})
     incremental_models = build_dbt_asset_selection([dbt_assets], dbt_select="+config.materialized:incremental")
     incremental = define_asset_job(

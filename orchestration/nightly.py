@@ -17,6 +17,7 @@ from orchestration.alerts.sensors import step_failures
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.graph import build_definitions
 from orchestration.jobs import NIGHTLY
+from orchestration.progress import PROGRESS_LOGGER, progress_logger
 
 #: Dagster's own log lines (stack traces included) are for the UI and the instance's event log;
 #: the terminal gets the summary below, one line per failure.
@@ -45,13 +46,24 @@ class NightlyOutcome:
         return [c for c in self.checks if not c.passed]
 
 
-def run_nightly(instance: DagsterInstance | None = None, job_name: str = NIGHTLY) -> NightlyOutcome:
-    """Execute ``job_name`` in this process against ``instance`` (DAGSTER_HOME's, else ephemeral)."""
+#: Live progress instead: one line per step as it starts and ends (orchestration/progress.py).
+_PROGRESS = {"loggers": {PROGRESS_LOGGER: {}}}
+
+
+def run_nightly(instance: DagsterInstance | None = None, job_name: str = NIGHTLY,
+                progress: bool = False) -> NightlyOutcome:
+    """Execute ``job_name`` in this process against ``instance`` (DAGSTER_HOME's, else ephemeral).
+
+    With ``progress``, each step prints a line as it starts and as it ends.
+    """
     if instance is None:
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     os.environ.setdefault("NORTHSTAR_QUIET_DBT", "1")
     job = build_definitions().resolve_job_def(job_name)
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_QUIET)
+    if progress:
+        job = job.with_logger_defs({**job.loggers, PROGRESS_LOGGER: progress_logger})
+    result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                    run_config=_PROGRESS if progress else _QUIET)
     outcome = summarise(result, instance)
     if not outcome.success:
         alert_failed_run(instance, result.dagster_run)

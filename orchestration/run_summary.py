@@ -1,0 +1,30 @@
+"""What ``northstar run`` prints after a published build: the headline rows of the marts."""
+
+from __future__ import annotations
+
+import duckdb
+
+from ingestion.warehouse import warehouse_path
+
+
+def report_queries() -> dict[str, tuple[list[str], list[tuple]]]:
+    """The last months of mrr_summary (reporting currency) and the latest kpi_alerts."""
+    queries = {
+        "mrr_summary": "select month, ending_mrr, new_mrr + reactivation_mrr + expansion_mrr as gained, "
+                       "contraction_mrr + churn_mrr as lost, ending_customers, mrr_growth_rate, "
+                       "net_revenue_retention, quick_ratio from main.mrr_summary "
+                       "where currency_scope = 'reporting' order by month desc limit 3",
+        "kpi_alerts": "select period_start, metric, metric_value, status, bound_crossed from main.kpi_alerts "
+                      "where is_latest_period order by metric",
+    }
+    result = {}
+    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+        tables = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+        for name, sql in queries.items():
+            relation = next((t for t in tables if t.endswith(f".{name}")), None)
+            if relation is None:
+                continue
+            cursor = con.execute(sql.replace(f"main.{name}", relation))
+            result[name] = ([d[0] for d in cursor.description], cursor.fetchall())
+    return result
