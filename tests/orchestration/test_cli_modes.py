@@ -93,10 +93,10 @@ def test_run_without_sources_refuses_in_one_line(configured):
     env = {k: v for k, v in configured.items() if not k.startswith("SOURCES__")}
     proc = northstar(env, "run")
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == [
+    assert proc.stderr.splitlines() == [(
         "northstar: error: no source is configured: put their settings in .dlt/secrets.toml (see "
         ".dlt/secrets.toml.example and the README's 'Connect your own accounts'), or run the "
-        "embedded sandbox with `northstar run --sandbox`"]
+        "embedded sandbox with `northstar run --sandbox`")]
 
 
 def test_run_builds_and_publishes_from_the_configured_sources(configured):
