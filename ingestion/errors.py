@@ -30,7 +30,9 @@ class SourceTimeout(SourceHTTPError):
     A subclass of SourceHTTPError so that every caller reporting one reports the other.
     """
 
-    def __init__(self, source: str, url_path: str, seconds: float | None, connecting: bool = False):
+    def __init__(
+        self, source: str, url_path: str, seconds: float | None, connecting: bool = False
+    ):
         waited = f"after {seconds:g}s " if seconds is not None else ""
         doing = "connecting for" if connecting else "reading"
         Exception.__init__(self, f"{source}: timed out {waited}{doing} {url_path}")
@@ -42,7 +44,8 @@ class SourceUnreachable(SourceHTTPError):
     """The server could not be reached at all (refused, unknown host, connection dropped)."""
 
     def __init__(self, source: str, host: str, url_path: str, reason: str):
-        Exception.__init__(self, f"{source}: could not connect to {host} for {url_path}: {reason}")
+        message = f"{source}: could not connect to {host} for {url_path}: {reason}"
+        Exception.__init__(self, message)
         self.source, self.status, self.url_path, self.detail = source, 0, url_path, reason
 
 
@@ -91,7 +94,8 @@ def retries_exhausted(source: str) -> Iterator[None]:
     except Timeout as exc:
         url = urlsplit(_request_url(exc))
         seconds = getattr(exc, "timeout_seconds", None)
-        raise SourceTimeout(source, url.path, seconds, connecting=isinstance(exc, ConnectTimeout)) from None
+        connecting = isinstance(exc, ConnectTimeout)
+        raise SourceTimeout(source, url.path, seconds, connecting) from None
     except ConnectionFailed as exc:
         url = urlsplit(_request_url(exc))
         raise SourceUnreachable(source, url.netloc, url.path, _connection_reason(exc)) from None

@@ -40,7 +40,9 @@ class Timeouts:
 
     def __post_init__(self) -> None:
         if not (self.connect > 0 and self.read > 0):
-            raise ValueError(f"timeouts must be positive seconds, got connect={self.connect} read={self.read}")
+            raise ValueError(
+                f"timeouts must be positive seconds, got connect={self.connect} read={self.read}"
+            )
 
 
 def http_session(timeouts: Timeouts) -> Session:
@@ -70,7 +72,9 @@ def _noting_timeouts(send: Any, timeouts: Timeouts) -> Any:
         try:
             return send(request, **kwargs)
         except Timeout as exc:
-            exc.timeout_seconds = timeouts.connect if isinstance(exc, ConnectTimeout) else timeouts.read  # type: ignore[attr-defined]
+            exc.timeout_seconds = (
+                timeouts.connect if isinstance(exc, ConnectTimeout) else timeouts.read
+            )  # type: ignore[attr-defined]
             raise
 
     return wrapper

@@ -63,13 +63,19 @@ class RefreshTokenAuth(OAuth2ClientCredentials):
         """A new access token from the token endpoint, or a one-line SourceHTTPError."""
         response = self.session.post(self.access_token_url, **self.build_access_token_request())
         if response.status_code >= 400:
-            raise SourceHTTPError(self.source, response.status_code, _path(response), self._refusal(response))
+            raise SourceHTTPError(
+                self.source, response.status_code, _path(response), self._refusal(response)
+            )
         try:
             body = response.json()
             token = body["access_token"]
         except (ValueError, KeyError, TypeError):
-            raise SourceHTTPError(self.source, response.status_code, _path(response),
-                                  "the token endpoint answered without an access_token") from None
+            raise SourceHTTPError(
+                self.source,
+                response.status_code,
+                _path(response),
+                "the token endpoint answered without an access_token",
+            ) from None
         self.access_token = str(token)
         self.token_expiry = pendulum.now().add(seconds=self.parse_expiration_in_seconds(body))
 

@@ -580,7 +580,9 @@ def handle(world: World, request: Request) -> Response:
         )
     version = match["version"]
     if int(version) > NEWEST_VERSION:
-        return error_response(404, f"Method not found: {request.method} {request.path}", "NOT_FOUND")
+        return error_response(
+            404, f"Method not found: {request.method} {request.path}", "NOT_FOUND"
+        )
     if int(version) < OLDEST_VERSION:
         return error_response(
             400,

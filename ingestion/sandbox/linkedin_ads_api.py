@@ -155,7 +155,9 @@ def _check_headers(request: Request) -> None:
     if not authorization.startswith("Bearer ") or not authorization[len("Bearer ") :].strip():
         raise LinkedInError(401, "EMPTY_ACCESS_TOKEN", "Empty oauth2 access token", 65604)
     if request.token_state == "expired":  # issued by the sandbox's /oauth/v2/accessToken
-        raise LinkedInError(401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired", 65602)
+        raise LinkedInError(
+            401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired", 65602
+        )
     fixed = authorization[len("Bearer ") :].strip() == SANDBOX_ACCESS_TOKEN
     if not fixed and request.token_state != "valid":
         raise LinkedInError(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600)

@@ -60,10 +60,20 @@ class _Client:
 
 
 _CLIENTS = {
-    GOOGLE_TOKEN_PATH: _Client("google_ads", GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET,
-                               GOOGLE_REFRESH_TOKEN, GOOGLE_EXPIRES_IN),
-    LINKEDIN_TOKEN_PATH: _Client("linkedin_ads", LINKEDIN_CLIENT_ID, LINKEDIN_CLIENT_SECRET,
-                                 LINKEDIN_REFRESH_TOKEN, LINKEDIN_EXPIRES_IN),
+    GOOGLE_TOKEN_PATH: _Client(
+        "google_ads",
+        GOOGLE_CLIENT_ID,
+        GOOGLE_CLIENT_SECRET,
+        GOOGLE_REFRESH_TOKEN,
+        GOOGLE_EXPIRES_IN,
+    ),
+    LINKEDIN_TOKEN_PATH: _Client(
+        "linkedin_ads",
+        LINKEDIN_CLIENT_ID,
+        LINKEDIN_CLIENT_SECRET,
+        LINKEDIN_REFRESH_TOKEN,
+        LINKEDIN_EXPIRES_IN,
+    ),
 }
 
 
@@ -90,8 +100,10 @@ class TokenAuthority:
         if error is not None:
             return error
         self.grants[client.platform] += 1
-        token = f"{'ya29' if client.platform == 'google_ads' else 'AQX'}.sandbox-{client.platform}-" \
-                f"{self.grants[client.platform]}"
+        token = (
+            f"{'ya29' if client.platform == 'google_ads' else 'AQX'}.sandbox-{client.platform}-"
+            f"{self.grants[client.platform]}"
+        )
         self.issued[token] = _Issued(client.platform, self.lifetime_requests)
         body: dict[str, object] = {
             "access_token": token,
@@ -101,15 +113,19 @@ class TokenAuthority:
         if client.platform == "google_ads":
             body["scope"] = "https://www.googleapis.com/auth/adwords"
         else:  # LinkedIn sends its refresh token back with what is left of its life
-            body.update(refresh_token=client.refresh_token,
-                        refresh_token_expires_in=LINKEDIN_REFRESH_EXPIRES_IN,
-                        scope="r_ads,r_ads_reporting")
+            body.update(
+                refresh_token=client.refresh_token,
+                refresh_token_expires_in=LINKEDIN_REFRESH_EXPIRES_IN,
+                scope="r_ads,r_ads_reporting",
+            )
         return Response.json(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def use(self, platform: str, authorization: str) -> str | None:
         """``"valid"`` (one API request spent), ``"expired"``, or None for a token this
         authority did not issue (the API layer then checks its fixed token)."""
-        token = authorization[len("Bearer "):].strip() if authorization.startswith("Bearer ") else ""
+        token = (
+            authorization[len("Bearer ") :].strip() if authorization.startswith("Bearer ") else ""
+        )
         issued = self.issued.get(token)
         if issued is None or issued.platform != platform:
             return None
@@ -137,19 +153,37 @@ def _refusal(client: _Client, request: Request) -> Response | None:
 
     google = client.platform == "google_ads"
     if request.method != "POST":
-        return Response.json({"error": "invalid_request", "error_description": "Method not allowed"}, 405)
+        return Response.json(
+            {"error": "invalid_request", "error_description": "Method not allowed"}, 405
+        )
     if arg("grant_type") != "refresh_token":
-        description = (f"Invalid grant_type: {arg('grant_type')}" if google
-                       else "A required parameter \"grant_type\" is missing or not supported")
-        return Response.json({"error": "unsupported_grant_type", "error_description": description}, 400)
+        description = (
+            f"Invalid grant_type: {arg('grant_type')}"
+            if google
+            else 'A required parameter "grant_type" is missing or not supported'
+        )
+        return Response.json(
+            {"error": "unsupported_grant_type", "error_description": description}, 400
+        )
     if arg("client_id") != client.client_id or arg("client_secret") != client.client_secret:
         if google:
-            return Response.json({"error": "invalid_client", "error_description": "Unauthorized"}, 401)
-        return Response.json({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
+            return Response.json(
+                {"error": "invalid_client", "error_description": "Unauthorized"}, 401
+            )
+        return Response.json(
+            {"error": "invalid_client", "error_description": "Client authentication failed"}, 401
+        )
     if arg("refresh_token") != client.refresh_token:
         if google:
-            return Response.json({"error": "invalid_grant", "error_description": "Bad Request"}, 400)
-        return Response.json({"error": "invalid_request", "error_description":
-                              "The provided authorization grant or refresh token is invalid, expired or revoked"},
-                             400)
+            return Response.json(
+                {"error": "invalid_grant", "error_description": "Bad Request"}, 400
+            )
+        return Response.json(
+            {
+                "error": "invalid_request",
+                "error_description": "The provided authorization grant or refresh token is "
+                "invalid, expired or revoked",
+            },
+            400,
+        )
     return None

@@ -89,7 +89,8 @@ class SandboxServer(ThreadingHTTPServer):
             self.request_counts[name] += 1
             fault = self.faults.decide(request)
             if fault is None and name in _OAUTH_ROUTES:
-                request.token_state = self.tokens.use(name, request.headers.get("authorization", ""))
+                bearer = request.headers.get("authorization", "")
+                request.token_state = self.tokens.use(name, bearer)
         if fault is not None:
             return fault
         return handler(self.world, request)
@@ -132,8 +133,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = do_DELETE = _serve
 
 
-def start_server(world: World, port: int = 0, host: str = "127.0.0.1", faults: FaultPlan | None = None,
-                 tokens: TokenAuthority | None = None) -> SandboxServer:
+def start_server(
+    world: World,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    faults: FaultPlan | None = None,
+    tokens: TokenAuthority | None = None,
+) -> SandboxServer:
     """Start serving ``world`` in a background thread; ``port=0`` picks a free port.
 
     ``tokens`` decides how long issued OAuth access tokens live (default: until

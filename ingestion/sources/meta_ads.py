@@ -83,8 +83,11 @@ def meta_ads_source(
     """Campaigns and daily campaign insights of the ad account ``account_id`` (with or without ``act_``)."""
     account = str(account_id).removeprefix("act_")
     # The token travels in the Authorization header, so it is never part of a paging.next URL.
-    client = RESTClient(base_url=f"{api_base.rstrip('/')}/{api_version}", auth=BearerTokenAuth(access_token),
-                        session=http_session(Timeouts(connect_timeout, read_timeout)))
+    client = RESTClient(
+        base_url=f"{api_base.rstrip('/')}/{api_version}",
+        auth=BearerTokenAuth(access_token),
+        session=http_session(Timeouts(connect_timeout, read_timeout)),
+    )
     hooks = {"response": [error_hook(SOURCE, _detail, [access_token])]}
     currency_of: dict[str, str] = {}
 

@@ -11,6 +11,7 @@ from ingestion.sandbox import meta_ads_api
 from ingestion.sandbox.http import Request
 from ingestion.sandbox.oauth import GOOGLE_TOKEN_PATH, LINKEDIN_TOKEN_PATH, TokenAuthority
 from ingestion.sandbox.server import SandboxServer, start_server
+from ingestion.sources.meta_ads import DEFAULT_API_VERSION as META_VERSION
 from tests.ingestion.conftest import point_sources_at, query
 from tests.ingestion.test_ads_sources import assert_matches_world, record_requests, run
 
@@ -38,10 +39,11 @@ def short_notice_sandbox(ingest_sim) -> Iterator[SandboxServer]:
 
 def table_rows(path, platform: str, table: str) -> list[tuple]:
     """Every row of a raw table, dlt's own bookkeeping columns left out, in a stable order."""
-    columns = [c for (c,) in query(path, f"""select column_name from information_schema.columns
-                                              where table_schema = 'raw_{platform}' and table_name = '{table}'
-                                                and column_name not like '\\_dlt%' escape '\\'
-                                              order by column_name""")]
+    sql = f"""select column_name from information_schema.columns
+              where table_schema = 'raw_{platform}' and table_name = '{table}'
+                and column_name not like '\\_dlt%' escape '\\'
+              order by column_name"""
+    columns = [c for (c,) in query(path, sql)]
     return query(path, f"select {', '.join(columns)} from raw_{platform}.{table} order by all")
 
 
@@ -51,15 +53,20 @@ def api_requests(requests: list[Request], platform: str) -> list[Request]:
 
 @pytest.mark.parametrize("platform", REFRESHING)
 def test_a_run_crossing_token_expiries_loads_what_an_uninterrupted_run_loads(
-        platform, sandbox_env, warehouse, ingest_sim, monkeypatch, tmp_path):
+    platform, sandbox_env, warehouse, ingest_sim, monkeypatch, tmp_path
+):
     granted = sandbox_env.tokens.grants[platform]
     run(platform)  # uninterrupted: one token for the whole run
     assert sandbox_env.tokens.grants[platform] == granted + 1
-    uninterrupted = {t: table_rows(warehouse, platform, t) for t in ("campaigns", "campaign_stats_daily")}
+    uninterrupted = {
+        t: table_rows(warehouse, platform, t) for t in ("campaigns", "campaign_stats_daily")
+    }
 
     other = tmp_path / "expiring" / "northstar.duckdb"
     monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(other))
-    expiring = start_server(ingest_sim.world, port=0, tokens=TokenAuthority(lifetime_requests=LIFETIME[platform]))
+    expiring = start_server(
+        ingest_sim.world, port=0, tokens=TokenAuthority(lifetime_requests=LIFETIME[platform])
+    )
     try:
         point_sources_at(monkeypatch, expiring.base_url)
         seen = record_requests(monkeypatch, expiring)
@@ -80,8 +87,9 @@ def test_a_run_crossing_token_expiries_loads_what_an_uninterrupted_run_loads(
 
 
 @pytest.mark.parametrize("platform", REFRESHING)
-def test_tokens_are_renewed_before_they_expire(platform, short_notice_sandbox, warehouse, ingest_sim,
-                                               monkeypatch):
+def test_tokens_are_renewed_before_they_expire(
+    platform, short_notice_sandbox, warehouse, ingest_sim, monkeypatch
+):
     point_sources_at(monkeypatch, short_notice_sandbox.base_url)
     seen = record_requests(monkeypatch, short_notice_sandbox)
     run(platform)
@@ -99,13 +107,29 @@ def test_login_customer_id_is_sent_for_manager_accounts(sandbox_env, warehouse, 
     assert calls and {r.headers.get("login-customer-id") for r in calls} == {"9876543210"}
 
 
-@pytest.mark.parametrize(("setting", "value", "names"), [
-    ("SOURCES__GOOGLE_ADS__REFRESH_TOKEN", "1//0gWrongRefreshTokenA1b2", "SOURCES__GOOGLE_ADS__REFRESH_TOKEN"),
-    ("SOURCES__GOOGLE_ADS__CLIENT_SECRET", "GOCSPX-wrong-secret-9f8e", "SOURCES__GOOGLE_ADS__CLIENT_SECRET"),
-    ("SOURCES__LINKEDIN_ADS__REFRESH_TOKEN", "AQWrongRefreshToken77", "SOURCES__LINKEDIN_ADS__REFRESH_TOKEN"),
-])
-def test_refused_credentials_fail_in_one_line_naming_the_setting(setting, value, names, sandbox_env,
-                                                                 warehouse, monkeypatch):
+@pytest.mark.parametrize(
+    ("setting", "value", "names"),
+    [
+        (
+            "SOURCES__GOOGLE_ADS__REFRESH_TOKEN",
+            "1//0gWrongRefreshTokenA1b2",
+            "SOURCES__GOOGLE_ADS__REFRESH_TOKEN",
+        ),
+        (
+            "SOURCES__GOOGLE_ADS__CLIENT_SECRET",
+            "GOCSPX-wrong-secret-9f8e",
+            "SOURCES__GOOGLE_ADS__CLIENT_SECRET",
+        ),
+        (
+            "SOURCES__LINKEDIN_ADS__REFRESH_TOKEN",
+            "AQWrongRefreshToken77",
+            "SOURCES__LINKEDIN_ADS__REFRESH_TOKEN",
+        ),
+    ],
+)
+def test_refused_credentials_fail_in_one_line_naming_the_setting(
+    setting, value, names, sandbox_env, warehouse, monkeypatch
+):
     monkeypatch.setenv(setting, value)
     platform = setting.split("__")[1].lower()
     [result] = ingest([platform])
@@ -116,13 +140,17 @@ def test_refused_credentials_fail_in_one_line_naming_the_setting(setting, value,
     assert value not in line
 
 
-def test_an_expired_meta_token_fails_in_one_line_naming_the_setting(sandbox_env, warehouse, monkeypatch):
+def test_an_expired_meta_token_fails_in_one_line_naming_the_setting(
+    sandbox_env, warehouse, monkeypatch
+):
     monkeypatch.setenv("SOURCES__META_ADS__ACCESS_TOKEN", meta_ads_api.SANDBOX_EXPIRED_ACCESS_TOKEN)
     results = {r.name: r for r in ingest(["meta_ads", "linkedin_ads"])}
     line = results["meta_ads"].line()
     assert results["meta_ads"].status == "failed"
-    assert line == ("meta_ads: failed: HTTP 400 from /v27.0/act_1029384756: the access token has expired "
-                    "(OAuthException 190/463); create a new long-lived token and set "
-                    "SOURCES__META_ADS__ACCESS_TOKEN")
+    assert line == (
+        f"meta_ads: failed: HTTP 400 from /{META_VERSION}/act_1029384756: the access token has "
+        "expired (OAuthException 190/463); create a new long-lived token and set "
+        "SOURCES__META_ADS__ACCESS_TOKEN"
+    )
     assert meta_ads_api.SANDBOX_EXPIRED_ACCESS_TOKEN not in line
     assert results["linkedin_ads"].status == "loaded"

@@ -84,7 +84,8 @@ def test_each_ad_platform_serves_its_daily_rows(served, expected, small_sim):
         f"{base}/rest/adAnalytics?q=analytics&pivot=CAMPAIGN&timeGranularity=DAILY"
         "&dateRange=(start:(year:2025,month:1,day:1),end:(year:2025,month:12,day:31))"
         "&accounts=List(urn%3Ali%3AsponsoredAccount%3A508123456)&fields=impressions,clicks,costInLocalCurrency,dateRange,pivotValues",
-        headers={"LinkedIn-Version": linkedin_ads_api.NEWEST_VERSION, "Authorization": f"Bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}"},
+        headers={"LinkedIn-Version": linkedin_ads_api.NEWEST_VERSION,
+                 "Authorization": f"Bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}"},
         timeout=30)
     assert len(linkedin.json()["elements"]) == expected["ads"]["linkedin_ads"]["daily_rows"]
 
