@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from requests import HTTPError, Response
+from requests import HTTPError, Response, Timeout
+from requests.exceptions import ConnectionError as ConnectionFailed
+from requests.exceptions import ConnectTimeout
 
 
 class SourceHTTPError(Exception):
@@ -19,6 +22,31 @@ class SourceHTTPError(Exception):
         self.url_path = url_path
         self.detail = detail
         super().__init__(f"{source}: HTTP {status} from {url_path}" + (f": {detail}" if detail else ""))
+
+
+class SourceTimeout(SourceHTTPError):
+    """A request got no answer in time, even after retrying (``status`` 0: no HTTP answer).
+
+    A subclass of SourceHTTPError so that every caller reporting one reports the other.
+    """
+
+    def __init__(
+        self, source: str, url_path: str, seconds: float | None, connecting: bool = False
+    ):
+        waited = f"after {seconds:g}s " if seconds is not None else ""
+        doing = "connecting for" if connecting else "reading"
+        Exception.__init__(self, f"{source}: timed out {waited}{doing} {url_path}")
+        self.source, self.status, self.url_path, self.seconds = source, 0, url_path, seconds
+        self.detail = "timed out"
+
+
+class SourceUnreachable(SourceHTTPError):
+    """The server could not be reached at all (refused, unknown host, connection dropped)."""
+
+    def __init__(self, source: str, host: str, url_path: str, reason: str):
+        message = f"{source}: could not connect to {host} for {url_path}: {reason}"
+        Exception.__init__(self, message)
+        self.source, self.status, self.url_path, self.detail = source, 0, url_path, reason
 
 
 #: Statuses worth retrying: dlt's retrying session backs off and honours Retry-After.
@@ -51,10 +79,36 @@ def error_hook(source: str, describe: Callable[[Response], str], secrets: Iterab
 
 @contextmanager
 def retries_exhausted(source: str) -> Iterator[None]:
-    """A 429/5xx still failing after dlt's retries ends the run as a SourceHTTPError."""
+    """What still fails after dlt's retries ends the run in one line naming the endpoint.
+
+    A 429/5xx becomes a SourceHTTPError; a timeout a SourceTimeout with the seconds waited
+    (noted by ``ingestion.http_client``); a connection that could not be made at all a
+    SourceUnreachable. URLs are reduced to host and path: no query string reaches a message.
+    """
     try:
         yield
     except HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else 0
         url = exc.response.url if exc.response is not None else ""
         raise SourceHTTPError(source, status, urlsplit(url).path, "still failing after retries") from None
+    except Timeout as exc:
+        url = urlsplit(_request_url(exc))
+        seconds = getattr(exc, "timeout_seconds", None)
+        connecting = isinstance(exc, ConnectTimeout)
+        raise SourceTimeout(source, url.path, seconds, connecting) from None
+    except ConnectionFailed as exc:
+        url = urlsplit(_request_url(exc))
+        raise SourceUnreachable(source, url.netloc, url.path, _connection_reason(exc)) from None
+
+
+def _request_url(exc: Exception) -> str:
+    request = getattr(exc, "request", None)
+    return str(getattr(request, "url", "") or "")
+
+
+def _connection_reason(exc: Exception) -> str:
+    """The OS's words for a failed connection (``Connection refused``), not urllib3's essay."""
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+    if found:
+        return found[1].strip()
+    return "the connection was refused or dropped"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
+from ingestion.sandbox import google_ads_api, meta_ads_api, oauth, stripe_api
 from ingestion.sandbox.simulation import catalog
 
 _ACCOUNTS = {platform: account for platform, account, _, _ in catalog.AD_ACCOUNTS}
@@ -24,7 +24,10 @@ def source_env(base_url: str, start: date, today: date) -> dict[str, str]:
         "SOURCES__GOOGLE_ADS__API_BASE": base_url,
         "SOURCES__GOOGLE_ADS__CUSTOMER_ID": _ACCOUNTS["google_ads"],
         "SOURCES__GOOGLE_ADS__DEVELOPER_TOKEN": google_ads_api.SANDBOX_DEVELOPER_TOKEN,
-        "SOURCES__GOOGLE_ADS__ACCESS_TOKEN": google_ads_api.SANDBOX_ACCESS_TOKEN,
+        "SOURCES__GOOGLE_ADS__CLIENT_ID": oauth.GOOGLE_CLIENT_ID,
+        "SOURCES__GOOGLE_ADS__CLIENT_SECRET": oauth.GOOGLE_CLIENT_SECRET,
+        "SOURCES__GOOGLE_ADS__REFRESH_TOKEN": oauth.GOOGLE_REFRESH_TOKEN,
+        "SOURCES__GOOGLE_ADS__TOKEN_URL": f"{base_url}{oauth.GOOGLE_TOKEN_PATH}",
         "SOURCES__GOOGLE_ADS__START_DATE": start.isoformat(),
         "SOURCES__GOOGLE_ADS__END_DATE": today.isoformat(),
         "SOURCES__META_ADS__API_BASE": base_url,
@@ -34,7 +37,10 @@ def source_env(base_url: str, start: date, today: date) -> dict[str, str]:
         "SOURCES__META_ADS__END_DATE": today.isoformat(),
         "SOURCES__LINKEDIN_ADS__API_BASE": base_url,
         "SOURCES__LINKEDIN_ADS__ACCOUNT_ID": _ACCOUNTS["linkedin_ads"],
-        "SOURCES__LINKEDIN_ADS__ACCESS_TOKEN": linkedin_ads_api.SANDBOX_ACCESS_TOKEN,
+        "SOURCES__LINKEDIN_ADS__CLIENT_ID": oauth.LINKEDIN_CLIENT_ID,
+        "SOURCES__LINKEDIN_ADS__CLIENT_SECRET": oauth.LINKEDIN_CLIENT_SECRET,
+        "SOURCES__LINKEDIN_ADS__REFRESH_TOKEN": oauth.LINKEDIN_REFRESH_TOKEN,
+        "SOURCES__LINKEDIN_ADS__TOKEN_URL": f"{base_url}{oauth.LINKEDIN_TOKEN_PATH}",
         "SOURCES__LINKEDIN_ADS__START_DATE": start.isoformat(),
         "SOURCES__LINKEDIN_ADS__END_DATE": today.isoformat(),
     }

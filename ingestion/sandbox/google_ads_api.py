@@ -29,6 +29,11 @@ PLATFORM = "google_ads"
 SANDBOX_DEVELOPER_TOKEN = "sandbox-developer-token"
 #: The OAuth access token (``Authorization: Bearer ...``) the sandbox accepts.
 SANDBOX_ACCESS_TOKEN = "sandbox-google-ads-access-token"
+#: Major versions live on 2026-12-01 (Google Ads API release notes and sunset reminders on the
+#: Google Ads Developer Blog: v22 sunset 2026-10-07; v23 released 2026-01-28, v26 2026-10-14).
+#: Older ones answer as a sunset version does (400 UNSUPPORTED_VERSION), newer ones 404.
+OLDEST_VERSION = 23
+NEWEST_VERSION = 26
 #: Rows per searchStream batch, as the real API (module-level so tests can shrink it).
 STREAM_BATCH_SIZE = 10_000
 #: Rows per ``search`` page when the request sets no ``pageSize``.
@@ -95,7 +100,7 @@ def error_response(
     message: str,
     status: str,
     error_code: dict[str, str] | None = None,
-    version: str = "19",
+    version: str = str(NEWEST_VERSION),
 ) -> Response:
     """Google's error JSON; Ads-specific failures carry a ``GoogleAdsFailure`` detail."""
     error: dict = {"code": http_status, "message": message, "status": status}
@@ -494,6 +499,9 @@ def _authenticate(
 ) -> AdAccount | Response:
     """The customer's account, or the error Google answers a badly authorized call with."""
     authorization = request.headers.get("authorization", "")
+    # the fixed token, or one the sandbox's /token issued and has not expired yet (Google
+    # answers an expired token like any invalid one)
+    valid = authorization == f"Bearer {SANDBOX_ACCESS_TOKEN}" or request.token_state == "valid"
     if not authorization:
         return error_response(
             401,
@@ -502,7 +510,7 @@ def _authenticate(
             "See https://developers.google.com/identity/sign-in/web/devconsole-project.",
             "UNAUTHENTICATED",
         )
-    if authorization != f"Bearer {SANDBOX_ACCESS_TOKEN}":
+    if not valid:
         return error_response(
             401,
             "Request had invalid authentication credentials. Expected OAuth 2 access token, "
@@ -516,6 +524,15 @@ def _authenticate(
             "The developer token is not valid.",
             "PERMISSION_DENIED",
             {"authenticationError": "DEVELOPER_TOKEN_INVALID"},
+            version,
+        )
+    login_customer_id = request.headers.get("login-customer-id")
+    if login_customer_id is not None and not login_customer_id.isdigit():
+        return error_response(
+            400,
+            f"Invalid login-customer-id '{login_customer_id}': digits only, without dashes.",
+            "INVALID_ARGUMENT",
+            {"requestError": "INVALID_LOGIN_CUSTOMER_ID"},
             version,
         )
     if not customer_id.isdigit():
@@ -562,6 +579,17 @@ def handle(world: World, request: Request) -> Response:
             404, f"Method not found: {request.method} {request.path}", "NOT_FOUND"
         )
     version = match["version"]
+    if int(version) > NEWEST_VERSION:
+        return error_response(
+            404, f"Method not found: {request.method} {request.path}", "NOT_FOUND"
+        )
+    if int(version) < OLDEST_VERSION:
+        return error_response(
+            400,
+            f"Version v{version} is deprecated. Requests to this version will be blocked.",
+            "INVALID_ARGUMENT",
+            {"requestError": "UNSUPPORTED_VERSION"},
+        )
     customer = _authenticate(world, request, match["customer"], version)
     if isinstance(customer, Response):
         return customer

@@ -19,6 +19,9 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)  # keys lower-cased
     body: bytes = b""
     base_url: str = ""  # e.g. "http://127.0.0.1:8123", for absolute "next" links
+    #: The server's verdict on a bearer token its OAuth endpoints issued: "valid", "expired",
+    #: or None when they did not issue it (the API layer then checks its fixed token).
+    token_state: str | None = None
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         """First value of a query (or form-encoded body) parameter."""

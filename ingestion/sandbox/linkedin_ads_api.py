@@ -25,8 +25,11 @@ from ingestion.sandbox.world import AdAccount, World
 PLATFORM = "linkedin_ads"
 #: The bearer token (``Authorization: Bearer ...``) the sandbox accepts.
 SANDBOX_ACCESS_TOKEN = "sandbox-linkedin-access-token"
-#: Oldest ``LinkedIn-Version`` the sandbox treats as active.
-OLDEST_VERSION = "202301"
+#: ``LinkedIn-Version``s active on 2026-12-01 (LinkedIn's Marketing API migrations table:
+#: 202511 sunset 2026-11-16, 202601 sunsets 2027-01-15; 202607 is the newest published).
+#: Others answer 426 NONEXISTENT_VERSION, as LinkedIn answers a sunset version.
+OLDEST_VERSION = "202601"
+NEWEST_VERSION = "202607"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -151,7 +154,12 @@ def _check_headers(request: Request) -> None:
     authorization = request.headers.get("authorization", "")
     if not authorization.startswith("Bearer ") or not authorization[len("Bearer ") :].strip():
         raise LinkedInError(401, "EMPTY_ACCESS_TOKEN", "Empty oauth2 access token", 65604)
-    if authorization[len("Bearer ") :].strip() != SANDBOX_ACCESS_TOKEN:
+    if request.token_state == "expired":  # issued by the sandbox's /oauth/v2/accessToken
+        raise LinkedInError(
+            401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired", 65602
+        )
+    fixed = authorization[len("Bearer ") :].strip() == SANDBOX_ACCESS_TOKEN
+    if not fixed and request.token_state != "valid":
         raise LinkedInError(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600)
     version = request.headers.get("linkedin-version")
     if not version:
@@ -162,7 +170,8 @@ def _check_headers(request: Request) -> None:
             "by adding the LinkedIn-Version header.",
         )
     match = _VERSION.match(version)
-    if match is None or not 1 <= int(match["yyyymm"][4:]) <= 12 or match["yyyymm"] < OLDEST_VERSION:
+    if (match is None or not 1 <= int(match["yyyymm"][4:]) <= 12
+            or not OLDEST_VERSION <= match["yyyymm"] <= NEWEST_VERSION):
         raise LinkedInError(
             426, "NONEXISTENT_VERSION", f"Requested version {version} is not active"
         )

@@ -28,6 +28,14 @@ from ingestion.sandbox.world import AdAccount, World
 PLATFORM = "meta_ads"
 #: The access token (``access_token=`` or ``Authorization: Bearer``) the sandbox accepts.
 SANDBOX_ACCESS_TOKEN = "sandbox-meta-access-token"
+#: A long-lived token whose 60 days are over: answered with OAuthException 190/463, as Meta
+#: answers an expired session.
+SANDBOX_EXPIRED_ACCESS_TOKEN = "sandbox-meta-expired-access-token"
+#: Marketing API versions live on 2026-12-01 (Meta's "Marketing API version history": v24.0
+#: expired 2026-11-10, v25.0 expires 2027-02-23, v27.0 released 2026-11-04). Older ones answer
+#: error #2635 as a deprecated Ads API version does; newer ones do not exist yet.
+OLDEST_VERSION = (25, 0)
+NEWEST_VERSION = (27, 0)
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 500
 #: The action type carrying pixel purchases (the conversions ingestion wants).
@@ -117,15 +125,36 @@ def error_response(
 # --- request parsing -----------------------------------------------------------------------
 
 
-def _check_token(request: Request) -> None:
+def _check_token(request: Request, world: World) -> None:
     token = request.arg("access_token")
     authorization = request.headers.get("authorization", "")
     if token is None and authorization.lower().startswith(("bearer ", "oauth ")):
         token = authorization.split(" ", 1)[1].strip()
     if not token:
         raise GraphError("An access token is required to request this resource.", code=104)
+    if token == SANDBOX_EXPIRED_ACCESS_TOKEN:
+        expired = world.as_of - timedelta(days=1)
+        raise GraphError(
+            f"Error validating access token: Session has expired on {expired:%A, %d-%b-%y} "
+            f"00:00:00 PST. The current time is {world.as_of:%A, %d-%b-%y} 00:00:00 PST.",
+            code=190,
+            subcode=463,
+        )
     if token != SANDBOX_ACCESS_TOKEN:
         raise GraphError("Invalid OAuth access token - Cannot parse access token", code=190)
+
+
+def _check_version(version: str) -> None:
+    major, minor = (int(part) for part in version.split("."))
+    newest = "v{}.{}".format(*NEWEST_VERSION)
+    if (major, minor) < OLDEST_VERSION:
+        raise GraphError(
+            f"(#2635) You are calling a deprecated version of the Ads API. Please update to the "
+            f"latest version: {newest}.",
+            code=2635,
+        )
+    if (major, minor) > NEWEST_VERSION:
+        raise GraphError(f"Unknown path components: /v{version}", code=2500)
 
 
 def _account(world: World, account_id: str) -> AdAccount:
@@ -357,9 +386,10 @@ def handle(world: World, request: Request) -> Response:
     """Serve ``GET /vNN.N/act_{id}[/campaigns|/insights]``."""
     match = _PATH.match(request.path)
     try:
-        _check_token(request)
+        _check_token(request, world)
         if match is None or request.method != "GET":
             raise GraphError(f"Unknown path components: {request.path}", code=2500)
+        _check_version(match["version"])
         account = _account(world, match["account"])
         edge = match["edge"] or ""
         if edge == "insights":

@@ -6,7 +6,9 @@ Paths mirror the real APIs so that a client only swaps its base URL:
 - Meta Marketing   ``/vNN.0/act_{id}/...``                        (graph.facebook.com)
 - LinkedIn         ``/rest/...``                                 (api.linkedin.com)
 - GA4 export       ``/ga4/`` (index) and ``/ga4/events_YYYYMMDD.json.gz``
-- Sandbox admin    ``/_sandbox/health``, ``/_sandbox/requests`` (request counts per route)
+- OAuth tokens     ``/token`` (oauth2.googleapis.com), ``/oauth/v2/accessToken`` (www.linkedin.com)
+- Sandbox admin    ``/_sandbox/health``, ``/_sandbox/requests`` (request counts per route),
+                   ``POST /_sandbox/expire_tokens`` (every issued access token expires now)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from ingestion.sandbox import ga4_export, google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
 from ingestion.sandbox.faults import FaultPlan
 from ingestion.sandbox.http import Request, Response
+from ingestion.sandbox.oauth import TokenAuthority
 from ingestion.sandbox.world import World
 
 Handler = Callable[[World, Request], Response]
@@ -32,6 +35,10 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("linkedin_ads", re.compile(r"^/rest/"), linkedin_ads_api.handle),
     ("ga4", re.compile(r"^/ga4(/|$)"), ga4_export.handle),
 ]
+
+
+#: API routes whose bearer tokens the OAuth endpoints issue.
+_OAUTH_ROUTES = ("google_ads", "linkedin_ads")
 
 
 def route(path: str) -> tuple[str, Handler] | None:
@@ -47,10 +54,12 @@ class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], world: World, faults: FaultPlan | None = None):
+    def __init__(self, address: tuple[str, int], world: World, faults: FaultPlan | None = None,
+                 tokens: TokenAuthority | None = None):
         super().__init__(address, _RequestHandler)
         self.world = world
         self.faults = faults or FaultPlan(seed=world.seed)
+        self.tokens = tokens or TokenAuthority()
         self.request_counts: Counter[str] = Counter()
         self.lock = threading.Lock()
 
@@ -65,6 +74,13 @@ class SandboxServer(ThreadingHTTPServer):
         if request.path == "/_sandbox/requests":
             with self.lock:
                 return Response.json(dict(self.request_counts))
+        if request.path == "/_sandbox/expire_tokens" and request.method == "POST":
+            with self.lock:
+                return Response.json({"expired": self.tokens.expire_all()})
+        if TokenAuthority.serves(request.path):
+            with self.lock:
+                self.request_counts["oauth"] += 1
+                return self.faults.decide(request) or self.tokens.token_endpoint(request)
         found = route(request.path)
         if found is None:
             return Response.json({"error": {"message": f"Unrecognized request URL ({request.method}: {request.path})."}}, 404)
@@ -72,6 +88,9 @@ class SandboxServer(ThreadingHTTPServer):
         with self.lock:
             self.request_counts[name] += 1
             fault = self.faults.decide(request)
+            if fault is None and name in _OAUTH_ROUTES:
+                bearer = request.headers.get("authorization", "")
+                request.token_state = self.tokens.use(name, bearer)
         if fault is not None:
             return fault
         return handler(self.world, request)
@@ -114,8 +133,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = do_DELETE = _serve
 
 
-def start_server(world: World, port: int = 0, host: str = "127.0.0.1", faults: FaultPlan | None = None) -> SandboxServer:
-    """Start serving ``world`` in a background thread; ``port=0`` picks a free port."""
-    server = SandboxServer((host, port), world, faults)
+def start_server(
+    world: World,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    faults: FaultPlan | None = None,
+    tokens: TokenAuthority | None = None,
+) -> SandboxServer:
+    """Start serving ``world`` in a background thread; ``port=0`` picks a free port.
+
+    ``tokens`` decides how long issued OAuth access tokens live (default: until
+    ``/_sandbox/expire_tokens``).
+    """
+    server = SandboxServer((host, port), world, faults, tokens)
     threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True).start()
     return server

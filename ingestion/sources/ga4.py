@@ -4,6 +4,12 @@ Configuration (dlt config / environment):
 - ``SOURCES__GA4__BUCKET_URL``  any fsspec location holding ``events_YYYYMMDD.json[.gz]``: a
   local folder, ``gs://``, ``s3://`` or a static web server's index (``http://host/ga4/``).
 - ``SOURCES__GA4__START_DATE``  first day to load (ISO date), optional.
+- ``SOURCES__GA4__CONNECT_TIMEOUT`` / ``__READ_TIMEOUT``  seconds (default 10 / 60) for an
+  ``http(s)://`` bucket: fsspec's HTTP filesystem would otherwise wait up to aiohttp's five
+  minutes per request. Each request is tried ``RUNTIME__REQUEST_MAX_ATTEMPTS`` times (dlt's
+  setting, default 5); a server that never answers fails the source in one line naming the
+  file and the seconds. For ``gs://`` / ``s3://`` pass the client's own timeouts in
+  ``storage_options``.
 
 Tables:
 - ``events``  one row per event, the export's columns. Scalars have fixed types (``event_date``
@@ -60,11 +66,17 @@ from datetime import date, datetime, timedelta
 from itertools import compress
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import dlt
 import duckdb
 import fsspec
 import pyarrow as pa
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
+
+from ingestion.errors import SourceTimeout
+from ingestion.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -158,13 +170,19 @@ def _is_aiohttp_transient(exc: BaseException) -> bool:
 
 
 def with_retries(fn: Callable[[], T], what: str, attempts: int = 8, backoff: float = 0.5,
-                 max_wait: float = 60.0) -> T:
-    """``fn()``, retried on transient errors (honouring ``Retry-After``, else exponential)."""
+                 max_wait: float = 60.0, timeouts: Timeouts | None = None) -> T:
+    """``fn()``, retried on transient errors (honouring ``Retry-After``, else exponential).
+
+    A timeout still failing after the last attempt becomes a one-line ``SourceTimeout``
+    (``what`` is "reading <url>" or "listing <url>"), when ``timeouts`` says how long it waited.
+    """
     for attempt in range(1, attempts + 1):
         try:
             return fn()
         except Exception as exc:  # classified just below
             transient, retry_after = _transient(exc)
+            if attempt == attempts and timeouts is not None and isinstance(exc, TimeoutError):
+                raise _timed_out(exc, what, timeouts) from None
             if not transient or attempt == attempts:
                 raise
             wait = min(retry_after if retry_after is not None else backoff * 2 ** (attempt - 1),
@@ -174,9 +192,35 @@ def with_retries(fn: Callable[[], T], what: str, attempts: int = 8, backoff: flo
     raise AssertionError("unreachable")
 
 
-def list_day_files(fs: fsspec.AbstractFileSystem, root: str) -> list[tuple[str, str]]:
+def _timed_out(exc: BaseException, what: str, timeouts: Timeouts) -> SourceTimeout:
+    """aiohttp says whether connecting or reading timed out; the message gives the URL path."""
+    import aiohttp
+
+    connecting = isinstance(exc, getattr(aiohttp, "ConnectionTimeoutError", ()))
+    path = urlsplit(what.split(" ", 1)[-1]).path
+    return SourceTimeout("ga4", path, timeouts.connect if connecting else timeouts.read, connecting)
+
+
+def http_timeouts(bucket_url: str, storage_options: dict[str, Any] | None,
+                  timeouts: Timeouts) -> dict[str, Any]:
+    """``storage_options`` with aiohttp connect/read timeouts for an ``http(s)://`` bucket
+    (unless the options already set ``client_kwargs.timeout``)."""
+    options = dict(storage_options or {})
+    if fsspec.utils.get_protocol(bucket_url) in ("http", "https"):
+        import aiohttp
+
+        client_kwargs = dict(options.get("client_kwargs") or {})
+        client_kwargs.setdefault("timeout", aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.connect, sock_read=timeouts.read))
+        options["client_kwargs"] = client_kwargs
+    return options
+
+
+def list_day_files(fs: fsspec.AbstractFileSystem, root: str, attempts: int = 8,
+                   timeouts: Timeouts | None = None) -> list[tuple[str, str]]:
     """``(day YYYYMMDD, path)`` of the export files directly under ``root``, sorted by day."""
-    names = with_retries(lambda: fs.ls(root, detail=False), f"listing {root}")
+    names = with_retries(lambda: fs.ls(root, detail=False), f"listing {root}", attempts,
+                         timeouts=timeouts)
     found: dict[str, str] = {}
     for name in names:
         match = FILE_NAME.search(name.rstrip("/"))
@@ -297,11 +341,12 @@ def _quarantine(day: str, file_name: str, bad: list[tuple[int, str, str]]) -> pa
     }, schema=QUARANTINE_SCHEMA)
 
 
-def _fetch(fs: fsspec.AbstractFileSystem, path: str, tmp: Path) -> str:
+def _fetch(fs: fsspec.AbstractFileSystem, path: str, tmp: Path, attempts: int = 8,
+           timeouts: Timeouts | None = None) -> str:
     """A local path holding the file's bytes: the file itself when ``fs`` is local."""
     if _is_local(fs):
         return path
-    data = with_retries(lambda: fs.cat_file(path), f"reading {path}")
+    data = with_retries(lambda: fs.cat_file(path), f"reading {path}", attempts, timeouts=timeouts)
     local = tmp / path.rsplit("/", 1)[-1]
     local.write_bytes(data)
     return str(local)
@@ -335,7 +380,9 @@ def _minus_days(day: str, days: int) -> str:
 @dlt.source(name="ga4")
 def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None,
                lookback_days: int = 3, workers: int = 4, batch_files: int = 32,
-               storage_options: dict[str, Any] | None = None) -> Any:
+               storage_options: dict[str, Any] | None = None,
+               connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+               read_timeout: float = DEFAULT_READ_TIMEOUT) -> Any:
     """GA4 export files under ``bucket_url`` (one ``events_YYYYMMDD.json.gz`` a day).
 
     ``lookback_days``: how many days before the newest loaded day are re-read (and replaced)
@@ -343,6 +390,8 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
     ``batch_files``: files parsed together by DuckDB and yielded as one Arrow table.
     """
     start_day = _day(start_date)
+    timeouts = Timeouts(connect_timeout, read_timeout)
+    options = http_timeouts(bucket_url, storage_options, timeouts)
 
     @dlt.resource(name="events", table_name="events", write_disposition=MERGE,
                   merge_key="event_date",
@@ -356,8 +405,9 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
         disposition: Any = MERGE if last_day else "replace"
         hinted = False
         json_columns = set(NESTED_COLUMNS)
-        fs, root = fsspec.core.url_to_fs(bucket_url, **(storage_options or {}))
-        files = [(day, path) for day, path in list_day_files(fs, root)
+        attempts = resolve_configuration(RuntimeConfiguration()).request_max_attempts
+        fs, root = fsspec.core.url_to_fs(bucket_url, **options)
+        files = [(day, path) for day, path in list_day_files(fs, root, attempts, timeouts)
                  if (since is None or day > since) and (start_day is None or day >= start_day)]
         logger.info("ga4: %d file(s) to read after %s", len(files), since or start_day or "-")
         batches = list(_batches(files, max(1, batch_files)))
@@ -369,7 +419,8 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
             def fetch(i: int) -> list[Future[str]]:
                 folder = tmp / f"batch_{i}"
                 folder.mkdir()
-                return [pool.submit(_fetch, fs, path, folder) for _, path in batches[i]]
+                return [pool.submit(_fetch, fs, path, folder, attempts, timeouts)
+                        for _, path in batches[i]]
 
             ahead = fetch(0) if batches else []
             for i, batch in enumerate(batches):

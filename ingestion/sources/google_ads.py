@@ -4,6 +4,13 @@ One GAQL query per resource; searchStream answers with a single JSON array of ba
 10,000 rows each), each yielded as one page. Money stays in integer micros of the customer's
 currency (``cost_micros``), as Google reports it.
 
+Authentication is OAuth 2.0 with a refresh token (``ingestion.oauth``): the access token is
+fetched from ``token_url``, renewed before it expires and once more on a 401, so a nightly
+never depends on a token that lives an hour. Settings (``SOURCES__GOOGLE_ADS__...``):
+``CUSTOMER_ID``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``REFRESH_TOKEN``, ``DEVELOPER_TOKEN``, and
+``LOGIN_CUSTOMER_ID`` when a manager account's credentials read a client account (sent as the
+``login-customer-id`` header).
+
 Tables in ``raw_google_ads``:
 - ``campaigns``: id, name, status, account_id, currency (+ any other selected campaign field)
 - ``campaign_stats_daily``: date, account_id, campaign_id, currency, impressions, clicks,
@@ -19,9 +26,15 @@ from typing import Any
 import dlt
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 
 from ingestion.errors import error_hook, retries_exhausted
+from ingestion.http_client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    Timeouts,
+    http_session,
+)
+from ingestion.oauth import RefreshTokenAuth
 from ingestion.sources.ad_tables import (
     CAMPAIGN_COLUMNS,
     STATS_COLUMNS,
@@ -32,7 +45,14 @@ from ingestion.sources.ad_tables import (
 
 SOURCE = "google_ads"
 DEFAULT_API_BASE = "https://googleads.googleapis.com"
-DEFAULT_API_VERSION = "v17"
+#: v26 (released 2026-10-14, the newest on 2026-12-01). Sunset: not announced yet; Google's
+#: "Deprecation and sunset" page gives major versions about 12 months, so ~October 2027.
+#: Sources: Google Ads API release notes ("Release summary": v26 2026-10-14) and the Google
+#: Ads Developer Blog ("Google Ads API v22 sunset reminder": v22 sunset 2026-10-07; v17, the
+#: old default, sunset 2025-06-04). Our GAQL fields are unchanged from v17 to v26.
+DEFAULT_API_VERSION = "v26"
+DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
+SETTINGS = "SOURCES__GOOGLE_ADS__"
 
 CAMPAIGN_QUERY = (
     "SELECT campaign.id, campaign.name, campaign.status, customer.id, customer.currency_code "
@@ -52,21 +72,31 @@ def google_ads_source(
     api_base: str = DEFAULT_API_BASE,
     customer_id: str = dlt.config.value,
     developer_token: str = dlt.secrets.value,
-    access_token: str = dlt.secrets.value,
+    client_id: str = dlt.config.value,
+    client_secret: str = dlt.secrets.value,
+    refresh_token: str = dlt.secrets.value,
+    login_customer_id: str | None = None,
+    token_url: str = DEFAULT_TOKEN_URL,
     start_date: str | None = None,
     lookback_days: int = 7,
     end_date: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """Campaigns and daily stats of one Google Ads customer (``customer_id``, digits or 123-456-7890)."""
     customer = str(customer_id).replace("-", "")
-    client = RESTClient(
-        base_url=api_base,
-        headers={"developer-token": developer_token},
-        auth=BearerTokenAuth(access_token),
+    session = http_session(Timeouts(connect_timeout, read_timeout))
+    auth = RefreshTokenAuth(
+        access_token_url=token_url, client_id=client_id, client_secret=client_secret,
+        refresh_token=refresh_token, source=SOURCE, settings=SETTINGS, session=session,
     )
+    headers = {"developer-token": developer_token}
+    if login_customer_id:
+        headers["login-customer-id"] = str(login_customer_id).replace("-", "")
+    client = RESTClient(base_url=api_base, headers=headers, auth=auth, session=session)
     path = f"/{api_version}/customers/{customer}/googleAds:searchStream"
-    secrets = (developer_token, access_token)
+    secrets = (developer_token, client_secret, refresh_token)
 
     def search(query: str) -> Iterator[list[dict[str, Any]]]:
         with retries_exhausted(SOURCE):

@@ -6,6 +6,11 @@ Query values use Rest.li 2.0 syntax; every call carries ``LinkedIn-Version``. Co
 decimal string in the account currency: kept exactly as text (``spend``) and as integer micros
 (``spend_micros``); the account currency is read from ``adAccounts/{id}``.
 
+Authentication is OAuth 2.0 with a refresh token (``ingestion.oauth``; LinkedIn's
+programmatic refresh tokens): the access token is fetched from ``token_url``, renewed before it
+expires and once more on a 401. Settings (``SOURCES__LINKEDIN_ADS__...``): ``ACCOUNT_ID``,
+``CLIENT_ID``, ``CLIENT_SECRET``, ``REFRESH_TOKEN``.
+
 Tables in ``raw_linkedin_ads``:
 - ``campaigns``: id, name, status, account_id, currency, type, run_schedule__start, ...
 - ``campaign_stats_daily``: date, account_id, campaign_id, currency, impressions, clicks,
@@ -23,10 +28,16 @@ from urllib.parse import quote
 import dlt
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
-from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, OffsetPaginator
 
 from ingestion.errors import error_hook, retries_exhausted
+from ingestion.http_client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    Timeouts,
+    http_session,
+)
+from ingestion.oauth import RefreshTokenAuth
 from ingestion.sources.ad_tables import (
     CAMPAIGN_COLUMNS,
     STATS_COLUMNS,
@@ -37,7 +48,14 @@ from ingestion.sources.ad_tables import (
 
 SOURCE = "linkedin_ads"
 DEFAULT_API_BASE = "https://api.linkedin.com"
-DEFAULT_API_VERSION = "202505"
+#: 202607 (July 2026, the newest published on 2026-12-01); sunset 2027-07-15. Source:
+#: LinkedIn Marketing API "Migrations" table (learn.microsoft.com/linkedin/marketing/
+#: integrations/migrations; each monthly version is supported for one year, per
+#: "LinkedIn Marketing API Versioning"). The old default 202505 was sunset 2026-05-15.
+#: adAnalytics and adCampaigns fields we read are unchanged from 202505 to 202607.
+DEFAULT_API_VERSION = "202607"
+DEFAULT_TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
+SETTINGS = "SOURCES__LINKEDIN_ADS__"
 ACCOUNT_URN = "urn:li:sponsoredAccount:"
 CAMPAIGN_URN = "urn:li:sponsoredCampaign:"
 #: Elements per adAnalytics page (``count``) and per adCampaigns page (``pageSize``).
@@ -52,20 +70,31 @@ ANALYTICS_FIELDS = "dateRange,pivotValues,impressions,clicks,costInLocalCurrency
 def linkedin_ads_source(
     api_base: str = DEFAULT_API_BASE,
     account_id: str = dlt.config.value,
-    access_token: str = dlt.secrets.value,
+    client_id: str = dlt.config.value,
+    client_secret: str = dlt.secrets.value,
+    refresh_token: str = dlt.secrets.value,
+    token_url: str = DEFAULT_TOKEN_URL,
     start_date: str | None = None,
     lookback_days: int = 7,
     end_date: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """Campaigns and daily campaign analytics of the ad account ``account_id`` (id or URN)."""
     account = str(account_id).removeprefix(ACCOUNT_URN)
+    session = http_session(Timeouts(connect_timeout, read_timeout))
+    auth = RefreshTokenAuth(
+        access_token_url=token_url, client_id=client_id, client_secret=client_secret,
+        refresh_token=refresh_token, source=SOURCE, settings=SETTINGS, session=session,
+    )
     client = RESTClient(
         base_url=f"{api_base.rstrip('/')}/rest",
         headers={"LinkedIn-Version": api_version, "X-Restli-Protocol-Version": "2.0.0"},
-        auth=BearerTokenAuth(access_token),
+        auth=auth,
+        session=session,
     )
-    hooks = {"response": [error_hook(SOURCE, _detail, [access_token])]}
+    hooks = {"response": [error_hook(SOURCE, _detail, [client_secret, refresh_token])]}
     currency_of: dict[str, str] = {}
 
     def currency() -> str:

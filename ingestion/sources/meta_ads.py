@@ -5,6 +5,10 @@ following the cursor links in ``paging.next``. Meta sends numbers as strings and
 decimal string in the account currency: it is kept exactly as text (``spend``) and as integer
 micros (``spend_micros``); conversions are the ``actions`` entry of ``conversion_action_type``.
 
+Authentication is a long-lived access token (``SOURCES__META_ADS__ACCESS_TOKEN``, 60 days;
+Meta has no refresh grant for it). When Meta answers that it has expired (OAuthException
+190, subcode 463) the run fails in one line saying so and naming that setting.
+
 Tables in ``raw_meta_ads``:
 - ``campaigns``: id, name, status, account_id, currency, effective_status, objective, ...
 - ``campaign_stats_daily``: date, account_id, campaign_id, currency, impressions, clicks,
@@ -25,6 +29,12 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from ingestion.errors import error_hook, retries_exhausted
+from ingestion.http_client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    Timeouts,
+    http_session,
+)
 from ingestion.sources.ad_tables import (
     CAMPAIGN_COLUMNS,
     STATS_COLUMNS,
@@ -35,7 +45,14 @@ from ingestion.sources.ad_tables import (
 
 SOURCE = "meta_ads"
 DEFAULT_API_BASE = "https://graph.facebook.com"
-DEFAULT_API_VERSION = "v19.0"
+#: v27.0 (released 2026-11-04, the newest on 2026-12-01); expiry not announced yet ("TBD";
+#: Marketing API versions have lived about 13 months: v24.0 2025-10-08 to 2026-11-10).
+#: Source: Meta's "Marketing API version history" (developers.facebook.com/documentation/
+#: ads-commerce/marketing-api/marketing-api-changelog/versions), which lists v25.0 expiring
+#: 2027-02-23 and v19.0, the old default, expired 2025-02-04. The insights and campaigns
+#: fields we read are unchanged from v19.0 to v27.0.
+DEFAULT_API_VERSION = "v27.0"
+SETTINGS = "SOURCES__META_ADS__"
 #: The action type counted as a conversion (pixel purchases).
 DEFAULT_CONVERSION_ACTION = "offsite_conversion.fb_pixel_purchase"
 #: Rows per page (Graph's ``limit``).
@@ -61,11 +78,17 @@ def meta_ads_source(
     end_date: str | None = None,
     api_version: str = DEFAULT_API_VERSION,
     conversion_action_type: str = DEFAULT_CONVERSION_ACTION,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """Campaigns and daily campaign insights of the ad account ``account_id`` (with or without ``act_``)."""
     account = str(account_id).removeprefix("act_")
     # The token travels in the Authorization header, so it is never part of a paging.next URL.
-    client = RESTClient(base_url=f"{api_base.rstrip('/')}/{api_version}", auth=BearerTokenAuth(access_token))
+    client = RESTClient(
+        base_url=f"{api_base.rstrip('/')}/{api_version}",
+        auth=BearerTokenAuth(access_token),
+        session=http_session(Timeouts(connect_timeout, read_timeout)),
+    )
     hooks = {"response": [error_hook(SOURCE, _detail, [access_token])]}
     currency_of: dict[str, str] = {}
 
@@ -141,7 +164,22 @@ def _micros(amount: str) -> int:
     return int((Decimal(amount) * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
+#: OAuthException 190 subcodes: why Meta refused the access token.
+_TOKEN_REFUSALS = {
+    463: "has expired",
+    460: "was invalidated by a password change",
+    458: "was revoked (the app was removed)",
+    467: "is no longer valid",
+}
+
+
 def _detail(response: Response) -> str:
-    """The Graph API's error body: code and message."""
+    """The Graph API's error body: code and message; a refused token says what to do."""
     error = response.json()["error"]
+    if error.get("code") == 190:
+        subcode = error.get("error_subcode")
+        why = _TOKEN_REFUSALS.get(subcode, "was refused")
+        code = f"190/{subcode}" if subcode else "190"
+        return (f"the access token {why} (OAuthException {code}); create a new long-lived "
+                f"token and set {SETTINGS}ACCESS_TOKEN")
     return f"(code {error.get('code')}) {error.get('message', '')}"

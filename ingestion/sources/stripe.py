@@ -32,13 +32,18 @@ from typing import Any
 
 import dlt
 from dlt.common import logger
-from dlt.sources.helpers.requests.retry import Client
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
 from ingestion.errors import SourceHTTPError, error_hook, retries_exhausted
+from ingestion.http_client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    Timeouts,
+    http_session,
+)
 
 SOURCE = "stripe"
 #: Stripe's largest page.
@@ -99,15 +104,13 @@ class StripeAPI:
     resources and ``events`` cost one events listing between them.
     """
 
-    def __init__(self, api_base: str, api_key: str) -> None:
-        http = Client(raise_for_status=False)
-        http.configure()  # RUNTIME__REQUEST_MAX_ATTEMPTS / _BACKOFF_FACTOR / ... apply
+    def __init__(self, api_base: str, api_key: str, timeouts: Timeouts | None = None) -> None:
         self.client = RESTClient(
             base_url=api_base.rstrip("/"),
             auth=BearerTokenAuth(api_key),
             paginator=StripePaginator(),
             data_selector="data",
-            session=http.session,
+            session=http_session(timeouts or Timeouts()),  # RUNTIME__REQUEST_* retries, timeouts
         )
         self._events_since: dict[int | None, Page] = {}
         self._retained: dict[str, bool] = {}
@@ -349,10 +352,13 @@ def subscription_history(page: Page) -> Iterator[Page]:
 
 @dlt.source(name="stripe", max_table_nesting=2)
 def stripe_source(
-    api_base: str = "https://api.stripe.com", api_key: str = dlt.secrets.value
+    api_base: str = "https://api.stripe.com",
+    api_key: str = dlt.secrets.value,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """All Stripe resources; nesting 2 keeps items/lines as child tables, prices as columns."""
-    api = StripeAPI(api_base, api_key)
+    api = StripeAPI(api_base, api_key, Timeouts(connect_timeout, read_timeout))
     subs = subscriptions(api)
     return (
         customers(api),

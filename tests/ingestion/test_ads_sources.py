@@ -33,10 +33,11 @@ LOOKBACK = 7
 LAST_DAY = AS_OF - timedelta(days=1)
 #: The first day a run after the session's world re-reads: its last day minus the lookback.
 SINCE = LAST_DAY - timedelta(days=LOOKBACK)
+#: The credential each platform's runs start from (Google and LinkedIn trade a refresh token).
 TOKEN_ENV = {
-    "google_ads": "SOURCES__GOOGLE_ADS__ACCESS_TOKEN",
+    "google_ads": "SOURCES__GOOGLE_ADS__REFRESH_TOKEN",
     "meta_ads": "SOURCES__META_ADS__ACCESS_TOKEN",
-    "linkedin_ads": "SOURCES__LINKEDIN_ADS__ACCESS_TOKEN",
+    "linkedin_ads": "SOURCES__LINKEDIN_ADS__REFRESH_TOKEN",
 }
 
 
@@ -265,12 +266,12 @@ def test_rate_limits_honour_retry_after(warehouse, ingest_sim, monkeypatch):
     try:
         point_sources_at(monkeypatch, server)
         started = time.monotonic()
-        run("google_ads")  # two requests, each rate limited once
+        run("google_ads")  # a token and two searches, each rate limited once
         elapsed = time.monotonic() - started
     finally:
         server.shutdown()
-    assert server.faults.injected_rate_limits == 2
-    assert elapsed >= 2
+    assert server.faults.injected_rate_limits == 3
+    assert elapsed >= 3
     assert_matches_world(warehouse, "google_ads", ingest_sim.world)
 
 
@@ -289,4 +290,5 @@ def test_wrong_token_fails_with_source_http_error(platform, sandbox_env, warehou
     error = errors[0]
     assert error.source == platform and error.status in (400, 401)
     assert str(error).startswith(f"{platform}: HTTP {error.status} from /")
+    assert TOKEN_ENV[platform] in str(error)  # names the setting to fix
     assert all(token not in str(e) for e in chain)

@@ -20,6 +20,11 @@ from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api
 from ingestion.sandbox.server import SandboxServer, start_server
 from ingestion.sandbox.world import AdAccount, AdCampaign, AdStatRow, World
 
+#: The newest version of each API the sandbox serves (older ones are sunset there too).
+GOOGLE_VERSION = f"v{google_ads_api.NEWEST_VERSION}"
+META_VERSION = "v{}.{}".format(*meta_ads_api.NEWEST_VERSION)
+LINKEDIN_VERSION = linkedin_ads_api.NEWEST_VERSION
+
 AS_OF = date(2025, 3, 2)
 START = AS_OF - timedelta(days=60)
 GOOGLE_ID, GOOGLE_OTHER_ID = "1234567890", "2222222222"
@@ -125,7 +130,7 @@ def gads(
     headers: dict[str, str] | None = None,
     **body: object,
 ) -> requests.Response:
-    url = f"{server.base_url}/v19/customers/{customer}/googleAds:{method}"
+    url = f"{server.base_url}/{GOOGLE_VERSION}/customers/{customer}/googleAds:{method}"
     return requests.post(
         url, json={"query": query, **body}, headers=headers or GOOGLE_HEADERS, timeout=10
     )
@@ -375,7 +380,7 @@ META_FIELDS = "campaign_id,campaign_name,impressions,clicks,spend,account_curren
 
 def meta_get(server: SandboxServer, path: str, **params: object) -> requests.Response:
     params.setdefault("access_token", meta_ads_api.SANDBOX_ACCESS_TOKEN)
-    return requests.get(f"{server.base_url}/v19.0/{path}", params=params, timeout=10)
+    return requests.get(f"{server.base_url}/{META_VERSION}/{path}", params=params, timeout=10)
 
 
 def meta_all_pages(first: requests.Response) -> tuple[list[dict], int]:
@@ -509,7 +514,7 @@ def test_meta_campaigns_and_account(server: SandboxServer) -> None:
         "id": f"act_{META_ID}",
     }
     bearer = requests.get(
-        f"{server.base_url}/v19.0/act_{META_ID}",
+        f"{server.base_url}/{META_VERSION}/act_{META_ID}",
         params={"fields": "currency"},
         headers={"Authorization": f"Bearer {meta_ads_api.SANDBOX_ACCESS_TOKEN}"},
         timeout=10,
@@ -550,7 +555,7 @@ def test_meta_errors(
 
 LINKEDIN_HEADERS = {
     "Authorization": f"Bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}",
-    "LinkedIn-Version": "202501",
+    "LinkedIn-Version": LINKEDIN_VERSION,
     "X-Restli-Protocol-Version": "2.0.0",
 }
 
@@ -671,7 +676,7 @@ def test_linkedin_campaigns_and_account(server: SandboxServer) -> None:
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [
-        ({"LinkedIn-Version": "202501"}, 401, "EMPTY_ACCESS_TOKEN"),
+        ({"LinkedIn-Version": LINKEDIN_VERSION}, 401, "EMPTY_ACCESS_TOKEN"),
         ({**LINKEDIN_HEADERS, "Authorization": "Bearer expired"}, 401, "INVALID_ACCESS_TOKEN"),
         ({"Authorization": LINKEDIN_HEADERS["Authorization"]}, 400, "VERSION_MISSING"),
         ({**LINKEDIN_HEADERS, "LinkedIn-Version": "2025-01"}, 426, "NONEXISTENT_VERSION"),

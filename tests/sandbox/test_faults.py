@@ -21,9 +21,11 @@ from .test_ads_apis import (
     DAILY_GAQL,
     GOOGLE_HEADERS,
     GOOGLE_ID,
+    GOOGLE_VERSION,
     LINKEDIN_HEADERS,
     META_FIELDS,
     META_ID,
+    META_VERSION,
     START,
     analytics_url,
     build_world,
@@ -188,7 +190,7 @@ class RetryingClient:
 def harvest(base: str, client: RetryingClient) -> dict[str, object]:
     """Everything an ingestion run would pull from every ads API and the GA4 folder."""
     out: dict[str, object] = {}
-    gads = f"{base}/v19/customers/{GOOGLE_ID}/googleAds"
+    gads = f"{base}/{GOOGLE_VERSION}/customers/{GOOGLE_ID}/googleAds"
     out["google_stream"] = client.request(
         "POST", f"{gads}:searchStream", json={"query": DAILY_GAQL}, headers=GOOGLE_HEADERS
     ).json()
@@ -214,7 +216,7 @@ def harvest(base: str, client: RetryingClient) -> dict[str, object]:
     }
     meta_rows, response = (
         [],
-        client.request("GET", f"{base}/v19.0/act_{META_ID}/insights", params=params),
+        client.request("GET", f"{base}/{META_VERSION}/act_{META_ID}/insights", params=params),
     )
     while True:
         meta_rows += response.json()["data"]

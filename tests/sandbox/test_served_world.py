@@ -60,7 +60,7 @@ def test_ga4_export_over_http_holds_every_event(served, expected):
 def test_each_ad_platform_serves_its_daily_rows(served, expected, small_sim):
     base = served.base_url
     google = requests.post(
-        f"{base}/v17/customers/4815162342/googleAds:searchStream",
+        f"{base}/v{google_ads_api.NEWEST_VERSION}/customers/4815162342/googleAds:searchStream",
         json={"query": "SELECT campaign.id, segments.date, metrics.clicks, metrics.cost_micros FROM campaign "
                        "WHERE segments.date BETWEEN '2025-01-01' AND '2025-12-31'"},
         headers={"developer-token": google_ads_api.SANDBOX_DEVELOPER_TOKEN,
@@ -70,7 +70,7 @@ def test_each_ad_platform_serves_its_daily_rows(served, expected, small_sim):
     google_clicks = sum(r.clicks for r in small_sim.world.ad_stats if r.platform == "google_ads")
     assert sum(int(r["metrics"]["clicks"]) for r in rows) == google_clicks
 
-    meta_rows, url = [], f"{base}/v19.0/act_1029384756/insights"
+    meta_rows, url = [], f"{base}/v{meta_ads_api.NEWEST_VERSION[0]}.0/act_1029384756/insights"
     params = {"level": "campaign", "time_increment": 1, "limit": 200, "fields": "campaign_id,clicks,spend",
               "time_range": json.dumps({"since": "2025-01-01", "until": "2025-12-31"}),
               "access_token": meta_ads_api.SANDBOX_ACCESS_TOKEN}
@@ -84,7 +84,8 @@ def test_each_ad_platform_serves_its_daily_rows(served, expected, small_sim):
         f"{base}/rest/adAnalytics?q=analytics&pivot=CAMPAIGN&timeGranularity=DAILY"
         "&dateRange=(start:(year:2025,month:1,day:1),end:(year:2025,month:12,day:31))"
         "&accounts=List(urn%3Ali%3AsponsoredAccount%3A508123456)&fields=impressions,clicks,costInLocalCurrency,dateRange,pivotValues",
-        headers={"LinkedIn-Version": "202405", "Authorization": f"Bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}"},
+        headers={"LinkedIn-Version": linkedin_ads_api.NEWEST_VERSION,
+                 "Authorization": f"Bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}"},
         timeout=30)
     assert len(linkedin.json()["elements"]) == expected["ads"]["linkedin_ads"]["daily_rows"]
 
