@@ -150,7 +150,7 @@ def cmd_truth(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
+    from ingestion.sandbox.client_env import source_env
     from ingestion.sandbox.faults import FaultPlan
     from ingestion.sandbox.server import start_server
 
@@ -164,13 +164,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     print(_summary(sim, time.perf_counter() - began))
     base = server.base_url
-    print(f"serving on {base} (Ctrl-C stops)")
-    print(f"  SOURCES__STRIPE__API_BASE={base}  SOURCES__STRIPE__API_KEY={stripe_api.SANDBOX_API_KEY}")
-    print(f"  SOURCES__GA4__BUCKET_URL={base}/ga4/")
-    print(f"  SOURCES__GOOGLE_ADS__API_BASE={base}  developer-token {google_ads_api.SANDBOX_DEVELOPER_TOKEN}, "
-          f"bearer {google_ads_api.SANDBOX_ACCESS_TOKEN}")
-    print(f"  SOURCES__META_ADS__API_BASE={base}  access_token {meta_ads_api.SANDBOX_ACCESS_TOKEN}")
-    print(f"  SOURCES__LINKEDIN_ADS__API_BASE={base}  bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}", flush=True)
+    print(f"serving on {base} (Ctrl-C stops); point the sources at it with:", flush=False)
+    for key, value in source_env(base, sim.world.start, sim.world.as_of).items():
+        print(f"  export {key}={value}")
+    sys.stdout.flush()
     # SIGTERM (docker stop, a supervisor, a test) stops it like Ctrl-C, even when the parent
     # process left SIGTERM ignored (an ignored signal is inherited across exec).
     signal.signal(signal.SIGTERM, _interrupt)
