@@ -68,7 +68,7 @@ def test_a_run_crossing_token_expiries_loads_what_an_uninterrupted_run_loads(
         ingest_sim.world, port=0, tokens=TokenAuthority(lifetime_requests=LIFETIME[platform])
     )
     try:
-        point_sources_at(monkeypatch, expiring.base_url)
+        point_sources_at(monkeypatch, expiring)
         seen = record_requests(monkeypatch, expiring)
         run(platform)
     finally:
@@ -90,7 +90,7 @@ def test_a_run_crossing_token_expiries_loads_what_an_uninterrupted_run_loads(
 def test_tokens_are_renewed_before_they_expire(
     platform, short_notice_sandbox, warehouse, ingest_sim, monkeypatch
 ):
-    point_sources_at(monkeypatch, short_notice_sandbox.base_url)
+    point_sources_at(monkeypatch, short_notice_sandbox)
     seen = record_requests(monkeypatch, short_notice_sandbox)
     run(platform)
     calls = api_requests(seen, platform)
