@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
+from ingestion.sandbox import ecb_api, google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
 from ingestion.sandbox.simulation import catalog
 
 _ACCOUNTS = {platform: account for platform, account, _, _ in catalog.AD_ACCOUNTS}
@@ -30,4 +30,6 @@ def source_env(base_url: str, start: date) -> dict[str, str]:
         "SOURCES__LINKEDIN_ADS__ACCOUNT_ID": _ACCOUNTS["linkedin_ads"],
         "SOURCES__LINKEDIN_ADS__ACCESS_TOKEN": linkedin_ads_api.SANDBOX_ACCESS_TOKEN,
         "SOURCES__LINKEDIN_ADS__START_DATE": start.isoformat(),
+        "SOURCES__ECB_FX__API_BASE": base_url,
+        "SOURCES__ECB_FX__START_DATE": ecb_api.client_start_date(start).isoformat(),
     }
