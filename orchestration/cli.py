@@ -48,6 +48,13 @@ def _rate(text: str) -> float:
     return value
 
 
+def _currencies(text: str) -> tuple[str, ...]:
+    try:
+        return catalog.check_currencies(tuple(text.split(",")))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--currencies {text}: ")) from None
+
+
 def _world_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=catalog.DEFAULT_SEED, help="simulation seed (default %(default)s)")
     parser.add_argument("--start", type=_day, default=catalog.DEFAULT_START, help="first simulated day (default %(default)s)")
@@ -58,6 +65,9 @@ def _world_args(parser: argparse.ArgumentParser) -> None:
                         help="folder for the GA4 export (ga4/) and the truth (truth/) (default %(default)s)")
     parser.add_argument("--malformed-rate", type=_rate, default=0.0,
                         help="share of extra malformed lines in the GA4 files (default 0)")
+    parser.add_argument("--currencies", type=_currencies, default=catalog.DEFAULT_CURRENCIES,
+                        help=f"billing currencies, e.g. usd,cad,chf (default {','.join(catalog.DEFAULT_CURRENCIES)}; "
+                             f"priced: {','.join(catalog.PRICED_CURRENCIES)})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="load sources into the warehouse (NORTHSTAR_WAREHOUSE)")
     ingest.add_argument("sources", nargs="*", metavar="SOURCE",
-                        help="stripe, ga4, google_ads, meta_ads, linkedin_ads (default: all configured)")
+                        help="stripe, ga4, google_ads, meta_ads, linkedin_ads, ecb_fx (default: all configured)")
 
     run = commands.add_parser("run", help="the nightly build on the embedded sandbox")
     _world_args(run)
@@ -98,7 +108,8 @@ def _simulate(args: argparse.Namespace):
     from ingestion.sandbox.simulation import simulate
 
     try:
-        return simulate(args.seed, args.start, args.as_of, args.scale, args.dir / "ga4", args.malformed_rate)
+        return simulate(args.seed, args.start, args.as_of, args.scale, args.dir / "ga4", args.malformed_rate,
+                        currencies=args.currencies)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 
@@ -158,7 +169,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"  SOURCES__GOOGLE_ADS__API_BASE={base}  developer-token {google_ads_api.SANDBOX_DEVELOPER_TOKEN}, "
           f"bearer {google_ads_api.SANDBOX_ACCESS_TOKEN}")
     print(f"  SOURCES__META_ADS__API_BASE={base}  access_token {meta_ads_api.SANDBOX_ACCESS_TOKEN}")
-    print(f"  SOURCES__LINKEDIN_ADS__API_BASE={base}  bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}", flush=True)
+    print(f"  SOURCES__LINKEDIN_ADS__API_BASE={base}  bearer {linkedin_ads_api.SANDBOX_ACCESS_TOKEN}")
+    print(f"  SOURCES__ECB_FX__API_BASE={base}  (no key)", flush=True)
     # SIGTERM (docker stop, a supervisor, a test) stops it like Ctrl-C, even when the parent
     # process left SIGTERM ignored (an ignored signal is inherited across exec).
     signal.signal(signal.SIGTERM, _interrupt)
@@ -194,7 +206,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     home = ensure_dagster_home()
     try:
-        server = serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
+        server = serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir, args.currencies)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     print(f"sandbox on {server.base_url}; Dagster instance {home}", flush=True)
@@ -218,7 +230,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"northstar run: sandbox seed {args.seed}, {args.start} .. {args.as_of}, scale {args.scale}; "
           f"warehouse {warehouse_path()}", flush=True)
     try:
-        outcome = run_on_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
+        outcome = run_on_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir,
+                                 currencies=args.currencies)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     print(f"  dagster run {outcome.run_id} of the nightly job:")

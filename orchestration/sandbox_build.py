@@ -17,19 +17,21 @@ from dagster import DagsterInstance
 
 from ingestion.sandbox.client_env import source_env
 from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import Simulation, simulate
+from ingestion.sandbox.simulation import Simulation, catalog, simulate
 from ingestion.sandbox.truth import write_truth
 from ingestion.warehouse import warehouse_path
 from orchestration.checks.reconciliation import TRUTH_SETTING
 from orchestration.nightly import NightlyOutcome, run_nightly
 
 
-def serve_sandbox(seed: int, start: date, as_of: date, scale: str, sandbox_dir: Path):
+def serve_sandbox(seed: int, start: date, as_of: date, scale: str, sandbox_dir: Path,
+                  currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES):
     """Simulate, write the truth, start the server and point the sources and checks at it.
 
     Returns the running server (``shutdown()`` it).
     """
-    return serve_simulation(simulate(seed, start, as_of, scale, sandbox_dir / "ga4"), sandbox_dir)
+    sim = simulate(seed, start, as_of, scale, sandbox_dir / "ga4", currencies=currencies)
+    return serve_simulation(sim, sandbox_dir)
 
 
 def serve_simulation(sim: Simulation, sandbox_dir: Path):
@@ -42,8 +44,9 @@ def serve_simulation(sim: Simulation, sandbox_dir: Path):
 
 
 def run_on_sandbox(seed: int, start: date, as_of: date, scale: str, sandbox_dir: Path,
-                   instance: DagsterInstance | None = None) -> NightlyOutcome:
-    server = serve_sandbox(seed, start, as_of, scale, sandbox_dir)
+                   instance: DagsterInstance | None = None,
+                   currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES) -> NightlyOutcome:
+    server = serve_sandbox(seed, start, as_of, scale, sandbox_dir, currencies)
     try:
         return run_nightly(instance)
     finally:
