@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import tempfile
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import dlt
 import fsspec
@@ -33,7 +34,10 @@ PROBE_RESOURCE = {
     "google_ads": "campaigns",
     "meta_ads": "campaigns",
     "linkedin_ads": "campaigns",
+    "ecb_fx": "daily_rates",
 }
+#: The ECB answers a first load with every rate since 1999: the check asks for the last weeks.
+ECB_PROBE_DAYS = 14
 
 
 @dataclass
@@ -73,6 +77,8 @@ def check_source(name: str) -> CheckResult:
         prefix = f"SOURCES__{name.upper()}__"
         missing = str(exc).removeprefix("not configured (set ").rstrip(")").replace(prefix, "").lower()
         return CheckResult(name, f"missing {missing}", "-", version, "not configured")
+    if name == "ecb_fx":
+        source = _load_source(name)(start_date=(date.today() - timedelta(days=ECB_PROBE_DAYS)).isoformat())
     try:
         detail = _probe(name, source)
     except PipelineStepFailed as exc:
@@ -87,7 +93,8 @@ def check_source(name: str) -> CheckResult:
 
 def _present(name: str) -> str:
     prefix = f"SOURCES__{name.upper()}__"
-    return "set " + ", ".join(s.removeprefix(prefix).lower() for s in required_settings(name))
+    required = [s.removeprefix(prefix).lower() for s in required_settings(name)]
+    return "set " + ", ".join(required) if required else "none required"
 
 
 def _probe(name: str, source: dlt.sources.DltSource) -> str:

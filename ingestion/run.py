@@ -24,7 +24,7 @@ from ingestion.errors import RETRYABLE_STATUSES, SourceHTTPError
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
-SOURCES = ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads")
+SOURCES = ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads", "ecb_fx")
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 

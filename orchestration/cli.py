@@ -50,6 +50,13 @@ def _rate(text: str) -> float:
     return value
 
 
+def _currencies(text: str) -> tuple[str, ...]:
+    try:
+        return catalog.check_currencies(tuple(text.split(",")))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--currencies {text}: ")) from None
+
+
 def _world_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=catalog.DEFAULT_SEED, help="simulation seed (default %(default)s)")
     parser.add_argument("--start", type=_day, default=catalog.DEFAULT_START, help="first simulated day (default %(default)s)")
@@ -60,6 +67,9 @@ def _world_args(parser: argparse.ArgumentParser) -> None:
                         help="folder for the GA4 export (ga4/) and the truth (truth/) (default %(default)s)")
     parser.add_argument("--malformed-rate", type=_rate, default=0.0,
                         help="share of extra malformed lines in the GA4 files (default 0)")
+    parser.add_argument("--currencies", type=_currencies, default=catalog.DEFAULT_CURRENCIES,
+                        help=f"billing currencies, e.g. usd,cad,chf (default {','.join(catalog.DEFAULT_CURRENCIES)}; "
+                             f"priced: {','.join(catalog.PRICED_CURRENCIES)})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="load sources into the warehouse (NORTHSTAR_WAREHOUSE)")
     ingest.add_argument("sources", nargs="*", metavar="SOURCE",
-                        help="stripe, ga4, google_ads, meta_ads, linkedin_ads (default: all configured)")
+                        help="stripe, ga4, google_ads, meta_ads, linkedin_ads, ecb_fx (default: all configured)")
 
     commands.add_parser("check", help="try each configured source with one cheap authenticated request "
                                       "and print a table: settings, reachable, API version, reason")
@@ -110,7 +120,8 @@ def _simulate(args: argparse.Namespace):
     from ingestion.sandbox.simulation import simulate
 
     try:
-        return simulate(args.seed, args.start, args.as_of, args.scale, args.dir / "ga4", args.malformed_rate)
+        return simulate(args.seed, args.start, args.as_of, args.scale, args.dir / "ga4", args.malformed_rate,
+                        currencies=args.currencies)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 
@@ -239,7 +250,7 @@ def _serve_sandbox(args: argparse.Namespace):
     from orchestration.sandbox_build import serve_sandbox
 
     try:
-        return serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir)
+        return serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir, args.currencies)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 

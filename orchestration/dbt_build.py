@@ -35,6 +35,7 @@ def failures(result: dbtRunnerResult) -> list[str]:
     lines = []
     for node_result in getattr(result.result, "results", None) or []:
         if str(node_result.status) in ("error", "fail", "runtime error"):
-            message = (node_result.message or "").splitlines()[0] if node_result.message else ""
+            # dbt's message starts with "Runtime Error in model X (path)"; the reason is below it
+            message = " ".join(line.strip() for line in (node_result.message or "").splitlines() if line.strip())
             lines.append(f"{node_result.node.unique_id}: {node_result.status}: {message}")
     return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ingestion.sandbox import google_ads_api, meta_ads_api, oauth, stripe_api
+from ingestion.sandbox import ecb_api, google_ads_api, meta_ads_api, oauth, stripe_api
 from ingestion.sandbox.simulation import catalog
 
 _ACCOUNTS = {platform: account for platform, account, _, _ in catalog.AD_ACCOUNTS}
@@ -43,4 +43,6 @@ def source_env(base_url: str, start: date, today: date) -> dict[str, str]:
         "SOURCES__LINKEDIN_ADS__TOKEN_URL": f"{base_url}{oauth.LINKEDIN_TOKEN_PATH}",
         "SOURCES__LINKEDIN_ADS__START_DATE": start.isoformat(),
         "SOURCES__LINKEDIN_ADS__END_DATE": today.isoformat(),
+        "SOURCES__ECB_FX__API_BASE": base_url,
+        "SOURCES__ECB_FX__START_DATE": ecb_api.client_start_date(start).isoformat(),
     }

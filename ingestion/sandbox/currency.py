@@ -1,15 +1,19 @@
-"""Currency facts shared by the sandbox and the warehouse seeds: minor-unit exponents and FX.
+"""Currency facts shared by the sandbox and the warehouse: minor-unit exponents and FX.
 
 Stripe amounts are integers in a currency's minor unit; the exponent says how many digits
-that unit has. FX rates are a deterministic monthly table (USD per unit of currency) so that
-the sandbox's truth and the dbt seed ``seeds/fx_rates_monthly.csv`` agree exactly.
+that unit has. Monthly FX rates follow METRICS.md "Money" from the ECB reference rates the
+sandbox serves (``ecb_api``), computed as dbt's ``int_fx_rates_monthly`` computes them from
+the loaded copy, so the truth and the warehouse agree exactly.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
+
+from ingestion.sandbox import ecb_api
 
 ZERO_DECIMAL = frozenset(
     ["BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
@@ -32,33 +36,39 @@ def to_major(minor: int | Decimal, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-exponent(currency))
 
 
-#: Currencies the sandbox bills and advertises in, with a base USD rate and a monthly wobble.
-_FX_BASE = {"USD": (1.0, 0.0), "EUR": (1.085, 0.025), "GBP": (1.265, 0.02), "JPY": (0.00675, 0.0003)}
-#: Months the FX table covers (the sandbox clamps its start and as-of to these).
-FX_FIRST_MONTH = date(2020, 1, 1)
-FX_LAST_MONTH = date(2030, 12, 1)
+#: Decimals of a month's reporting-currency rate: the scale of dbt's int_fx_rates_monthly.
+RATE_DECIMALS = 10
 
 
-def fx_rate(currency: str, month: date) -> Decimal:
-    """USD per one major unit of ``currency`` in ``month``, rounded to 6 decimals.
+def _previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
-    A smooth deterministic curve rather than random draws: the committed seed file and the
-    simulator must agree without sharing state.
+
+def rate_day(month: date, as_of: date) -> date:
+    """The ECB publication day whose rates convert ``month``: the month's last one, or for the
+    current month (the one holding as-of's eve) the latest so far, which is last month's last
+    when the month has none yet. ValueError names the month when there is none."""
+    day = ecb_api.last_publication_day(month, as_of)
+    current = (as_of - timedelta(days=1)).replace(day=1)
+    if day is None and month == current:
+        day = ecb_api.last_publication_day(_previous_month(month), as_of)
+    if day is None:
+        raise ValueError(f"no ECB rate in {month:%Y-%m}")
+    return day
+
+
+def reporting_rate(currency: str, month: date, as_of: date, reporting: str = "USD") -> Decimal:
+    """Reporting-currency units per unit of ``currency`` in ``month`` (METRICS.md "Money").
+
+    The ECB reference rates of ``rate_day`` crossed through the euro: (reporting per EUR) /
+    (currency per EUR), the euro itself at 1 per EUR, rounded half up to RATE_DECIMALS like
+    dbt's ``exact_divide``. The reporting currency is exactly 1. The rates are the ones the
+    sandbox serves (ecb_api.reference_rate), so truth and warehouse convert alike.
     """
-    base, wobble = _FX_BASE[currency.upper()]
-    if wobble == 0:
-        return Decimal("1.000000")
-    index = (month.year - 2020) * 12 + month.month - 1
-    value = base + wobble * math.sin(index / 5.0 + len(currency))
-    return Decimal(f"{value:.8f}").quantize(Decimal("0.000001"))
-
-
-def fx_table() -> list[tuple[date, str, Decimal]]:
-    """Every (month, currency, rate) from FX_FIRST_MONTH to FX_LAST_MONTH."""
-    rows = []
-    month = FX_FIRST_MONTH
-    while month <= FX_LAST_MONTH:
-        for currency in sorted(_FX_BASE):
-            rows.append((month, currency, fx_rate(currency, month)))
-        month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return rows
+    code, target = currency.upper(), reporting.upper()
+    if code == target:
+        return Decimal(1)
+    day = rate_day(month, as_of)
+    per_eur = {c: Fraction(1) if c == "EUR" else Fraction(ecb_api.reference_rate(c, day)) for c in (code, target)}
+    scaled = per_eur[target] / per_eur[code] * 10**RATE_DECIMALS
+    return Decimal(math.floor(scaled + Fraction(1, 2))).scaleb(-RATE_DECIMALS)

@@ -6,6 +6,7 @@ Paths mirror the real APIs so that a client only swaps its base URL:
 - Meta Marketing   ``/vNN.0/act_{id}/...``                        (graph.facebook.com)
 - LinkedIn         ``/rest/...``                                 (api.linkedin.com)
 - GA4 export       ``/ga4/`` (index) and ``/ga4/events_YYYYMMDD.json.gz``
+- ECB reference rates ``/service/data/EXR/{key}?format=csvdata``     (data-api.ecb.europa.eu)
 - OAuth tokens     ``/token`` (oauth2.googleapis.com), ``/oauth/v2/accessToken`` (www.linkedin.com)
 - Sandbox admin    ``/_sandbox/health``, ``/_sandbox/requests`` (request counts per route),
                    ``POST /_sandbox/expire_tokens`` (every issued access token expires now)
@@ -20,7 +21,14 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from ingestion.sandbox import ga4_export, google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
+from ingestion.sandbox import (
+    ecb_api,
+    ga4_export,
+    google_ads_api,
+    linkedin_ads_api,
+    meta_ads_api,
+    stripe_api,
+)
 from ingestion.sandbox.faults import FaultPlan
 from ingestion.sandbox.http import Request, Response
 from ingestion.sandbox.oauth import TokenAuthority
@@ -34,6 +42,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("meta_ads", re.compile(r"^/v\d+\.\d+/"), meta_ads_api.handle),
     ("linkedin_ads", re.compile(r"^/rest/"), linkedin_ads_api.handle),
     ("ga4", re.compile(r"^/ga4(/|$)"), ga4_export.handle),
+    ("ecb_fx", re.compile(r"^/service/data/"), ecb_api.handle),
 ]
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from ingestion.sandbox.currency import exponent, fx_rate
+from ingestion.sandbox import ecb_api
+from ingestion.sandbox.currency import exponent, rate_day, reporting_rate
 from ingestion.sandbox.simulation import Simulation, catalog
 from ingestion.sandbox.simulation.billing import LIVE_STATUSES, SubState
 from ingestion.sandbox.simulation.clock import day_start, month_starts, next_month
@@ -99,12 +100,12 @@ class Truth:
                     if kind:
                         moves[(cur, kind)][0] += now - prev
                         moves[(cur, kind)][1] += 1
-                for cur in catalog.CURRENCIES:
+                for cur in self.sim.world.currencies:
                     major = totals[cur] / 10 ** exponent(cur)
                     mrr_rows.append({
                         "month": month.isoformat(), "currency": cur, "mrr_discounts": mode,
                         "mrr_minor": _fmt(totals[cur]), "mrr": _fmt(major, 6),
-                        "mrr_usd": _fmt(major * Fraction(fx_rate(cur, month)), 6), "active_customers": active[cur],
+                        "mrr_usd": _fmt(major * Fraction(reporting_rate(cur, month, self.sim.world.as_of)), 6), "active_customers": active[cur],
                     })
                     for kind in MOVEMENT_TYPES:
                         amount, count = moves.get((cur, kind), [Fraction(0), 0])
@@ -115,9 +116,20 @@ class Truth:
                 if mode == "forever":
                     customer_rows.append({
                         "month": month.isoformat(), "active_customers": sum(active.values()),
-                        **{f"{k}_customers": sum(moves.get((c, k), [0, 0])[1] for c in catalog.CURRENCIES) for k in MOVEMENT_TYPES},
+                        **{f"{k}_customers": sum(moves.get((c, k), [0, 0])[1] for c in self.sim.world.currencies) for k in MOVEMENT_TYPES},
                     })
         return mrr_rows, movement_rows, customer_rows
+
+    def fx_rows(self, reporting: str = "USD") -> list[dict]:
+        """The monthly reporting-currency rate of every currency the business bills or
+        advertises in, for each complete month (what dbt's int_fx_rates_monthly must hold)."""
+        as_of = self.sim.world.as_of
+        return [
+            {"month": month.isoformat(), "currency": cur, "reporting_currency": reporting,
+             "rate_date": "" if cur == reporting else rate_day(month, as_of).isoformat(),
+             "reporting_per_unit": str(reporting_rate(cur, month, as_of, reporting))}
+            for month in self.months for cur in self.sim.world.fx_currencies
+        ]
 
     def conversion_rows(self) -> list[dict]:
         sim = self.sim
@@ -168,6 +180,9 @@ class Truth:
                     "malformed_lines": self.sim.ga4.malformed_lines},
             "ads": {p: {"campaigns": sum(c.platform == p for c in world.ad_campaigns),
                         "daily_rows": sum(r.platform == p for r in world.ad_stats)} for p in AD_PLATFORMS},
+            # what the ECB sandbox serves from the day its clients start at (client_env)
+            "ecb_fx": {"daily_rates": len(ecb_api.published_rates(
+                tuple(ecb_api.SERIES), ecb_api.client_start_date(world.start), world.as_of - timedelta(days=1)))},
         }
 
 
@@ -211,6 +226,7 @@ def write_truth(sim: Simulation, out_dir: Path) -> dict:
     _write_csv(out_dir / "customers_monthly.csv", customers)
     _write_csv(out_dir / "customer_conversions.csv", truth.conversion_rows())
     _write_csv(out_dir / "ad_spend_daily.csv", truth.spend_rows())
+    _write_csv(out_dir / "fx_rates_monthly.csv", truth.fx_rows())
     counts = truth.expected_counts()
     (out_dir / "expected_counts.json").write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n")
     return counts

@@ -88,11 +88,19 @@ class World:
     ad_stats: list[AdStatRow] = field(default_factory=list)
     #: Folder holding one ``events_YYYYMMDD.json.gz`` per day (GA4 BigQuery export as NDJSON).
     ga4_dir: Path | None = None
+    #: Currencies the business bills in (lower case, Stripe's spelling).
+    currencies: tuple[str, ...] = ("usd", "eur", "gbp", "jpy")
 
     @property
     def as_of_ts(self) -> int:
         """``as_of`` as a Unix timestamp (seconds): the simulated "now"."""
         return int(datetime.combine(self.as_of, time(0), tzinfo=UTC).timestamp())
+
+    @property
+    def fx_currencies(self) -> list[str]:
+        """Every currency the business bills or advertises in, upper case (ISO 4217): the
+        ones its FX rates must cover."""
+        return sorted({c.upper() for c in self.currencies} | {a.currency.upper() for a in self.ad_accounts})
 
     def stripe_by_id(self) -> dict[str, dict]:
         """Every Stripe object by id (for ``GET /v1/<resource>/<id>``)."""

@@ -61,6 +61,8 @@ def row_count_targets(counts: dict) -> list[tuple[AssetKey, str, int]]:
         targets.append((AssetKey([platform, "campaigns"]), f"raw_{platform}.campaigns", entry["campaigns"]))
         targets.append((AssetKey([platform, "campaign_stats_daily"]), f"raw_{platform}.campaign_stats_daily",
                         entry["daily_rows"]))
+    for name, n in counts.get("ecb_fx", {}).items():  # truth files written before the ECB source have none
+        targets.append((AssetKey(["ecb_fx", name]), f"raw_ecb_fx.{name}", n))
     return targets
 
 

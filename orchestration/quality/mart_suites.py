@@ -39,7 +39,7 @@ def _mrr_summary(ref: ReferenceData) -> list[Expectation]:
 
 
 def _fct_mrr_daily(ref: ReferenceData) -> list[Expectation]:
-    # A null USD amount means the FX seed lacks the currency or the month.
+    # A null reporting-currency amount means a rate is missing (int_fx_rates_monthly stops that).
     money = ("mrr_amount", "mrr_amount_usd")
     return [*not_null(*money, "active_customers"), *non_negative(*money, "active_customers")]
 
@@ -116,7 +116,7 @@ def _kpi_alerts(ref: ReferenceData) -> list[Expectation]:
 
 
 def _fct_ad_spend_daily(ref: ReferenceData) -> list[Expectation]:
-    # A null USD amount means the FX seed lacks the account's currency or the month.
+    # A null reporting-currency amount means the account's currency or month has no rate.
     money = ("spend_amount", "spend_amount_usd")
     return [*not_null(*money, "impressions", "clicks", "currency"), *one_of("currency", ref.ad_currency_codes),
             *non_negative(*money, "impressions", "clicks"), *not_less_than("impressions", "clicks")]

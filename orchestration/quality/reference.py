@@ -1,11 +1,10 @@
 """Reference values the suites check against: known currency codes and GA4 event names.
 
-Currency codes come from the dbt seeds, the lists the user maintains and the marts use:
-``currency_exponents`` (the currencies whose minor unit is not 2 digits) and
-``fx_rates_monthly`` (the currencies the marts can convert). Neither alone lists every code
-(USD, EUR and GBP are absent from the exponent seed), so a known code is one in either. The
-seed tables are read from the warehouse when dbt has built them; the raw-table checks run
-right after ingestion, before ``dbt seed``, so then the committed CSV files are read instead.
+A known currency code is one the warehouse can handle: listed in the dbt seed
+``currency_exponents`` (the currencies whose minor unit is not 2 digits), the euro, or a
+currency with ECB reference rates (``raw_ecb_fx.daily_rates``, what the marts convert with).
+The raw-table checks run right after ingestion, before ``dbt seed``: the committed seed file is
+read then, and before the ECB rates were ever loaded, the list of currencies the ECB publishes.
 """
 
 from __future__ import annotations
@@ -16,12 +15,15 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.sources.ecb_fx import ECB_REFERENCE_CURRENCIES
 from orchestration.quality.suite import ReferenceData, utc_now
 from orchestration.quality.warehouse import table_columns
 
 SEED_SCHEMA = "main_seeds"
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
-CURRENCY_SEEDS = ("currency_exponents", "fx_rates_monthly")  # each has a ``currency`` column
+CURRENCY_SEEDS = ("currency_exponents",)  # each has a ``currency`` column
+#: The loaded ECB reference rates: one row per day x currency.
+ECB_RATES = ("raw_ecb_fx", "daily_rates")
 
 #: Events the product sends (the sandbox's ga4_events.EVENT_NAMES, read by the staging and
 #: mart models): sign_up and login are GA4 recommended events, the others custom.
@@ -50,9 +52,18 @@ def _seed_codes_from_csv(seed: str) -> set[str]:
         return {row["currency"].upper() for row in csv.DictReader(handle) if row["currency"]}
 
 
+def _ecb_codes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Currencies with loaded ECB rates, else (never loaded) every one the ECB publishes."""
+    if "currency" not in table_columns(con, *ECB_RATES):
+        return set(ECB_REFERENCE_CURRENCIES)
+    rows = con.execute('select distinct currency from "{}"."{}" where currency is not null'.format(*ECB_RATES))
+    return {str(code).upper() for (code,) in rows.fetchall()}
+
+
 def known_currency_codes(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """Upper-case codes of every currency seed, each from the warehouse if built, else its CSV."""
-    codes: set[str] = set()
+    """Upper-case codes: every currency seed (from the warehouse if built, else its CSV), the
+    euro and the currencies with ECB rates."""
+    codes: set[str] = {"EUR"} | _ecb_codes(con)
     for seed in CURRENCY_SEEDS:
         from_warehouse = _seed_codes_from_warehouse(con, seed)
         codes |= from_warehouse if from_warehouse is not None else _seed_codes_from_csv(seed)

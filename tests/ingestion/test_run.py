@@ -24,7 +24,8 @@ def _mismatched(expected_counts: dict) -> list[tuple]:
 def test_every_source_loads_exactly_the_expected_rows(sandbox_env, expected_counts):
     results = ingest()
     assert [(r.name, r.status) for r in results] == [
-        ("stripe", "loaded"), ("ga4", "loaded"), ("google_ads", "loaded"), ("meta_ads", "loaded"), ("linkedin_ads", "loaded")]
+        ("stripe", "loaded"), ("ga4", "loaded"), ("google_ads", "loaded"), ("meta_ads", "loaded"), ("linkedin_ads", "loaded"),
+        ("ecb_fx", "loaded")]
     mismatched = _mismatched(expected_counts)
     assert mismatched == []
 
@@ -33,8 +34,12 @@ def test_unconfigured_sources_are_skipped_with_a_note(monkeypatch, sandbox, ware
     for key in [k for k in os.environ if k.startswith("SOURCES__")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("SOURCES__GA4__BUCKET_URL", f"{sandbox.base_url}/ga4/")
+    # the ECB's rates need no credential: only its base URL points at the sandbox, not the ECB
+    monkeypatch.setenv("SOURCES__ECB_FX__API_BASE", sandbox.base_url)
+    monkeypatch.setenv("SOURCES__ECB_FX__START_DATE", "2025-01-01")
     results = {r.name: r for r in ingest()}
     assert results["ga4"].status == "loaded"
+    assert results["ecb_fx"].status == "loaded"
     assert results["stripe"].status == "skipped"
     assert "SOURCES__STRIPE__API_KEY" in results["stripe"].message
     assert {results[n].status for n in ("google_ads", "meta_ads", "linkedin_ads")} == {"skipped"}

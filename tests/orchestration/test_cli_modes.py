@@ -15,6 +15,7 @@ from datetime import date
 import duckdb
 import pytest
 
+from ingestion.run import SOURCES
 from ingestion.sandbox.client_env import source_env
 from ingestion.sandbox.server import start_server
 from ingestion.sandbox.simulation import simulate
@@ -54,7 +55,7 @@ def rows(output: str) -> dict[str, list[str]]:
     table = {}
     for line in output.splitlines()[1:]:
         cells = re.split(r"\s{2,}", line.strip())
-        if cells[0] in ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads"):
+        if cells[0] in SOURCES:
             table[cells[0]] = cells
     return table
 
@@ -63,13 +64,14 @@ def test_check_prints_every_source_and_exits_0_when_the_configured_ones_answer(c
     proc = northstar(configured, "check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     table = rows(proc.stdout)
-    assert set(table) == {"stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads"}
+    assert set(table) == set(SOURCES)
     assert table["meta_ads"][1:4] == ["missing account_id, access_token", "-", table["meta_ads"][3]]
-    for name in ("stripe", "ga4", "google_ads", "linkedin_ads"):
+    for name in ("stripe", "ga4", "google_ads", "linkedin_ads", "ecb_fx"):
         assert table[name][2] == "yes", table[name]
     assert table["stripe"][4] == "read 5 products from the first page"
     assert table["ga4"][4] == "59 daily export files, 20250101 .. 20250228"
-    assert "4 of 4 configured sources reachable" in proc.stdout
+    assert table["ecb_fx"][4].startswith("read ") and table["ecb_fx"][4].endswith(" daily_rates from the first page")
+    assert "5 of 5 configured sources reachable" in proc.stdout
 
 
 def test_check_names_a_refused_credential_without_showing_it(configured):
@@ -105,7 +107,7 @@ def test_run_builds_and_publishes_from_the_configured_sources(configured):
     assert proc.returncode == 0, out + proc.stderr
     header = out.splitlines()[0]
     assert header.startswith("northstar run: PRODUCTION mode, configured sources: stripe, ga4, google_ads, "
-                             "linkedin_ads; skipped: meta_ads (set SOURCES__META_ADS__ACCOUNT_ID, "
+                             "linkedin_ads, ecb_fx; skipped: meta_ads (set SOURCES__META_ADS__ACCOUNT_ID, "
                              "SOURCES__META_ADS__ACCESS_TOKEN)")
     # progress as it goes: each step's start and end, rows per source, elapsed time
     lines = out.splitlines()

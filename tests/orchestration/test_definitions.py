@@ -55,6 +55,7 @@ def test_staging_models_read_the_dlt_assets_themselves():
     assert _deps("stg_stripe__subscription_items") == {"stripe/subscriptions"}
     assert _deps("stg_stripe__customers") == {"stripe/customers"}
     assert _deps("stg_ga4__events") == {"ga4/events"}
+    assert _deps("stg_ecb_fx__daily_rates") == {"ecb_fx/daily_rates"}
     for platform in ("google_ads", "meta_ads", "linkedin_ads"):
         assert _deps(f"stg_{platform}__campaign_stats_daily") == {f"{platform}/campaign_stats_daily"}
         assert _deps(f"stg_{platform}__campaigns") == {f"{platform}/campaigns"}

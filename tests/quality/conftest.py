@@ -147,8 +147,8 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             "(7.06, 7.66, 1000, 12, 'EUR')", "(0, 0, 0, 0, 'USD')",
         ]),
     "main_seeds.currency_exponents": ("currency varchar, exponent integer", ["('JPY', 0)", "('KWD', 3)"]),
-    "main_seeds.fx_rates_monthly": ("month date, currency varchar, usd_per_unit double", [
-        f"(date '2026-10-01', '{code}', 1.0)" for code in ("USD", "EUR", "GBP", "JPY")
+    "raw_ecb_fx.daily_rates": ("date date, currency varchar, rate varchar", [
+        f"(date '2026-10-30', '{code}', '1.5')" for code in ("USD", "GBP", "JPY")
     ]),
 }
 

@@ -197,17 +197,17 @@ def test_now_defaults_to_the_current_time(warehouse: duckdb.DuckDBPyConnection) 
 
 # --- currencies -----------------------------------------------------------------------------
 
-def test_known_currencies_come_from_the_warehouse_seeds(warehouse: duckdb.DuckDBPyConnection) -> None:
+def test_known_currencies_come_from_the_seeds_and_the_ecb_rates(warehouse: duckdb.DuckDBPyConnection) -> None:
     assert known_currency_codes(warehouse) == {"USD", "EUR", "GBP", "JPY", "KWD"}
-    warehouse.execute("delete from main_seeds.fx_rates_monthly where currency = 'GBP'")
+    warehouse.execute("delete from raw_ecb_fx.daily_rates where currency = 'GBP'")
     result = validate(warehouse, SUITE["raw_stripe_invoices"], now=NOW)
     assert result.failures == ["expect_column_values_to_be_in_set on currency: 1 of 3 rows unexpected, e.g. ['gbp']"]
 
 
-def test_known_currencies_fall_back_to_the_seed_files_before_dbt_seed(tmp_path) -> None:
+def test_known_currencies_fall_back_to_the_seed_file_and_the_ecb_list_before_loading(tmp_path) -> None:
     with duckdb.connect(str(tmp_path / "raw_only.duckdb")) as con:
         codes = known_currency_codes(con)
-    assert {"USD", "EUR", "GBP", "JPY", "BIF", "KWD"} <= codes
+    assert {"USD", "EUR", "GBP", "JPY", "CAD", "CHF", "BIF", "KWD"} <= codes
     assert "XXX" not in codes and all(code.isupper() and len(code) == 3 for code in codes)
 
 

@@ -58,10 +58,11 @@ def _kpis(warehouse) -> dict[tuple[str, date], tuple[Decimal, str, Decimal | Non
     return {(m, p): (v, s, b) for m, p, v, s, b in rows}
 
 
-def _fx() -> dict[tuple[str, date], Decimal]:
+def _fx(truth_dir: Path) -> dict[tuple[str, date], Decimal]:
+    """The truth's monthly USD rates (from the ECB rates the sandbox served)."""
     return {
-        (r["currency"].lower(), date.fromisoformat(r["month"])): Decimal(r["usd_per_unit"])
-        for r in _csv(SEEDS / "fx_rates_monthly.csv")
+        (r["currency"].lower(), date.fromisoformat(r["month"])): Decimal(r["reporting_per_unit"])
+        for r in _csv(truth_dir / "fx_rates_monthly.csv")
     }
 
 
@@ -103,7 +104,7 @@ def test_dim_customers_cohort_and_first_touch_match_truth(built_warehouse):
 
 def test_fct_invoices_revenue_ties_to_the_invoices_stripe_served(built_warehouse):
     served = {i["id"]: i for i in built_warehouse.sim.world.stripe["invoices"]}
-    fx = _fx()
+    fx = _fx(built_warehouse.truth_dir)
     rows = built_warehouse.query(
         """
         select invoice_id, currency, invoice_month, subtotal_minor, discount_minor, tax_minor, total_minor,
@@ -218,7 +219,7 @@ def test_kpi_values_equal_truth(built_warehouse):
         )
 
     # blended CAC: all ad spend in USD (month's FX rate) / customers whose first paid month it is
-    fx = _fx()
+    fx = _fx(truth_dir)
     spend: Counter = Counter()
     for r in _csv(truth_dir / "ad_spend_daily.csv"):
         day = date.fromisoformat(r["date"])

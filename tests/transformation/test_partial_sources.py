@@ -64,8 +64,9 @@ def raw_schemas(path: Path) -> set[str]:
 
 
 def test_stripe_only(short_world, tmp_path):
-    path = build_with_only(["stripe"], short_world, tmp_path)
-    assert raw_schemas(path) == {"raw_stripe"}
+    # Stripe and the ECB's rates (keyless): EUR, GBP and JPY customers need a rate
+    path = build_with_only(["stripe", "ecb_fx"], short_world, tmp_path)
+    assert raw_schemas(path) == {"raw_stripe", "raw_ecb_fx"}
     counts = row_counts(path, ["mrr_summary", "fct_mrr_daily", "fct_sessions", "fct_ad_spend_daily",
                                "channel_attribution", "funnel"])
     assert counts["mrr_summary"] > 0 and counts["fct_mrr_daily"] > 0, counts
@@ -78,7 +79,7 @@ def test_stripe_only(short_world, tmp_path):
 
 
 def test_ga4_and_ads_without_stripe(short_world, tmp_path):
-    path = build_with_only(["ga4", "google_ads", "meta_ads", "linkedin_ads"], short_world, tmp_path)
+    path = build_with_only(["ga4", "google_ads", "meta_ads", "linkedin_ads", "ecb_fx"], short_world, tmp_path)
     assert "raw_stripe" not in raw_schemas(path)
     counts = row_counts(path, ["fct_sessions", "fct_ad_spend_daily", "mrr_summary", "fct_mrr_daily",
                                "fct_invoices", "channel_attribution"])

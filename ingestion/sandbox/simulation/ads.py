@@ -27,10 +27,10 @@ def accounts() -> list[AdAccount]:
     return [AdAccount(p, a, n, c) for p, a, n, c in catalog.AD_ACCOUNTS]
 
 
-def campaigns(as_of: date) -> list[AdCampaign]:
+def campaigns(start: date, as_of: date) -> list[AdCampaign]:
     account_of = {p: a for p, a, _, _ in catalog.AD_ACCOUNTS}
     result = []
-    for spec in catalog.CAMPAIGNS:
+    for spec in catalog.campaign_calendar(start):
         if spec.start >= as_of:
             continue
         active, paused = catalog.PLATFORM_STATUS[spec.platform]
@@ -47,7 +47,7 @@ def daily_stats(seed: int, sessions: Sessions, users: list[User], start: date, a
     claims = _claims(sessions, users, as_of)
     account_of = {p: a for p, a, _, _ in catalog.AD_ACCOUNTS}
     rows = []
-    for ci, spec in enumerate(catalog.CAMPAIGNS):
+    for ci, spec in enumerate(catalog.campaign_calendar(start)):
         first = max(start, spec.start)
         last = min(as_of - timedelta(days=1), spec.end or as_of)
         day = first

@@ -172,6 +172,7 @@ class BillingSimulator:
     def __init__(self, seed: int, stripe: StripeCatalog, as_of_ts: int):
         self.seed = seed
         self.stripe = stripe
+        self.currencies = stripe.currencies
         self.as_of = as_of_ts
         self.ledger = Ledger()
 
@@ -516,7 +517,7 @@ def _fee(amount: int, currency: str) -> int:
     """Stripe's card fee: 2.9% + a fixed fee in the currency (3.6% for zero-decimal JPY)."""
     if currency == "jpy":
         return round(amount * 0.036)
-    return round(amount * 0.029) + {"usd": 30, "eur": 25, "gbp": 20}[currency]
+    return round(amount * 0.029) + catalog.CARD_FIXED_FEE[currency]
 
 
 def _utc_day(ts: int) -> int:

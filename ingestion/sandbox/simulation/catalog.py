@@ -7,7 +7,7 @@ nothing here draws random numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 # --- Scales -----------------------------------------------------------------------------
@@ -32,19 +32,24 @@ DEFAULT_AS_OF = date(2026, 11, 1)
 
 # --- Plans and prices ---------------------------------------------------------------------
 
-CURRENCIES = ("usd", "eur", "gbp", "jpy")
+#: The currencies a default world bills in (``simulate(currencies=...)`` picks others).
+DEFAULT_CURRENCIES = ("usd", "eur", "gbp", "jpy")
 TIERS = ("starter", "professional", "business")
 TIER_NAMES = {"starter": "Starter", "professional": "Professional", "business": "Business"}
 #: Monthly list price in each currency's minor unit; annual = 10 x monthly (two months free).
+#: A world can bill in any currency listed here.
 MONTHLY_PRICE = {
-    "starter": {"usd": 1900, "eur": 1900, "gbp": 1500, "jpy": 2900},
-    "professional": {"usd": 4900, "eur": 4900, "gbp": 3900, "jpy": 7400},
-    "business": {"usd": 9900, "eur": 9900, "gbp": 7900, "jpy": 14900},
+    "starter": {"usd": 1900, "eur": 1900, "gbp": 1500, "jpy": 2900, "cad": 2500, "chf": 1900},
+    "professional": {"usd": 4900, "eur": 4900, "gbp": 3900, "jpy": 7400, "cad": 6500, "chf": 4900},
+    "business": {"usd": 9900, "eur": 9900, "gbp": 7900, "jpy": 14900, "cad": 12900, "chf": 9900},
 }
+PRICED_CURRENCIES = tuple(MONTHLY_PRICE["starter"])
 ANNUAL_MULTIPLIER = 10
-ONBOARDING_PRICE = {"usd": 29900, "eur": 27900, "gbp": 23900, "jpy": 45000}
+ONBOARDING_PRICE = {"usd": 29900, "eur": 27900, "gbp": 23900, "jpy": 45000, "cad": 39900, "chf": 29900}
 #: Metered add-on (Business only): price per 1,000 API calls, billed in arrears.
-METERED_PRICE = {"usd": 50, "eur": 50, "gbp": 40, "jpy": 75}
+METERED_PRICE = {"usd": 50, "eur": 50, "gbp": 40, "jpy": 75, "cad": 70, "chf": 50}
+#: Stripe's fixed card fee per charge, in the minor unit (JPY pays a higher percentage instead).
+CARD_FIXED_FEE = {"usd": 30, "eur": 25, "gbp": 20, "jpy": 0, "cad": 30, "chf": 30}
 
 TIER_WEIGHTS = (0.5, 0.35, 0.15)
 ANNUAL_SHARE = 0.2
@@ -64,28 +69,47 @@ COUPONS = (
     CouponSpec("PARTNER12_5", "forever", percent_off=12.5),
     CouponSpec("WELCOME50", "once", percent_off=50.0),
     CouponSpec("QUARTER25", "repeating", percent_off=25.0, duration_in_months=3),
-    CouponSpec("FLAT5", "forever", amount_off={"usd": 500, "eur": 500, "gbp": 400, "jpy": 700}),
-    CouponSpec("TENOFF6", "repeating", amount_off={"usd": 1000, "eur": 1000, "gbp": 800, "jpy": 1500},
+    CouponSpec("FLAT5", "forever",
+               amount_off={"usd": 500, "eur": 500, "gbp": 400, "jpy": 700, "cad": 700, "chf": 500}),
+    CouponSpec("TENOFF6", "repeating",
+               amount_off={"usd": 1000, "eur": 1000, "gbp": 800, "jpy": 1500, "cad": 1400, "chf": 1000},
                duration_in_months=6),
 )
 COUPON_SHARE = 0.18
 
 # --- Countries ------------------------------------------------------------------------------
 
-# (country, continent, city, billing currency, weight)
+# (country, continent, city, billing currencies in order of preference, weight): a customer
+# pays in the first of its country's currencies the world bills in, else in the world's first.
 COUNTRIES = (
-    ("US", "Americas", "New York", "usd", 0.42),
-    ("CA", "Americas", "Toronto", "usd", 0.06),
-    ("GB", "Europe", "London", "gbp", 0.12),
-    ("DE", "Europe", "Berlin", "eur", 0.09),
-    ("FR", "Europe", "Paris", "eur", 0.06),
-    ("NL", "Europe", "Amsterdam", "eur", 0.04),
-    ("JP", "Asia", "Tokyo", "jpy", 0.08),
-    ("IN", "Asia", "Bengaluru", "usd", 0.08),
-    ("BR", "Americas", "Sao Paulo", "usd", 0.05),
+    ("US", "Americas", "New York", ("usd",), 0.42),
+    ("CA", "Americas", "Toronto", ("cad", "usd"), 0.06),
+    ("GB", "Europe", "London", ("gbp", "eur", "chf"), 0.12),
+    ("DE", "Europe", "Berlin", ("eur", "chf", "gbp"), 0.09),
+    ("FR", "Europe", "Paris", ("eur", "chf", "gbp"), 0.06),
+    ("NL", "Europe", "Amsterdam", ("eur", "chf", "gbp"), 0.04),
+    ("JP", "Asia", "Tokyo", ("jpy",), 0.08),
+    ("IN", "Asia", "Bengaluru", ("usd",), 0.08),
+    ("BR", "Americas", "Sao Paulo", ("usd",), 0.05),
 )
 #: VAT-style tax rate by billing currency, in percent (excluded from revenue metrics).
-TAX_PERCENT = {"usd": 0, "eur": 20, "gbp": 20, "jpy": 10}
+TAX_PERCENT = {"usd": 0, "eur": 20, "gbp": 20, "jpy": 10, "cad": 13, "chf": 8}
+
+
+def check_currencies(currencies: tuple[str, ...]) -> tuple[str, ...]:
+    """The billing currencies of a world, lower case; ValueError naming any without prices."""
+    chosen = tuple(c.strip().lower() for c in currencies if c.strip())
+    unknown = [c for c in chosen if c not in PRICED_CURRENCIES]
+    if not chosen or unknown or len(set(chosen)) != len(chosen):
+        raise ValueError(f"--currencies {','.join(currencies)}: choose distinct currencies among "
+                         f"{', '.join(PRICED_CURRENCIES)}" + (f" ({', '.join(unknown)} has no prices)" if unknown else ""))
+    return chosen
+
+
+def billing_currency(country: int, currencies: tuple[str, ...]) -> str:
+    """The currency a customer from ``COUNTRIES[country]`` pays in, in a world billing in ``currencies``."""
+    return next((c for c in COUNTRIES[country][3] if c in currencies), currencies[0])
+
 
 DEVICES = (
     # category, operating_system, browser, weight
@@ -177,6 +201,26 @@ CAMPAIGNS = (
     CampaignSpec("linkedin_ads", "61200002", "Webinar: Metrics 101", "webinar-metrics-101",
                  date(2025, 6, 1), date(2025, 9, 30), 0.3, 0.008, 5.20),
 )
+
+
+def campaign_calendar(start: date) -> tuple[CampaignSpec, ...]:
+    """CAMPAIGNS as a world starting on ``start`` runs them: moved back by whole years when the
+    world starts before the first one, so an older business advertises from its start too
+    (a world starting later sees them unchanged)."""
+    first = min(spec.start for spec in CAMPAIGNS)
+    years = 0
+    while _years_back(first, years) > start:
+        years += 1
+    if years == 0:
+        return CAMPAIGNS
+    return tuple(replace(spec, start=_years_back(spec.start, years),
+                         end=None if spec.end is None else _years_back(spec.end, years)) for spec in CAMPAIGNS)
+
+
+def _years_back(day: date, years: int) -> date:
+    return day.replace(year=day.year - years, day=min(day.day, 28) if day.month == 2 else day.day)
+
+
 PLATFORM_STATUS = {
     "google_ads": ("ENABLED", "PAUSED"),
     "meta_ads": ("ACTIVE", "PAUSED"),

@@ -56,7 +56,8 @@ def simulate_journeys(seed: int, traffic: Traffic, billing: BillingSimulator, as
 
         windows = [(signup.signup_ts + 1800, signup.signup_ts + 10 * DAY, 0.6)]
         if starts_trial and trial_ts < as_of_ts:
-            country, _, _, currency, _ = catalog.COUNTRIES[signup.country]
+            country = catalog.COUNTRIES[signup.country][0]
+            currency = catalog.billing_currency(signup.country, billing.currencies)
             plan = CustomerPlan(key, user.user_id, trial_ts, country, currency, activated, not direct)
             spans = billing.run_customer(plan)
             user.customer_id = billing.ledger.customers[-1].id

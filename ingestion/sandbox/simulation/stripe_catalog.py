@@ -31,9 +31,10 @@ class StripeCatalog:
     price_refs: dict[str, PriceRef]
     price_objects: dict[str, dict]  # by price id
     coupon_objects: dict[str, dict]  # by "CODE" or "CODE_usd" for amount coupons
+    currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES  # what the business bills in
 
 
-def build_catalog(seed: int, created: int) -> StripeCatalog:
+def build_catalog(seed: int, created: int, currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES) -> StripeCatalog:
     products, prices, coupons = [], [], []
     refs: dict[str, PriceRef] = {}
     price_objects: dict[str, dict] = {}
@@ -68,7 +69,7 @@ def build_catalog(seed: int, created: int) -> StripeCatalog:
 
     for tier in catalog.TIERS:
         prod = product(tier, f"Northstar {catalog.TIER_NAMES[tier]}")
-        for currency in catalog.CURRENCIES:
+        for currency in currencies:
             monthly = catalog.MONTHLY_PRICE[tier][currency]
             price(f"{tier}_month_{currency}", prod, currency, monthly, "month", "licensed",
                   f"{catalog.TIER_NAMES[tier]} monthly")
@@ -76,7 +77,7 @@ def build_catalog(seed: int, created: int) -> StripeCatalog:
                   "licensed", f"{catalog.TIER_NAMES[tier]} annual")
     onboarding = product("onboarding", "Onboarding package")
     metered = product("api_calls", "API calls (per 1,000)")
-    for currency in catalog.CURRENCIES:
+    for currency in currencies:
         price(f"onboarding_{currency}", onboarding, currency, catalog.ONBOARDING_PRICE[currency], None, None,
               "Onboarding package")
         price(f"api_calls_{currency}", metered, currency, catalog.METERED_PRICE[currency], "month", "metered",
@@ -85,7 +86,7 @@ def build_catalog(seed: int, created: int) -> StripeCatalog:
     coupon_objects: dict[str, dict] = {}
     for spec in catalog.COUPONS:
         variants = [(spec.code, None, None)] if spec.amount_off is None else [
-            (f"{spec.code}_{c.upper()}", c, spec.amount_off[c]) for c in catalog.CURRENCIES
+            (f"{spec.code}_{c.upper()}", c, spec.amount_off[c]) for c in currencies
         ]
         for coupon_id, currency, amount in variants:
             obj = {
@@ -96,7 +97,7 @@ def build_catalog(seed: int, created: int) -> StripeCatalog:
             }
             coupons.append(obj)
             coupon_objects[coupon_id] = obj
-    return StripeCatalog(products, prices, coupons, refs, price_objects, coupon_objects)
+    return StripeCatalog(products, prices, coupons, refs, price_objects, coupon_objects, currencies)
 
 
 def plan_from_price(price: dict) -> dict:

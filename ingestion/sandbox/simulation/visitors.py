@@ -103,7 +103,8 @@ def _weekday_factor(day: date) -> float:
     return 0.6 if day.weekday() >= 5 else 1.0
 
 
-def _pick_campaigns(rng: np.random.Generator, channel: np.ndarray, days: np.ndarray) -> np.ndarray:
+def _pick_campaigns(rng: np.random.Generator, channel: np.ndarray, days: np.ndarray,
+                    campaigns: tuple[catalog.CampaignSpec, ...]) -> np.ndarray:
     """Campaign index for each paid session, among the platform's campaigns running that day."""
     campaign = np.full(len(channel), -1, np.int16)
     for ci, chan in enumerate(catalog.CHANNELS):
@@ -112,7 +113,7 @@ def _pick_campaigns(rng: np.random.Generator, channel: np.ndarray, days: np.ndar
         rows = np.flatnonzero(channel == ci)
         if len(rows) == 0:
             continue
-        specs = [(i, s) for i, s in enumerate(catalog.CAMPAIGNS) if s.platform == chan.platform]
+        specs = [(i, s) for i, s in enumerate(campaigns) if s.platform == chan.platform]
         weights = np.zeros((len(rows), len(specs)))
         for j, (_, spec) in enumerate(specs):
             first = spec.start.toordinal()
@@ -145,6 +146,7 @@ def simulate_traffic(seed: int, start: date, as_of: date, scale: catalog.Scale) 
     signups: list[Signup] = []
     as_of_ts = day_start(as_of)
     n_days = (as_of - start).days
+    calendar = catalog.campaign_calendar(start)
     for d in range(n_days):
         day = start + timedelta(days=d)
         rng = np.random.default_rng([seed, 101, day.toordinal()])
@@ -208,7 +210,7 @@ def simulate_traffic(seed: int, start: date, as_of: date, scale: catalog.Scale) 
                 pseudo=pseudo,
                 start=starts.astype(np.int64),
                 channel=channel.astype(np.int16),
-                campaign=_pick_campaigns(rng, channel, session_days),
+                campaign=_pick_campaigns(rng, channel, session_days, calendar),
                 source=_pick_sources(rng, channel),
                 pageviews=(1 + rng.poisson(np.where(planned_signup_session, 2.0, 0.8), m)).astype(np.int16),
                 scrolls=(rng.random(m) < 0.3).astype(np.int16),

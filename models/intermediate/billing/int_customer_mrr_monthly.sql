@@ -3,7 +3,7 @@
 -- last month's MRR and whether the customer had MRR > 0 in any month before.
 with subscription_mrr as (select * from {{ ref('int_subscription_mrr_monthly') }}),
 
-fx_rates as (select * from {{ ref('fx_rates_monthly') }}),
+fx_rates as (select * from {{ ref('int_fx_rates_monthly') }}),
 
 summed as (
     select
@@ -34,7 +34,7 @@ rates as (
     select
         fx_rates.month,
         lower(fx_rates.currency) as currency,
-        cast(fx_rates.usd_per_unit as decimal(18, 6)) as usd_per_unit
+        fx_rates.reporting_per_unit as usd_per_unit
     from fx_rates
 ),
 

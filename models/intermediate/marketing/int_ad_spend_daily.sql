@@ -6,7 +6,7 @@ meta_ads as (select * from {{ ref('stg_meta_ads__campaign_stats_daily') }}),
 
 linkedin_ads as (select * from {{ ref('stg_linkedin_ads__campaign_stats_daily') }}),
 
-fx_rates as (select * from {{ ref('fx_rates_monthly') }}),
+fx_rates as (select * from {{ ref('int_fx_rates_monthly') }}),
 
 unioned as (
     select * from google_ads
@@ -26,7 +26,7 @@ final as (
         unioned.impressions,
         unioned.clicks,
         unioned.spend_amount,
-        cast(unioned.spend_amount * fx_rates.usd_per_unit as decimal(18, 6)) as spend_amount_usd,
+        cast(unioned.spend_amount * fx_rates.reporting_per_unit as decimal(18, 6)) as spend_amount_usd,
         -- platform-reported conversions, one column a platform so they are never summed across
         case when unioned.platform = 'google_ads' then unioned.platform_conversions end as google_ads_conversions,
         case when unioned.platform = 'meta_ads' then unioned.platform_conversions end as meta_ads_conversions,
@@ -34,8 +34,8 @@ final as (
     from unioned
     left join fx_rates
         on
-            cast({{ dbt.date_trunc('month', 'unioned.stat_date') }} as date) = cast(fx_rates.month as date)
-            and unioned.currency = upper(fx_rates.currency)
+            cast({{ dbt.date_trunc('month', 'unioned.stat_date') }} as date) = fx_rates.month
+            and unioned.currency = fx_rates.currency
 )
 
 select * from final

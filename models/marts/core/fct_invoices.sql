@@ -1,17 +1,17 @@
 {{ config(materialized='table') }}
 
 -- One row per Stripe invoice: amounts in the invoice currency (major units) and in the
--- reporting currency at the rate of the invoice's month (seed fx_rates_monthly). Revenue
+-- reporting currency at the rate of the invoice's month (int_fx_rates_monthly). Revenue
 -- excludes tax (METRICS.md "Money"); discount = subtotal - total excluding tax.
 with invoices as (select * from {{ ref('stg_stripe__invoices') }}),
 
-fx_rates as (select * from {{ ref('fx_rates_monthly') }}),
+fx_rates as (select * from {{ ref('int_fx_rates_monthly') }}),
 
 rates as (
     select
-        cast(month as date) as rate_month,
+        month as rate_month,
         lower(currency) as currency,
-        cast(usd_per_unit as decimal(18, 6)) as usd_per_unit
+        reporting_per_unit as usd_per_unit
     from fx_rates
 ),
 

@@ -6,7 +6,7 @@ with subscription_mrr as (select * from {{ ref('int_subscription_mrr_daily') }})
 
 days as (select * from {{ ref('int_mrr_days') }}),
 
-fx_rates as (select * from {{ ref('fx_rates_monthly') }}),
+fx_rates as (select * from {{ ref('int_fx_rates_monthly') }}),
 
 customer_days as (
     select
@@ -36,7 +36,7 @@ final as (
         {{ mrr_from_x12(to_major_units('currency_days.mrr_x12', 'currency_days.currency', 8)) }} as mrr_amount,
         cast(
             {{ mrr_from_x12(to_major_units('currency_days.mrr_x12', 'currency_days.currency', 8)) }}
-            * cast(fx_rates.usd_per_unit as decimal(18, 6))
+            * fx_rates.reporting_per_unit
             as decimal(38, 6)
         ) as mrr_amount_usd,
         currency_days.active_customers

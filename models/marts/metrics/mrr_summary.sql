@@ -5,9 +5,6 @@
 -- reporting currency at that month's rate (currency_scope = 'reporting'). Amounts in major
 -- units; rates as decimals (METRICS.md "Rates built on MRR").
 {%- set reporting_currency = var('reporting_currency', 'USD') %}
-{%- if reporting_currency | upper != 'USD' %}
-    {{ exceptions.raise_compiler_error("mrr_summary converts with usd_per_unit: reporting_currency must be USD") }}
-{%- endif %}
 
 with customer_mrr as (select * from {{ ref('int_customer_mrr_monthly') }}),
 
