@@ -25,6 +25,9 @@ from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
 SOURCES = ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads", "ecb_fx")
+#: Public data every build needs (FX rates), with no account to connect: always configured, and
+#: not enough on its own for a build worth running.
+REFERENCE_SOURCES = ("ecb_fx",)
 _SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 

@@ -75,11 +75,12 @@ def test_check_prints_every_source_and_exits_0_when_the_configured_ones_answer(c
 
 
 def test_check_names_a_refused_credential_without_showing_it(configured):
-    env = {**configured, "SOURCES__LINKEDIN_ADS__ACCESS_TOKEN": WRONG_TOKEN}
+    env = {**configured, "SOURCES__LINKEDIN_ADS__REFRESH_TOKEN": WRONG_TOKEN}
     proc = northstar(env, "check")
     assert proc.returncode == 1
     linkedin = rows(proc.stdout)["linkedin_ads"]
-    assert linkedin[2] == "no" and linkedin[4].startswith("HTTP 401 from /rest/adAccounts/")
+    assert linkedin[2] == "no" and linkedin[4].startswith("HTTP 400 from /oauth/v2/accessToken: ")
+    assert linkedin[4].endswith("renew the refresh token and set SOURCES__LINKEDIN_ADS__REFRESH_TOKEN")
     assert "failing: linkedin_ads" in proc.stdout
     assert WRONG_TOKEN not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
 

@@ -10,11 +10,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 from dagster import AssetKey, Definitions
 
+from ingestion.sandbox.client_env import source_env
 from orchestration.assets.dbt import DBT_PROJECT, dbt_models
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
@@ -27,7 +29,11 @@ RAW_KEYS = {key for assets in INGESTION_ASSETS for key in assets.keys}
 
 @pytest.fixture(scope="module")
 def defs() -> Definitions:
-    return build_definitions()
+    """The definitions of a project whose every source is configured (nothing is requested)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in source_env("http://127.0.0.1:9", date(2025, 1, 1), date(2025, 2, 1)).items():
+            patch.setenv(key, value)
+        return build_definitions()
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +135,21 @@ def test_nightly_job_is_every_asset_and_incremental_job_the_fresh_path(defs):
     assert RAW_KEYS | {AssetKey("fct_events"), AssetKey("fct_sessions"), AssetKey("int_touchpoints"),
                        AssetKey("int_ga4_sessions"), PUBLISHED_WAREHOUSE} <= incremental
     assert AssetKey("mrr_summary") not in incremental and AssetKey("kpi_alerts") not in incremental
+
+
+def test_an_unconfigured_source_is_left_out_of_both_jobs(monkeypatch):
+    for key in [k for k in os.environ if k.startswith("SOURCES__")]:
+        monkeypatch.delenv(key)
+    for key, value in source_env("http://127.0.0.1:9", date(2025, 1, 1), date(2025, 2, 1)).items():
+        if not key.startswith("SOURCES__META_ADS__"):
+            monkeypatch.setenv(key, value)
+    defs = build_definitions()
+    meta = {key for assets in INGESTION_ASSETS if assets.node_def.name == "ingest_meta_ads" for key in assets.keys}
+    assert meta == {AssetKey(["meta_ads", "campaigns"]), AssetKey(["meta_ads", "campaign_stats_daily"])}
+    for job in ("nightly", "incremental"):
+        keys = set(defs.resolve_job_def(job).asset_layer.executable_asset_keys)
+        assert not keys & meta and (RAW_KEYS - meta) <= keys, job
+    assert AssetKey("stg_meta_ads__campaign_stats_daily") in defs.resolve_job_def("nightly").asset_layer.executable_asset_keys
 
 
 def test_schedules_default_and_configurable(defs, monkeypatch):
