@@ -23,6 +23,7 @@ STRIPE_RESOURCES = (
     "refunds",
     "balance_transactions",
     "events",
+    "invoice_payments",
 )
 
 #: Ad platforms the sandbox serves.
@@ -88,6 +89,10 @@ class World:
     ad_stats: list[AdStatRow] = field(default_factory=list)
     #: Folder holding one ``events_YYYYMMDD.json.gz`` per day (GA4 BigQuery export as NDJSON).
     ga4_dir: Path | None = None
+    #: The Stripe account's default API version: what a request without ``Stripe-Version`` gets,
+    #: and the version events are rendered in (stripe_versions.py). Objects are stored in
+    #: ``stripe_versions.STORED_VERSION``, the default.
+    stripe_api_version: str = "2024-06-20"
 
     @property
     def as_of_ts(self) -> int:

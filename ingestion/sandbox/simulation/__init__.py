@@ -46,9 +46,10 @@ def simulate(seed: int, start: date, as_of: date, scale: str, ga4_dir: Path, mal
     if scale not in catalog.SCALES:
         raise ValueError(f"unknown --scale {scale!r}: choose one of {', '.join(catalog.SCALES)}")
     as_of_ts = day_start(as_of)
+    account = catalog.SCALES[scale].account
     traffic = simulate_traffic(seed, start, as_of, catalog.SCALES[scale])
-    stripe_catalog = build_catalog(seed, created=day_start(start) - 30 * DAY)
-    billing = BillingSimulator(seed, stripe_catalog, as_of_ts)
+    stripe_catalog = build_catalog(seed, created=day_start(start) - 30 * DAY, account=account)
+    billing = BillingSimulator(seed, stripe_catalog, as_of_ts, account)
     users, product_sessions = simulate_journeys(seed, traffic, billing, as_of_ts)
     sessions = Sessions.concat([traffic.sessions, product_sessions]) if product_sessions is not None else traffic.sessions
     events = expand_events(sessions, as_of_ts)
@@ -56,7 +57,7 @@ def simulate(seed: int, start: date, as_of: date, scale: str, ga4_dir: Path, mal
                        first_touch_traffic(sessions, len(traffic.pseudos.ids)), seed, malformed_rate)
     world = World(
         seed=seed, start=start, as_of=as_of, scale=scale,
-        stripe=StripeRenderer(seed, stripe_catalog, as_of_ts).render(billing.ledger),
+        stripe=StripeRenderer(seed, stripe_catalog, as_of_ts, account).render(billing.ledger),
         ad_accounts=ads.accounts(), ad_campaigns=ads.campaigns(as_of),
         ad_stats=ads.daily_stats(seed, sessions, users, start, as_of), ga4_dir=ga4_dir,
     )
