@@ -113,7 +113,9 @@ def render_event(event: Obj, account_version: str) -> Obj:
     account_date = version_date(account_version)
     data = event.get("data") or {}
     obj = data.get("object")
-    if not isinstance(obj, dict) or account_date == STORED_VERSION:
+    if account_date == STORED_VERSION:
+        return event
+    if not isinstance(obj, dict):
         return {**event, "api_version": account_version}
     rendered: Obj = {"object": render(obj, account_date)}
     if "previous_attributes" in data:
@@ -181,8 +183,12 @@ def _discounts(obj: Obj, date: str, expand: frozenset[str]) -> list:
     return [_discount(known[i], date) if i in known else i for i in ids]
 
 
+def _with_discounts(obj: Obj, date: str, expand: frozenset[str]) -> Obj:
+    return {**obj, "discounts": _discounts(obj, date, expand)} if "discounts" in obj else obj
+
+
 def _subscription(sub: Obj, date: str, expand: frozenset[str]) -> Obj:
-    out = {**sub, "discounts": _discounts(sub, date, expand)}
+    out = _with_discounts(sub, date, expand)
     if date < BASIL:
         return out
     out = _without(out, "current_period_start", "current_period_end", "discount", "plan", "quantity")
@@ -233,7 +239,7 @@ def _line(line: Obj, date: str) -> Obj:
 
 
 def _invoice(inv: Obj, date: str, expand: frozenset[str]) -> Obj:
-    out = {**inv, "discounts": _discounts(inv, date, expand)}
+    out = _with_discounts(inv, date, expand)
     if date < BASIL:
         return out
     subscription = inv.get("subscription")

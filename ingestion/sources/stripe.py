@@ -229,7 +229,7 @@ def _full_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> Iter
     resource = MUTABLE_RESOURCES[object_name]
     newest = api.newest_event()
     max_created = None
-    for page in api.pages(f"/v1/{resource}", LIST_PARAMS.get(resource)):
+    for page in _listing(api, resource, LIST_PARAMS.get(resource, {})):
         max_created = _max_created(max_created, page)
         yield page
     state["event_cursor"] = _event_cursor(newest)
@@ -244,13 +244,13 @@ def _changed_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> I
     snapshots = _latest_objects(events, object_name)
     listed: dict[str, dict[str, Any]] = {}
     params = {**LIST_PARAMS.get(resource, {}), "created[gte]": state["max_created"]}
-    for page in api.pages(f"/v1/{resource}", params):
+    for page in _listing(api, resource, params):
         listed.update((obj["id"], obj) for obj in page)
         state["max_created"] = _max_created(state["max_created"], page)
     changed = {**snapshots, **listed}
     if resource in EXPANDS_DISCOUNTS:
         for object_id, obj in snapshots.items():
-            if object_id not in listed and _unexpanded_discounts(obj):
+            if object_id not in listed and _discounts_unknown(obj):
                 changed[object_id] = _reread(api, resource, obj)
     if events:
         state["event_cursor"] = _event_cursor(events[0])  # lists are newest first
@@ -258,9 +258,30 @@ def _changed_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> I
         yield list(changed.values())
 
 
-def _unexpanded_discounts(obj: dict[str, Any]) -> bool:
-    """Events never expand: their ``discounts`` are ids, which say nothing of the coupon."""
-    return any(isinstance(discount, str) for discount in obj.get("discounts") or [])
+def _listing(api: StripeAPI, resource: str, params: dict[str, Any]) -> Iterator[Page]:
+    """A list's pages, its discounts expanded where the API can: a Stripe whose objects have
+    no discounts at all (localstripe) refuses the expansion, and is read without it."""
+    try:
+        yield from api.pages(f"/v1/{resource}", params)
+    except SourceHTTPError as exc:
+        if exc.status != 400 or "expand" not in exc.detail.lower() or "expand[]" not in params:
+            raise
+        logger.warning(f"{SOURCE}: /v1/{resource} refused expand[]: reading it unexpanded")
+        yield from api.pages(f"/v1/{resource}", {k: v for k, v in params.items() if k != "expand[]"})
+
+
+def _discount_ids(obj: dict[str, Any]) -> list[str]:
+    """The ids in ``discounts``, whether expanded or not."""
+    return [d if isinstance(d, str) else d.get("id") for d in obj.get("discounts") or []]
+
+
+def _discounts_unknown(obj: dict[str, Any]) -> bool:
+    """Whether a snapshot names a discount without its coupon. Events never expand: their
+    ``discounts`` are ids; only versions before basil add the single ``discount`` in full."""
+    single = obj.get("discount")
+    known = {single.get("id")} if isinstance(single, dict) else set()
+    expanded = {d.get("id") for d in obj.get("discounts") or [] if isinstance(d, dict)}
+    return any(i not in known | expanded for i in _discount_ids(obj))
 
 
 def _reread(api: StripeAPI, resource: str, snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -300,9 +321,27 @@ def _current_period(sub: dict[str, Any]) -> tuple[int | None, int | None]:
     return min(starts, default=None), max(ends, default=None)
 
 
-def _state_hash(obj: dict[str, Any]) -> str:
+def _state_hash(sub: dict[str, Any]) -> str:
+    """What a subscription's state is, whatever API version rendered it (an event keeps the
+    version it was rendered in; a listing has the requested one, discounts expanded): status,
+    items (price, quantity), billing period, discounts and cancellation."""
+    items = (sub.get("items") or {}).get("data") or []
+    state = {
+        "status": sub.get("status"),
+        "customer": sub.get("customer"),
+        "items": sorted(
+            [i.get("id"), (i.get("price") or {}).get("id"), i.get("quantity")] for i in items
+        ),
+        "current_period": _current_period(sub),
+        "discounts": sorted(_discount_ids(sub)),
+        **{
+            key: sub.get(key)
+            for key in ("trial_start", "trial_end", "cancel_at_period_end", "cancel_at",
+                        "canceled_at", "ended_at", "latest_invoice", "pause_collection")
+        },
+    }
     return hashlib.sha256(
-        json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+        json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()[:32]
 
 
@@ -410,7 +449,8 @@ def events(
     columns=columns.SUBSCRIPTION_HISTORY,
 )
 def subscription_history(page: Page) -> Iterator[Page]:
-    """One row per distinct subscription state seen; a state seen again adds nothing."""
+    """One row per distinct subscription state seen (``_state_hash``); a state seen again, in
+    any API version's shape, adds nothing."""
     yield [
         {
             "subscription_id": sub["id"],
