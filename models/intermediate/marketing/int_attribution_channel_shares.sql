@@ -227,7 +227,7 @@ removal_totals as (
         conversion_type,
         list_sum(list(removal_effect order by channel)) as total_removal_effect
     from removal_effects
-    group by conversion_type
+    group by 1
 ),
 
 final as (
