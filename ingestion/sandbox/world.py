@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
+from ingestion.sandbox.stripe_versions import STORED_VERSION
+
 #: Stripe resources the sandbox serves, by the name used in ``/v1/<name>``.
 STRIPE_RESOURCES = (
     "customers",
@@ -91,8 +93,8 @@ class World:
     ga4_dir: Path | None = None
     #: The Stripe account's default API version: what a request without ``Stripe-Version`` gets,
     #: and the version events are rendered in (stripe_versions.py). Objects are stored in
-    #: ``stripe_versions.STORED_VERSION``, the default.
-    stripe_api_version: str = "2024-06-20"
+    #: ``STORED_VERSION`` (2024-06-20), the default.
+    stripe_api_version: str = STORED_VERSION
 
     @property
     def as_of_ts(self) -> int:

@@ -25,8 +25,9 @@ from ingestion.sandbox.simulation.billing import (
 from ingestion.sandbox.simulation.clock import DAY
 from ingestion.sandbox.simulation.ids import stripe_id
 from ingestion.sandbox.simulation.stripe_catalog import StripeCatalog, plan_from_price
+from ingestion.sandbox.stripe_versions import STORED_VERSION
 
-API_VERSION = "2024-06-20"
+API_VERSION = STORED_VERSION  # the shape everything here is rendered in
 EVENT_WINDOW = 30 * DAY
 
 
