@@ -23,8 +23,9 @@ official ``stripe`` SDK 16.1.0, which pins ``2026-10-28.endive``:
     ``pricing.unit_amount_decimal`` (changelog/basil/2025-03-31/invoice-pricing-configurations);
   - ``invoice.charge``, ``.payment_intent``, ``.paid`` and ``charge.invoice`` removed: invoice
     payments link them (changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices);
-  - ``invoice.tax`` and ``.total_tax_amounts`` -> ``total_taxes``; line ``tax_amounts`` ->
-    ``taxes``, line ``amount_excluding_tax`` removed (stripe-python 12.0.0 release notes);
+  - line ``tax_amounts`` -> ``taxes``, line ``amount_excluding_tax`` removed (stripe-python
+    12.0.0 release notes, the SDK of basil); ``invoice.tax`` and ``.total_tax_amounts`` ->
+    ``total_taxes`` (absent from / present in the SDK 16.1.0 Invoice);
   - the single ``discount`` of subscriptions and invoices removed: ``discounts`` (ids, or
     Discount objects with ``expand[]=discounts``) remains
     (changelog/basil/2025-03-31/deprecate-singular-coupon-promotion-code);
@@ -32,7 +33,9 @@ official ``stripe`` SDK 16.1.0, which pins ``2026-10-28.endive``:
     ``recurring.aggregate_usage`` removed.
 - 2025-09-30.clover: a Discount's auto-expanded ``coupon`` -> ``source.coupon`` (an id)
   (changelog/clover/2025-09-30/add-discount-source-property).
-- dahlia (2026-03-25) and endive (2026-09-30): no change to a field these objects carry.
+- dahlia (2026-03-25) and endive (2026-09-30): no change found to a field these objects
+  carry (endive's billing_cycle_anchor change is to a request parameter); the SDK's 2026-10-28
+  objects have the fields rendered here.
 
 Only ``discounts`` honours ``expand``: the stored objects already embed what the other
 expansions would.
