@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,10 +23,12 @@ from ingestion.run import ingest
 from ingestion.sandbox import stripe_api, stripe_versions
 from ingestion.sandbox.client_env import source_env
 from ingestion.sandbox.server import SandboxServer, start_server
+from ingestion.sandbox.simulation import simulate
 from ingestion.sandbox.world import World
-from ingestion.sources.stripe import DEFAULT_API_VERSION
+from ingestion.sources.stripe import DEFAULT_API_VERSION, stripe_source
+from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
 from orchestration.dbt_build import failures, run_dbt
-from tests.ingestion.conftest import START
+from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 OLD, NEW = stripe_versions.STORED_VERSION, DEFAULT_API_VERSION
 MARTS = ("mrr_summary", "fct_subscription_changes", "cohort_retention", "channel_attribution")
@@ -168,6 +171,35 @@ def test_an_unknown_version_is_stripes_error_naming_it(old_account, version):
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert error["message"].startswith(f"Invalid Stripe API version: {version}.")
+
+
+def _load_stripe(world: World, monkeypatch) -> None:
+    server = start_server(replace(world, stripe_api_version=NEW), port=0)
+    try:
+        point_sources_at(monkeypatch, server.base_url)
+        make_pipeline("stripe").run(stripe_source(), loader_file_format=LOADER_FILE_FORMAT)
+    finally:
+        server.shutdown()
+
+
+def test_a_later_run_keeps_each_discount_and_its_coupon(ingest_sim, warehouse, monkeypatch, tmp_path):
+    """Events never expand: a changed subscription's discount comes back as an id only, and
+    the source re-reads it expanded rather than lose its coupon."""
+    _load_stripe(ingest_sim.world, monkeypatch)
+    later = simulate(11, START, AS_OF + timedelta(days=25), "small", tmp_path / "later").world
+    _load_stripe(later, monkeypatch)
+
+    before = {s["id"]: s for s in ingest_sim.world.stripe["subscriptions"]}
+    now = [s for s in later.stripe["subscriptions"] if s["discount"]]
+    assert [s for s in now if before.get(s["id"]) not in (None, s)], "no discounted sub changed"
+    discounted = {s["id"]: s["discount"]["coupon"]["id"] for s in now}
+    rows = query(warehouse, """
+        select subscriptions.id, discounts.source__coupon
+        from raw_stripe.subscriptions
+        inner join raw_stripe.subscriptions__discounts as discounts
+            on discounts._dlt_parent_id = subscriptions._dlt_id
+    """)
+    assert dict(rows) == discounted
 
 
 # --- the same marts from either shape --------------------------------------------------------
