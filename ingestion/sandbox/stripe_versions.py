@@ -22,7 +22,8 @@ official ``stripe`` SDK 16.1.0, which pins ``2026-10-28.endive``:
   - line items' ``price`` and ``plan`` -> ``pricing.price_details.price`` and
     ``pricing.unit_amount_decimal`` (changelog/basil/2025-03-31/invoice-pricing-configurations);
   - ``invoice.charge``, ``.payment_intent``, ``.paid`` and ``charge.invoice`` removed: invoice
-    payments link them (changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices);
+    payments link them
+    (changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices);
   - line ``tax_amounts`` -> ``taxes``, line ``amount_excluding_tax`` removed (stripe-python
     12.0.0 release notes, the SDK of basil); ``invoice.tax`` and ``.total_tax_amounts`` ->
     ``total_taxes`` (absent from / present in the SDK 16.1.0 Invoice);
@@ -194,7 +195,9 @@ def _subscription(sub: Obj, date: str, expand: frozenset[str]) -> Obj:
     out = _with_discounts(sub, date, expand)
     if date < BASIL:
         return out
-    out = _without(out, "current_period_start", "current_period_end", "discount", "plan", "quantity")
+    out = _without(
+        out, "current_period_start", "current_period_end", "discount", "plan", "quantity"
+    )
     out["items"] = _list(sub["items"], _item, date)
     return out
 
@@ -212,14 +215,18 @@ def _line(line: Obj, date: str) -> Obj:
     if line.get("type") == "invoiceitem":
         parent = {
             "type": "invoice_item_details",
-            "invoice_item_details": {**details, "invoice_item": "ii_" + line["id"].removeprefix("il_")},
+            "invoice_item_details": {
+                **details, "invoice_item": "ii_" + line["id"].removeprefix("il_")
+            },
             "subscription_item_details": None,
         }
     else:
         parent = {
             "type": "subscription_item_details",
             "invoice_item_details": None,
-            "subscription_item_details": {**details, "subscription_item": line.get("subscription_item")},
+            "subscription_item_details": {
+                **details, "subscription_item": line.get("subscription_item")
+            },
         }
     pricing = None
     if price:

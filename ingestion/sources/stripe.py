@@ -121,7 +121,9 @@ class StripeAPI:
     resources and ``events`` cost one events listing between them.
     """
 
-    def __init__(self, api_base: str, api_key: str, api_version: str = DEFAULT_API_VERSION) -> None:
+    def __init__(
+        self, api_base: str, api_key: str, api_version: str = DEFAULT_API_VERSION
+    ) -> None:
         http = Client(raise_for_status=False)
         http.configure()  # RUNTIME__REQUEST_MAX_ATTEMPTS / _BACKOFF_FACTOR / ... apply
         self.client = RESTClient(
@@ -267,7 +269,8 @@ def _listing(api: StripeAPI, resource: str, params: dict[str, Any]) -> Iterator[
         if exc.status != 400 or "expand" not in exc.detail.lower() or "expand[]" not in params:
             raise
         logger.warning(f"{SOURCE}: /v1/{resource} refused expand[]: reading it unexpanded")
-        yield from api.pages(f"/v1/{resource}", {k: v for k, v in params.items() if k != "expand[]"})
+        unexpanded = {k: v for k, v in params.items() if k != "expand[]"}
+        yield from api.pages(f"/v1/{resource}", unexpanded)
 
 
 def _discount_ids(obj: dict[str, Any]) -> list[str]:

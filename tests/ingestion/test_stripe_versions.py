@@ -31,6 +31,7 @@ from orchestration.dbt_build import failures, run_dbt
 from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 OLD, NEW = stripe_versions.STORED_VERSION, DEFAULT_API_VERSION
+LINES = "raw_stripe.invoices__lines__data"
 MARTS = ("mrr_summary", "fct_subscription_changes", "cohort_retention", "channel_attribution")
 
 
@@ -182,7 +183,9 @@ def _load_stripe(world: World, monkeypatch) -> None:
         server.shutdown()
 
 
-def test_a_later_run_keeps_each_discount_and_its_coupon(ingest_sim, warehouse, monkeypatch, tmp_path):
+def test_a_later_run_keeps_each_discount_and_its_coupon(
+    ingest_sim, warehouse, monkeypatch, tmp_path
+):
     """Events never expand: a changed subscription's discount comes back as an id only, and
     the source re-reads it expanded rather than lose its coupon."""
     _load_stripe(ingest_sim.world, monkeypatch)
@@ -241,7 +244,8 @@ def test_both_versions_build_byte_identical_marts(ingest_sim, tmp_path):
     lines = "select count(price__id), count(pricing__price_details)"
     subs = len(ingest_sim.world.stripe["subscriptions"])
     assert _rows(old, periods) == [(subs, subs)] and _rows(new, periods) == [(0, subs)]
-    for sql in (f"{invoices} from raw_stripe.invoices", f"{lines} from raw_stripe.invoices__lines__data"):
+    invoices, lines = f"{invoices} from raw_stripe.invoices", f"{lines} from {LINES}"
+    for sql in (invoices, lines):
         (old_path, old_new_path), = _rows(old, sql)
         (new_old_path, new_path), = _rows(new, sql)
         assert old_path > 0 and old_new_path == 0 and new_old_path == 0 and new_path > 0, sql

@@ -77,7 +77,8 @@ def test_the_account_leaves_every_optional_field_unset(minimal):
         "refunds": "select count(*) from raw_stripe.refunds",
         "subscriptions on trial": "select count(trial_start) from raw_stripe.subscriptions",
         "discounted invoices": "select count(discount__id) from raw_stripe.invoices",
-        "taxed invoices": "select count(*) from raw_stripe.invoices where total <> total_excluding_tax",
+        "taxed invoices":
+            "select count(*) from raw_stripe.invoices where total <> total_excluding_tax",
         "non-USD prices": "select count(*) from raw_stripe.prices where currency <> 'usd'",
     }
     assert {name: minimal.query(sql)[0][0] for name, sql in counts.items()} == dict.fromkeys(

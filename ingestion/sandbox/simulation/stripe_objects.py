@@ -106,8 +106,8 @@ class StripeRenderer:
     def _customer(self, c: CustomerRecord, delinquent: bool) -> dict:
         return {
             "id": c.id, "object": "customer",
-            "address": {"city": None, "country": c.country, "line1": None, "line2": None, "postal_code": None,
-                        "state": None} if self.account.addresses else None,
+            "address": {"city": None, "country": c.country, "line1": None, "line2": None,
+                        "postal_code": None, "state": None} if self.account.addresses else None,
             "balance": 0, "created": c.created, "currency": c.currency, "default_source": None,
             "delinquent": delinquent, "description": None, "discount": None, "email": c.email,
             "invoice_prefix": c.id[4:12].upper(), "livemode": False, "metadata": {"user_id": c.user_id},
@@ -226,7 +226,8 @@ class StripeRenderer:
             "id": stripe_id("inpay", self.seed, inv.id), "object": "invoice_payment",
             "amount_paid": due if paid_at is not None else None, "amount_requested": due,
             "created": inv.created, "currency": inv.currency, "invoice": inv.id, "is_default": True,
-            "livemode": False, "payment": {"type": "payment_intent", "payment_intent": self._payment_intent(inv)},
+            "livemode": False,
+            "payment": {"type": "payment_intent", "payment_intent": self._payment_intent(inv)},
             "status": "paid" if paid_at is not None else "open",
             "status_transitions": {"canceled_at": None, "paid_at": paid_at},
         }
