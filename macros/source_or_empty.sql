@@ -60,20 +60,3 @@
         {{ dbt.default__test_unique(model, column_name) }}
     {%- endif -%}
 {%- endmacro %}
-
-
-{#-
-    optional_columns(source_name, table_name, columns): dlt creates a column only once a value
-    arrives, so columns a source has left null on every row so far may be missing. Returns
-    {name: expression}: the column itself when the raw table has it, else a typed null.
--#}
-
-{% macro optional_columns(source_name, table_name, columns) %}
-    {%- set present = adapter.get_columns_in_relation(source(source_name, table_name)) | map(attribute='name') | list
-        if execute else [] %}
-    {%- set expressions = {} %}
-    {%- for name, data_type in columns.items() %}
-        {%- do expressions.update({name: name if name in present or not execute else 'cast(null as ' ~ data_type ~ ')'}) %}
-    {%- endfor %}
-    {{ return(expressions) }}
-{% endmacro %}

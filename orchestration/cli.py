@@ -67,8 +67,8 @@ def _world_args(parser: argparse.ArgumentParser) -> None:
                         help="folder for the GA4 export (ga4/) and the truth (truth/) (default %(default)s)")
     parser.add_argument("--malformed-rate", type=_rate, default=0.0,
                         help="share of extra malformed lines in the GA4 files (default 0)")
-    parser.add_argument("--currencies", type=_currencies, default=catalog.DEFAULT_CURRENCIES,
-                        help=f"billing currencies, e.g. usd,cad,chf (default {','.join(catalog.DEFAULT_CURRENCIES)}; "
+    parser.add_argument("--currencies", type=_currencies, default=None,
+                        help=f"billing currencies, e.g. usd,cad,chf (default the scale's: {','.join(catalog.DEFAULT_CURRENCIES)}, usd for minimal; "
                              f"priced: {','.join(catalog.PRICED_CURRENCIES)})")
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from ingestion.sandbox.client_env import source_env
 from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import Simulation, catalog, simulate
+from ingestion.sandbox.simulation import Simulation, simulate
 from ingestion.sandbox.truth import write_truth
 from orchestration.checks.reconciliation import TRUTH_SETTING
 
 
 def serve_sandbox(seed: int, start: date, as_of: date, scale: str, sandbox_dir: Path,
-                  currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES):
+                  currencies: tuple[str, ...] | None = None):
     """Simulate, write the truth, start the server and point the sources and checks at it.
 
     Returns the running server (``shutdown()`` it).

@@ -5,6 +5,10 @@ behaves against the sandbox exactly as against api.stripe.com: same auth, same l
 same cursor semantics, same error bodies. The sandbox is read-only; anything that would
 create or change an object is refused.
 
+Objects are served in the version the ``Stripe-Version`` header names, else in the account's
+default (``World.stripe_api_version``); events in the account's default, as Stripe renders an
+event once (``stripe_versions.py``).
+
 Lists hold up to ~100k objects, so each resource is sorted once per world (oldest first by
 ``(created, id)``) and every page is found by bisecting that order: a page costs
 O(log n + limit), whatever its depth.
@@ -23,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ingestion.sandbox import stripe_versions
 from ingestion.sandbox.http import Request, Response
 from ingestion.sandbox.world import STRIPE_RESOURCES, World
 
@@ -47,6 +52,7 @@ OBJECT_NAMES = {
     "refunds": "refund",
     "balance_transactions": "balance_transaction",
     "events": "event",
+    "invoice_payments": "invoice_payment",
 }
 
 SUBSCRIPTION_STATUSES = (
@@ -163,6 +169,7 @@ FILTERS: dict[str, dict[str, Callable[[dict], tuple[str, ...]]]] = {
     "refunds": {"charge": _field("charge")},
     "balance_transactions": {"type": _field("type"), "source": _field("source")},
     "events": {"type": _field("type")},
+    "invoice_payments": {"invoice": _field("invoice"), "status": _field("status")},
 }
 
 Filters = dict[str, frozenset[str]]  # parameter -> values an object may have to be listed
@@ -314,7 +321,8 @@ def _index(world: World) -> _WorldIndex:
 def _params(request: Request, accepted: Iterable[str]) -> dict[str, list[str]]:
     """Query parameters by name (array forms folded to their name), refusing unknown ones like
     Stripe does, so a client relying on a filter the sandbox lacks fails loudly. ``expand`` is
-    accepted and ignored: the world's objects already embed what ingestion reads."""
+    read apart (``_expansions``): only ``discounts`` changes what is served, the world's objects
+    already embed the rest."""
     accepted = set(accepted)
     params: dict[str, list[str]] = {}
     for raw_name, values in request.query.items():
@@ -326,6 +334,29 @@ def _params(request: Request, accepted: Iterable[str]) -> dict[str, list[str]]:
             raise StripeError(400, f"Received unknown parameter: {raw_name}", param=raw_name)
         params.setdefault(name, []).extend(values)
     return params
+
+
+def _expansions(request: Request, prefix: str = "") -> frozenset[str]:
+    """The request's ``expand[]`` paths below ``prefix`` (``data.`` on lists)."""
+    paths = []
+    for raw_name, values in request.query.items():
+        array = _ARRAY_PARAM.match(raw_name)
+        if (array["name"] if array else raw_name) == "expand":
+            paths.extend(values)
+    return frozenset(p.removeprefix(prefix) for p in paths if p.startswith(prefix))
+
+
+@dataclass(frozen=True)
+class _Version:
+    """How this request's objects are rendered: its version and the account's default."""
+
+    date: str
+    account_version: str
+
+    def present(self, obj: dict, expand: frozenset[str] = frozenset()) -> dict:
+        if obj.get("object") == "event":
+            return stripe_versions.render_event(obj, self.account_version)
+        return stripe_versions.render(obj, self.date, expand)
 
 
 def _integer(params: dict[str, list[str]], name: str) -> int | None:
@@ -455,7 +486,7 @@ def _list_object(data: list[dict], has_more: bool, url: str) -> Response:
     return Response.json({"object": "list", "data": data, "has_more": has_more, "url": url})
 
 
-def _list_resource(world: World, request: Request, resource: str) -> Response:
+def _list_resource(world: World, request: Request, resource: str, version: _Version) -> Response:
     index = _index(world).resource(resource)
     extra = ("types",) if resource == "events" else ()
     params = _params(request, [*_PAGING_PARAMS, *_CREATED_PARAMS, *FILTERS[resource], *extra])
@@ -467,11 +498,17 @@ def _list_resource(world: World, request: Request, resource: str) -> Response:
             raise _no_such(OBJECT_NAMES[resource], cursor_id, param, 400)
         cursor_key = _sort_key(index.by_id[cursor_id])
     data, has_more = page.slice(index.view(_filters(resource, params, index)), cursor_key)
-    return _list_object(data, has_more, f"/v1/{resource}")
+    expand = _expansions(request, "data.")
+    return _list_object([version.present(o, expand) for o in data], has_more, f"/v1/{resource}")
 
 
 def _list_embedded(
-    request: Request, items: list[dict], object_name: str, url: str, accepted: Iterable[str] = ()
+    request: Request,
+    items: list[dict],
+    object_name: str,
+    url: str,
+    version: _Version,
+    accepted: Iterable[str] = (),
 ) -> Response:
     """Page an embedded list (invoice lines, subscription items) in its own order."""
     page = _Page.parse(_params(request, [*_PAGING_PARAMS, *accepted]))
@@ -483,26 +520,32 @@ def _list_embedded(
         if cursor_key is None:
             raise _no_such(object_name, cursor_id, param, 400)
     data, has_more = page.slice(view, cursor_key)
-    return _list_object(data, has_more, url)
+    return _list_object([version.present(o) for o in data], has_more, url)
 
 
-def _retrieve(world: World, request: Request, resource: str, object_id: str) -> dict:
+def _retrieve(
+    world: World, request: Request, resource: str, object_id: str, version: _Version
+) -> dict:
     _params(request, ())
     obj = _index(world).resource(resource).by_id.get(object_id)
     if obj is None:
         raise _no_such(OBJECT_NAMES[resource], object_id, "id", 404)
-    return obj
+    return version.present(obj, _expansions(request))
 
 
-def _invoice_lines(world: World, request: Request, invoice_id: str) -> Response:
+def _invoice_lines(
+    world: World, request: Request, invoice_id: str, version: _Version
+) -> Response:
     invoice = _index(world).resource("invoices").by_id.get(invoice_id)
     if invoice is None:
         raise _no_such("invoice", invoice_id, "id", 404)
     lines = (invoice.get("lines") or {}).get("data") or []
-    return _list_embedded(request, lines, "line_item", f"/v1/invoices/{invoice_id}/lines")
+    return _list_embedded(
+        request, lines, "line_item", f"/v1/invoices/{invoice_id}/lines", version
+    )
 
 
-def _subscription_items(world: World, request: Request) -> Response:
+def _subscription_items(world: World, request: Request, version: _Version) -> Response:
     subscription_id = request.query.get("subscription", [""])[0]
     if not subscription_id:
         raise StripeError(
@@ -516,11 +559,11 @@ def _subscription_items(world: World, request: Request) -> Response:
         raise _no_such("subscription", subscription_id, "subscription", 400)
     items = (subscription.get("items") or {}).get("data") or []
     return _list_embedded(
-        request, items, "subscription_item", "/v1/subscription_items", ["subscription"]
+        request, items, "subscription_item", "/v1/subscription_items", version, ["subscription"]
     )
 
 
-def _route(world: World, request: Request) -> Response:
+def _route(world: World, request: Request, version: _Version) -> Response:
     # "/v1/invoices/in_1/lines" -> ["invoices", "in_1", "lines"]
     parts = request.path.rstrip("/").split("/")[2:]
     known = bool(parts) and (parts[0] in STRIPE_RESOURCES or parts == ["subscription_items"])
@@ -531,13 +574,13 @@ def _route(world: World, request: Request) -> Response:
             headers={"Allow": "GET, HEAD"},
         )
     if parts == ["subscription_items"]:
-        return _subscription_items(world, request)
+        return _subscription_items(world, request, version)
     if known and len(parts) == 1:
-        return _list_resource(world, request, parts[0])
+        return _list_resource(world, request, parts[0], version)
     if known and len(parts) == 2:
-        return Response.json(_retrieve(world, request, parts[0], parts[1]))
+        return Response.json(_retrieve(world, request, parts[0], parts[1], version))
     if known and parts[0] == "invoices" and len(parts) == 3 and parts[2] == "lines":
-        return _invoice_lines(world, request, parts[1])
+        return _invoice_lines(world, request, parts[1], version)
     raise StripeError(
         404,
         f"Unrecognized request URL ({request.method}: {request.path}). Please see "
@@ -588,12 +631,27 @@ def _request_id(request: Request) -> str:
     return f"req_{digest.hexdigest()}"
 
 
+def _version(world: World, request: Request) -> tuple[str, _Version]:
+    """The version the request asks for (``Stripe-Version``), else the account's default."""
+    account = world.stripe_api_version
+    asked = request.headers.get("stripe-version", "").strip() or account
+    try:
+        stripe_versions.version_date(account)
+        return asked, _Version(stripe_versions.version_date(asked), account)
+    except stripe_versions.UnknownVersion as exc:
+        raise StripeError(400, str(exc)) from None
+
+
 def handle(world: World, request: Request) -> Response:
     """Answer one ``/v1/...`` request as api.stripe.com would."""
+    version_name = None
     try:
         _authenticate(world, request)
-        response = _route(world, request)
+        version_name, version = _version(world, request)
+        response = _route(world, request, version)
     except StripeError as error:
         response = error.response()
     response.headers["Request-Id"] = _request_id(request)
+    if version_name:
+        response.headers["Stripe-Version"] = version_name
     return response

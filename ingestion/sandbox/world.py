@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
+from ingestion.sandbox.stripe_versions import STORED_VERSION
+
 #: Stripe resources the sandbox serves, by the name used in ``/v1/<name>``.
 STRIPE_RESOURCES = (
     "customers",
@@ -23,6 +25,7 @@ STRIPE_RESOURCES = (
     "refunds",
     "balance_transactions",
     "events",
+    "invoice_payments",
 )
 
 #: Ad platforms the sandbox serves.
@@ -90,6 +93,10 @@ class World:
     ga4_dir: Path | None = None
     #: Currencies the business bills in (lower case, Stripe's spelling).
     currencies: tuple[str, ...] = ("usd", "eur", "gbp", "jpy")
+    #: The Stripe account's default API version: what a request without ``Stripe-Version`` gets,
+    #: and the version events are rendered in (stripe_versions.py). Objects are stored in
+    #: ``STORED_VERSION`` (2024-06-20), the default.
+    stripe_api_version: str = STORED_VERSION
 
     @property
     def as_of_ts(self) -> int:

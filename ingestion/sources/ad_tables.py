@@ -17,9 +17,12 @@ import dlt
 
 #: One row per day x account x campaign: the merge key of every ``campaign_stats_daily``.
 STATS_KEY = ("date", "account_id", "campaign_id")
-#: Column hints of ``campaigns``: ids stay text whatever the platform sends.
+#: Column hints of ``campaigns``: ids stay text whatever the platform sends, and every column
+#: the staging models read (macros/ad_platform_staging.sql) exists even when always null.
 CAMPAIGN_COLUMNS: dict[str, Any] = {
     "id": {"data_type": "text", "nullable": False},
+    "name": {"data_type": "text"},
+    "status": {"data_type": "text"},
     "account_id": {"data_type": "text"},
     "currency": {"data_type": "text"},
 }

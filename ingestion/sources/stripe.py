@@ -1,8 +1,16 @@
 """Stripe -> ``raw_stripe``: every billing object, kept current, with the history Stripe forgets.
 
-Tables: customers, products, prices, coupons, subscriptions (+ ``subscriptions__items__data``),
-invoices (+ ``invoices__lines__data``), charges, refunds, balance_transactions, events and
-subscription_history. Everything merges on ``id``, so re-reading an overlap never duplicates.
+Tables: customers, products, prices, coupons, subscriptions (+ ``subscriptions__items__data``,
+``subscriptions__discounts``), invoices (+ ``invoices__lines__data``, ``invoices__discounts``),
+charges, invoice_payments, refunds, balance_transactions, events and subscription_history.
+Everything merges on ``id``, so re-reading an overlap never duplicates.
+
+Every request names its API version (``Stripe-Version``, the ``api_version`` setting), so the
+objects have the shape the staging models were tested with, whatever version the account is
+pinned to; events keep the version the account had when they happened (Stripe renders them
+once), so both shapes can arrive and staging reads either (models/staging/stripe/). Column
+types are declared once (``stripe_columns.py``): a field no object has set yet still has its
+column, and a resource with no object yet still has its table.
 
 Two incremental strategies, because Stripe objects come in two kinds:
 
@@ -44,8 +52,14 @@ from ingestion.http_client import (
     Timeouts,
     http_session,
 )
+from ingestion.sources import stripe_columns as columns
 
 SOURCE = "stripe"
+#: The Stripe API version requested by default: the newest the project supports and tests
+#: (tests/ingestion/test_stripe_versions.py builds identical marts from it and from
+#: 2024-06-20), and the one the official ``stripe`` SDK in uv.lock (16.1.0) pins. Raise it
+#: together with the SDK, after reading Stripe's changelog for the fields staging reads.
+DEFAULT_API_VERSION = "2026-10-28.endive"
 #: Stripe's largest page.
 PAGE_LIMIT = 100
 #: How far back balance transactions are re-listed: their status settles within days.
@@ -57,9 +71,17 @@ MUTABLE_RESOURCES = {
     "subscription": "subscriptions",
     "invoice": "invoices",
     "charge": "charges",
+    "invoice_payment": "invoice_payments",
 }
-#: Extra list parameters: without ``status=all`` Stripe hides canceled subscriptions.
-LIST_PARAMS: dict[str, dict[str, str]] = {"subscriptions": {"status": "all"}}
+#: Extra list parameters: without ``status=all`` Stripe hides canceled subscriptions; since
+#: basil a subscription's or invoice's discounts (and their coupon) come only as expanded
+#: ``discounts`` (Stripe keeps only ids otherwise).
+LIST_PARAMS: dict[str, dict[str, str]] = {
+    "subscriptions": {"status": "all", "expand[]": "data.discounts"},
+    "invoices": {"expand[]": "data.discounts"},
+}
+#: Resources whose objects are read with ``discounts`` expanded (see LIST_PARAMS).
+EXPANDS_DISCOUNTS = frozenset({"subscriptions", "invoices"})
 
 Page = list[dict[str, Any]]
 
@@ -104,9 +126,13 @@ class StripeAPI:
     resources and ``events`` cost one events listing between them.
     """
 
-    def __init__(self, api_base: str, api_key: str, timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self, api_base: str, api_key: str, api_version: str = DEFAULT_API_VERSION,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         self.client = RESTClient(
             base_url=api_base.rstrip("/"),
+            headers={"Stripe-Version": api_version},
             auth=BearerTokenAuth(api_key),
             paginator=StripePaginator(),
             data_selector="data",
@@ -209,7 +235,7 @@ def _full_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> Iter
     resource = MUTABLE_RESOURCES[object_name]
     newest = api.newest_event()
     max_created = None
-    for page in api.pages(f"/v1/{resource}", LIST_PARAMS.get(resource)):
+    for page in _listing(api, resource, LIST_PARAMS.get(resource, {})):
         max_created = _max_created(max_created, page)
         yield page
     state["event_cursor"] = _event_cursor(newest)
@@ -221,15 +247,58 @@ def _changed_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> I
     listed by ``created[gte]`` (a listing is at least as fresh as any snapshot, so it wins)."""
     resource = MUTABLE_RESOURCES[object_name]
     events = api.events_since(state["event_cursor"]["created"])
-    changed = _latest_objects(events, object_name)
+    snapshots = _latest_objects(events, object_name)
+    listed: dict[str, dict[str, Any]] = {}
     params = {**LIST_PARAMS.get(resource, {}), "created[gte]": state["max_created"]}
-    for page in api.pages(f"/v1/{resource}", params):
-        changed.update((obj["id"], obj) for obj in page)
+    for page in _listing(api, resource, params):
+        listed.update((obj["id"], obj) for obj in page)
         state["max_created"] = _max_created(state["max_created"], page)
+    changed = {**snapshots, **listed}
+    if resource in EXPANDS_DISCOUNTS:
+        for object_id, obj in snapshots.items():
+            if object_id not in listed and _discounts_unknown(obj):
+                changed[object_id] = _reread(api, resource, obj)
     if events:
         state["event_cursor"] = _event_cursor(events[0])  # lists are newest first
     if changed:
         yield list(changed.values())
+
+
+def _listing(api: StripeAPI, resource: str, params: dict[str, Any]) -> Iterator[Page]:
+    """A list's pages, its discounts expanded where the API can: a Stripe whose objects have
+    no discounts at all (localstripe) refuses the expansion, and is read without it."""
+    try:
+        yield from api.pages(f"/v1/{resource}", params)
+    except SourceHTTPError as exc:
+        if exc.status != 400 or "expand" not in exc.detail.lower() or "expand[]" not in params:
+            raise
+        logger.warning(f"{SOURCE}: /v1/{resource} refused expand[]: reading it unexpanded")
+        unexpanded = {k: v for k, v in params.items() if k != "expand[]"}
+        yield from api.pages(f"/v1/{resource}", unexpanded)
+
+
+def _discount_ids(obj: dict[str, Any]) -> list[str]:
+    """The ids in ``discounts``, whether expanded or not."""
+    return [d if isinstance(d, str) else d.get("id") for d in obj.get("discounts") or []]
+
+
+def _discounts_unknown(obj: dict[str, Any]) -> bool:
+    """Whether a snapshot names a discount without its coupon. Events never expand: their
+    ``discounts`` are ids; only versions before basil add the single ``discount`` in full."""
+    single = obj.get("discount")
+    known = {single.get("id")} if isinstance(single, dict) else set()
+    expanded = {d.get("id") for d in obj.get("discounts") or [] if isinstance(d, dict)}
+    return any(i not in known | expanded for i in _discount_ids(obj))
+
+
+def _reread(api: StripeAPI, resource: str, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The object as it is now, its discounts expanded (the snapshot if it is gone)."""
+    try:
+        return api.get(f"/v1/{resource}/{snapshot['id']}", {"expand[]": "discounts"})
+    except SourceHTTPError as exc:
+        if exc.status != 404:
+            raise
+        return snapshot
 
 
 def _max_created(current: int | None, page: Page) -> int | None:
@@ -237,43 +306,102 @@ def _max_created(current: int | None, page: Page) -> int | None:
     return max(values, default=None)
 
 
-def _state_hash(obj: dict[str, Any]) -> str:
+def _or_empty_table(pages: Iterator[Page]) -> Iterator[Any]:
+    """The pages; if there is none, an empty table all the same (``columns`` give its shape):
+    an account without a coupon or a refund yet still has the table staging reads."""
+    empty = True
+    for page in pages:
+        empty = empty and not page
+        yield page
+    if empty:
+        yield dlt.mark.materialize_table_schema()
+
+
+def _current_period(sub: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The subscription's billing period: on the subscription until basil (2025-03-31), on its
+    items since, where items may differ: the span of them all."""
+    if sub.get("current_period_start") is not None or sub.get("current_period_end") is not None:
+        return sub.get("current_period_start"), sub.get("current_period_end")
+    items = (sub.get("items") or {}).get("data") or []
+    starts = [i["current_period_start"] for i in items if i.get("current_period_start") is not None]
+    ends = [i["current_period_end"] for i in items if i.get("current_period_end") is not None]
+    return min(starts, default=None), max(ends, default=None)
+
+
+def _state_hash(sub: dict[str, Any]) -> str:
+    """What a subscription's state is, whatever API version rendered it (an event keeps the
+    version it was rendered in; a listing has the requested one, discounts expanded): status,
+    items (price, quantity), billing period, discounts and cancellation."""
+    items = (sub.get("items") or {}).get("data") or []
+    state = {
+        "status": sub.get("status"),
+        "customer": sub.get("customer"),
+        "items": sorted(
+            [i.get("id"), (i.get("price") or {}).get("id"), i.get("quantity")] for i in items
+        ),
+        "current_period": _current_period(sub),
+        "discounts": sorted(_discount_ids(sub)),
+        **{
+            key: sub.get(key)
+            for key in ("trial_start", "trial_end", "cancel_at_period_end", "cancel_at",
+                        "canceled_at", "ended_at", "latest_invoice", "pause_collection")
+        },
+    }
     return hashlib.sha256(
-        json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+        json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()[:32]
 
 
 # --- resources ---------------------------------------------------------------------------------
 
 
-@dlt.resource(name="customers", primary_key="id", write_disposition="merge")
+@dlt.resource(name="customers", primary_key="id", write_disposition="merge",
+              columns=columns.CUSTOMERS)
 def customers(api: StripeAPI) -> Iterator[Page]:
     yield from _mutable_pages(api, "customer")
 
 
-@dlt.resource(name="subscriptions", primary_key="id", write_disposition="merge")
+@dlt.resource(name="subscriptions", primary_key="id", write_disposition="merge",
+              columns=columns.SUBSCRIPTIONS, nested_hints=columns.SUBSCRIPTIONS_NESTED)
 def subscriptions(api: StripeAPI) -> Iterator[Page]:
     yield from _mutable_pages(api, "subscription")
 
 
-@dlt.resource(name="invoices", primary_key="id", write_disposition="merge")
+@dlt.resource(name="invoices", primary_key="id", write_disposition="merge",
+              columns=columns.INVOICES, nested_hints=columns.INVOICES_NESTED)
 def invoices(api: StripeAPI) -> Iterator[Page]:
     yield from _mutable_pages(api, "invoice")
 
 
-@dlt.resource(name="charges", primary_key="id", write_disposition="merge")
+@dlt.resource(name="charges", primary_key="id", write_disposition="merge",
+              columns=columns.CHARGES)
 def charges(api: StripeAPI) -> Iterator[Page]:
     yield from _mutable_pages(api, "charge")
 
 
-@dlt.resource(name="products", primary_key="id", write_disposition="merge")
+@dlt.resource(name="invoice_payments", primary_key="id", write_disposition="merge",
+              columns=columns.INVOICE_PAYMENTS)
+def invoice_payments(api: StripeAPI) -> Iterator[Any]:
+    """Which payment (intent) pays which invoice: since basil the only link from a charge to
+    its invoice (``charge.invoice`` is gone). An account or a Stripe without the endpoint
+    (localstripe) has none: older versions' ``charge.invoice`` serves."""
+    try:
+        yield from _or_empty_table(_mutable_pages(api, "invoice_payment"))
+    except SourceHTTPError as exc:
+        if exc.status != 404:
+            raise
+        logger.warning(f"{SOURCE}: /v1/invoice_payments answered 404; no invoice payments loaded")
+
+
+@dlt.resource(name="products", primary_key="id", write_disposition="merge",
+              columns=columns.PRODUCTS)
 def products(
     api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
 ) -> Iterator[Page]:
     yield from api.pages("/v1/products", _created_params(created))
 
 
-@dlt.resource(name="prices", primary_key="id", write_disposition="merge")
+@dlt.resource(name="prices", primary_key="id", write_disposition="merge", columns=columns.PRICES)
 def prices(
     api: StripeAPI,
     created: dlt.sources.incremental[int] = PRICES_CURSOR,
@@ -288,34 +416,30 @@ def prices(
         yield from api.pages("/v1/plans")
 
 
-@dlt.resource(name="coupons", primary_key="id", write_disposition="merge")
+@dlt.resource(name="coupons", primary_key="id", write_disposition="merge", columns=columns.COUPONS)
 def coupons(
     api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
-) -> Iterator[Page]:
-    yield from api.pages("/v1/coupons", _created_params(created))
+) -> Iterator[Any]:
+    yield from _or_empty_table(api.pages("/v1/coupons", _created_params(created)))
 
 
-@dlt.resource(name="refunds", primary_key="id", write_disposition="merge")
+@dlt.resource(name="refunds", primary_key="id", write_disposition="merge", columns=columns.REFUNDS)
 def refunds(
     api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
-) -> Iterator[Page]:
-    yield from api.pages("/v1/refunds", _created_params(created))
+) -> Iterator[Any]:
+    yield from _or_empty_table(api.pages("/v1/refunds", _created_params(created)))
 
 
-@dlt.resource(name="balance_transactions", primary_key="id", write_disposition="merge")
+@dlt.resource(name="balance_transactions", primary_key="id", write_disposition="merge",
+              columns=columns.BALANCE_TRANSACTIONS)
 def balance_transactions(
     api: StripeAPI,
     created: dlt.sources.incremental[int] = BALANCE_CURSOR,
-) -> Iterator[Page]:
-    yield from api.pages("/v1/balance_transactions", _created_params(created))
+) -> Iterator[Any]:
+    yield from _or_empty_table(api.pages("/v1/balance_transactions", _created_params(created)))
 
 
-@dlt.resource(
-    name="events",
-    primary_key="id",
-    write_disposition="merge",
-    columns={"data": {"data_type": "json"}},
-)
+@dlt.resource(name="events", primary_key="id", write_disposition="merge", columns=columns.EVENTS)
 def events(
     api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
 ) -> Iterator[Page]:
@@ -329,18 +453,19 @@ def events(
     name="subscription_history",
     primary_key=("subscription_id", "state_hash"),
     write_disposition={"disposition": "merge", "strategy": "insert-only"},
-    columns={"state": {"data_type": "json"}},
+    columns=columns.SUBSCRIPTION_HISTORY,
 )
 def subscription_history(page: Page) -> Iterator[Page]:
-    """One row per distinct subscription state seen; a state seen again adds nothing."""
+    """One row per distinct subscription state seen (``_state_hash``); a state seen again, in
+    any API version's shape, adds nothing."""
     yield [
         {
             "subscription_id": sub["id"],
             "state_hash": _state_hash(sub),
             "status": sub.get("status"),
             "customer": sub.get("customer"),
-            "current_period_start": sub.get("current_period_start"),
-            "current_period_end": sub.get("current_period_end"),
+            "current_period_start": _current_period(sub)[0],
+            "current_period_end": _current_period(sub)[1],
             "cancel_at_period_end": sub.get("cancel_at_period_end"),
             "canceled_at": sub.get("canceled_at"),
             "ended_at": sub.get("ended_at"),
@@ -354,11 +479,15 @@ def subscription_history(page: Page) -> Iterator[Page]:
 def stripe_source(
     api_base: str = "https://api.stripe.com",
     api_key: str = dlt.secrets.value,
+    api_version: str = DEFAULT_API_VERSION,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
-    """All Stripe resources; nesting 2 keeps items/lines as child tables, prices as columns."""
-    api = StripeAPI(api_base, api_key, Timeouts(connect_timeout, read_timeout))
+    """All Stripe resources; nesting 2 keeps items/lines as child tables, prices as columns.
+
+    ``api_version`` (``SOURCES__STRIPE__API_VERSION``) is sent as ``Stripe-Version``.
+    """
+    api = StripeAPI(api_base, api_key, api_version, Timeouts(connect_timeout, read_timeout))
     subs = subscriptions(api)
     return (
         customers(api),
@@ -369,6 +498,7 @@ def stripe_source(
         subs | subscription_history,
         invoices(api),
         charges(api),
+        invoice_payments(api),
         refunds(api),
         balance_transactions(api),
         events(api),

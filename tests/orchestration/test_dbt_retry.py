@@ -53,8 +53,11 @@ def test_a_failed_dbt_build_is_resumed_with_dbt_retry(tmp_path, monkeypatch):
     published = tmp_path / "northstar.duckdb"
     with duckdb.connect(str(published)) as con:
         con.execute("create schema raw_stripe")
+        # the columns dlt always creates (ingestion/sources/stripe_columns.py) but `valid`: the
+        # view cannot be created
         con.execute("create table raw_stripe.coupons as select 'co_1' as id, 'ten' as name, 'once' as duration, "
-                    "1700000000::bigint as created")  # no `valid`: the view cannot be created
+                    "null::bigint as duration_in_months, 10.0::double as percent_off, null::bigint as amount_off, "
+                    "null::varchar as currency, 1700000000::bigint as created")
     monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(published))
     job = define_asset_job("two_models", selection=AssetSelection.assets(BROKEN, HEALTHY))
     defs = Definitions(assets=[dbt_models], jobs=[job],

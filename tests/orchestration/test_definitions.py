@@ -56,8 +56,12 @@ def test_dagster_definitions_validate():
 
 
 def test_staging_models_read_the_dlt_assets_themselves():
-    assert _deps("stg_stripe__invoices") == {"stripe/invoices"}
-    assert _deps("stg_stripe__invoice_lines") == {"stripe/invoices"}  # invoices__lines__data: same resource
+    # invoices__discounts, invoices__lines__data: the invoices resource; coupons give a discount's
+    # terms, charges an invoice's latest charge, prices a line's billing cycle (newer API versions)
+    assert _deps("stg_stripe__invoices") == {
+        "stripe/invoices", "stripe/coupons", "stg_stripe__charges"
+    }
+    assert _deps("stg_stripe__invoice_lines") == {"stripe/invoices", "stripe/prices"}
     assert _deps("stg_stripe__subscription_items") == {"stripe/subscriptions"}
     assert _deps("stg_stripe__customers") == {"stripe/customers"}
     assert _deps("stg_ga4__events") == {"ga4/events"}

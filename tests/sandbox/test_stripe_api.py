@@ -21,7 +21,7 @@ import pytest
 import requests
 import stripe
 
-from ingestion.sandbox import stripe_api
+from ingestion.sandbox import stripe_api, stripe_versions
 from ingestion.sandbox.http import Request
 from ingestion.sandbox.world import STRIPE_RESOURCES, World
 
@@ -144,6 +144,16 @@ def _make_world() -> World:
         }
         for i in range(30)
     ]
+    invoice_payments = [
+        {
+            "id": ident("inpay_"),
+            "object": "invoice_payment",
+            "created": inv["created"],
+            "invoice": inv["id"],
+            "status": ("paid", "open")[i % 2],
+        }
+        for i, inv in enumerate(invoices[:120])
+    ]
     balance_transactions = [
         {
             "id": ident("txn_"),
@@ -199,6 +209,7 @@ def _make_world() -> World:
         "refunds": refunds,
         "balance_transactions": balance_transactions,
         "events": events,
+        "invoice_payments": invoice_payments,
     }
     for objects in world.stripe.values():
         rng.shuffle(objects)
@@ -255,7 +266,14 @@ def base_url(world: World) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def client(base_url: str) -> stripe.StripeClient:
-    return stripe.StripeClient(KEY, base_addresses={"api": base_url}, max_network_retries=0)
+    """The SDK at the version the objects are stored in: they come back exactly as stored (the
+    versions' shapes: tests/ingestion/test_stripe_versions.py)."""
+    return stripe.StripeClient(
+        KEY,
+        base_addresses={"api": base_url},
+        max_network_retries=0,
+        stripe_version=stripe_versions.STORED_VERSION,
+    )
 
 
 def _service(client: stripe.StripeClient, resource: str):
@@ -475,6 +493,8 @@ def test_cursor_may_be_an_object_the_filter_excludes(client, world):
         ("refunds", "charge"),
         ("balance_transactions", "type"),
         ("balance_transactions", "source"),
+        ("invoice_payments", "invoice"),
+        ("invoice_payments", "status"),
         ("prices", "product"),
         ("customers", "email"),
     ],

@@ -7,7 +7,7 @@ ad platforms' stats (``ads``), and the GA4 export files (``ga4_events``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -41,28 +41,31 @@ class Simulation:
 
 
 def simulate(seed: int, start: date, as_of: date, scale: str, ga4_dir: Path, malformed_rate: float = 0.0,
-             currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES) -> Simulation:
+             currencies: tuple[str, ...] | None = None) -> Simulation:
     """The world of one (seed, start, as_of, scale), billing in ``currencies`` (lower-case ISO
     codes with prices in the catalog; a customer pays in its country's currency when the world
     bills in it, see ``catalog.billing_currency``). Campaigns run from the start of a world
-    older than them (``catalog.campaign_calendar``); FX rates come from the served ECB data."""
-    currencies = catalog.check_currencies(currencies)
+    older than them (``catalog.campaign_calendar``); FX rates come from the served ECB data.
+    ``currencies`` replaces those of the scale's account (``catalog.SCALES``) when given."""
     if as_of <= start:
         raise ValueError(f"--as-of {as_of} must be after --start {start}")
     if scale not in catalog.SCALES:
         raise ValueError(f"unknown --scale {scale!r}: choose one of {', '.join(catalog.SCALES)}")
     as_of_ts = day_start(as_of)
+    account = catalog.SCALES[scale].account
+    if currencies is not None:
+        account = replace(account, currencies=catalog.check_currencies(currencies))
     traffic = simulate_traffic(seed, start, as_of, catalog.SCALES[scale])
-    stripe_catalog = build_catalog(seed, created=day_start(start) - 30 * DAY, currencies=currencies)
-    billing = BillingSimulator(seed, stripe_catalog, as_of_ts)
+    stripe_catalog = build_catalog(seed, created=day_start(start) - 30 * DAY, account=account)
+    billing = BillingSimulator(seed, stripe_catalog, as_of_ts, account)
     users, product_sessions = simulate_journeys(seed, traffic, billing, as_of_ts)
     sessions = Sessions.concat([traffic.sessions, product_sessions]) if product_sessions is not None else traffic.sessions
     events = expand_events(sessions, as_of_ts)
     ga4 = write_export(ga4_dir, events, traffic.pseudos, [u.user_id for u in users],
                        first_touch_traffic(sessions, len(traffic.pseudos.ids)), seed, malformed_rate)
     world = World(
-        seed=seed, start=start, as_of=as_of, scale=scale, currencies=currencies,
-        stripe=StripeRenderer(seed, stripe_catalog, as_of_ts).render(billing.ledger),
+        seed=seed, start=start, as_of=as_of, scale=scale, currencies=account.currencies,
+        stripe=StripeRenderer(seed, stripe_catalog, as_of_ts, account).render(billing.ledger),
         ad_accounts=ads.accounts(), ad_campaigns=ads.campaigns(start, as_of),
         ad_stats=ads.daily_stats(seed, sessions, users, start, as_of), ga4_dir=ga4_dir,
     )

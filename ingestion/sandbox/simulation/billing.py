@@ -169,11 +169,13 @@ class CustomerPlan:
 class BillingSimulator:
     """Plays out customers' subscriptions into a ``Ledger``, never past ``as_of_ts``."""
 
-    def __init__(self, seed: int, stripe: StripeCatalog, as_of_ts: int):
+    def __init__(self, seed: int, stripe: StripeCatalog, as_of_ts: int,
+                 account: catalog.Account = catalog.FULL_ACCOUNT):
         self.seed = seed
         self.stripe = stripe
         self.currencies = stripe.currencies
         self.as_of = as_of_ts
+        self.account = account
         self.ledger = Ledger()
 
     # --- customers -------------------------------------------------------------------------
@@ -211,6 +213,8 @@ class BillingSimulator:
         interval = "year" if rng.random() < catalog.ANNUAL_SHARE else "month"
         quantity = {"starter": 1, "professional": rng.randint(1, 3), "business": rng.randint(2, 10)}[tier]
         coupon_spec = rng.choice(catalog.COUPONS) if n == 0 and rng.random() < catalog.COUPON_SHARE else None
+        if not self.account.coupons:
+            coupon_spec = None  # drawn all the same: the draws that follow stay the same
         metered = tier == "business" and rng.random() < 0.3
         onboarding = rng.random() < 0.1
         p_convert = catalog.TRIAL_CONVERSION[tier] * (1.3 if plan.activated else 0.7)
@@ -414,7 +418,7 @@ class BillingSimulator:
             else:
                 discount_amount = min(coupon["amount_off"], discountable)
         taxable = max(subtotal - discount_amount, 0)
-        tax = round(taxable * catalog.TAX_PERCENT[sub.currency] / 100)
+        tax = round(taxable * catalog.TAX_PERCENT[sub.currency] / 100) if self.account.tax else 0
         invoice = InvoiceRecord(inv_id, sub.customer_id, sub.id, sub.currency, created, reason, start, end, lines,
                                 subtotal, discount_amount, state.discount if discount_amount else None, tax)
         if created < self.as_of:
@@ -470,7 +474,7 @@ class BillingSimulator:
             charge = self._charge(invoice, attempt, at, "succeeded" if ok else "failed")
             if ok:
                 self._status(invoice, at, "paid", attempt, charge.id)
-                if refund_draw < 0.02:
+                if refund_draw < 0.02 and self.account.refunds:
                     amount = due if refund_full else due // 2
                     self._refund(charge, at + int(refund_day * DAY), amount)
                 return at, first_failed

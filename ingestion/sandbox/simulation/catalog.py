@@ -10,26 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-# --- Scales -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Scale:
-    name: str
-    #: new website visitors on day 0 (grows by ``growth_per_year`` and dips at weekends)
-    visitors_per_day: float
-
-
-SCALES = {
-    "small": Scale("small", 20.0),
-    "default": Scale("default", 100.0),
-    "large": Scale("large", 700.0),
-}
-GROWTH_PER_YEAR = 0.6
-
-DEFAULT_SEED = 42
-DEFAULT_START = date(2024, 11, 1)
-DEFAULT_AS_OF = date(2026, 11, 1)
-
 # --- Plans and prices ---------------------------------------------------------------------
 
 #: The currencies a default world bills in (``simulate(currencies=...)`` picks others).
@@ -110,6 +90,49 @@ def billing_currency(country: int, currencies: tuple[str, ...]) -> str:
     """The currency a customer from ``COUNTRIES[country]`` pays in, in a world billing in ``currencies``."""
     return next((c for c in COUNTRIES[country][3] if c in currencies), currencies[0])
 
+
+# --- Accounts and scales ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Account:
+    """What the simulated Stripe account uses. A young or simple account leaves whole fields
+    unset on every object (no address, no lookup key, no tax, ...), and whole resources empty
+    (no coupon, no refund): the warehouse must still build from it."""
+
+    currencies: tuple[str, ...] = DEFAULT_CURRENCIES
+    addresses: bool = True  # customers' billing address
+    lookup_keys: bool = True  # prices' lookup_key
+    tax: bool = True  # VAT-style tax on invoices (TAX_PERCENT)
+    coupons: bool = True
+    refunds: bool = True
+    trials: bool = True
+
+
+FULL_ACCOUNT = Account()
+#: One currency (USD), and none of the optional features.
+MINIMAL_ACCOUNT = Account(currencies=("usd",), addresses=False, lookup_keys=False, tax=False,
+                          coupons=False, refunds=False, trials=False)
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    #: new website visitors on day 0 (grows by ``growth_per_year`` and dips at weekends)
+    visitors_per_day: float
+    account: Account = FULL_ACCOUNT
+
+
+SCALES = {
+    "minimal": Scale("minimal", 20.0, MINIMAL_ACCOUNT),
+    "small": Scale("small", 20.0),
+    "default": Scale("default", 100.0),
+    "large": Scale("large", 700.0),
+}
+GROWTH_PER_YEAR = 0.6
+
+DEFAULT_SEED = 42
+DEFAULT_START = date(2024, 11, 1)
+DEFAULT_AS_OF = date(2026, 11, 1)
 
 DEVICES = (
     # category, operating_system, browser, weight

@@ -57,11 +57,12 @@ def simulate_journeys(seed: int, traffic: Traffic, billing: BillingSimulator, as
         windows = [(signup.signup_ts + 1800, signup.signup_ts + 10 * DAY, 0.6)]
         if starts_trial and trial_ts < as_of_ts:
             country = catalog.COUNTRIES[signup.country][0]
-            currency = catalog.billing_currency(signup.country, billing.currencies)
-            plan = CustomerPlan(key, user.user_id, trial_ts, country, currency, activated, not direct)
+            currency = catalog.billing_currency(signup.country, billing.account.currencies)
+            with_trial = not direct and billing.account.trials
+            plan = CustomerPlan(key, user.user_id, trial_ts, country, currency, activated, with_trial)
             spans = billing.run_customer(plan)
             user.customer_id = billing.ledger.customers[-1].id
-            if not direct:
+            if with_trial:
                 windows.append((trial_ts + 3600, trial_ts + catalog.TRIAL_DAYS * DAY, 0.5))
             windows.extend((start, end, 0.25) for start, end in spans)
         if activated and activation_ts >= as_of_ts:

@@ -34,7 +34,8 @@ class StripeCatalog:
     currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES  # what the business bills in
 
 
-def build_catalog(seed: int, created: int, currencies: tuple[str, ...] = catalog.DEFAULT_CURRENCIES) -> StripeCatalog:
+def build_catalog(seed: int, created: int,
+                  account: catalog.Account = catalog.FULL_ACCOUNT) -> StripeCatalog:
     products, prices, coupons = [], [], []
     refs: dict[str, PriceRef] = {}
     price_objects: dict[str, dict] = {}
@@ -57,7 +58,8 @@ def build_catalog(seed: int, created: int, currencies: tuple[str, ...] = catalog
         }
         obj = {
             "id": pid, "object": "price", "active": True, "billing_scheme": "per_unit", "created": created,
-            "currency": currency, "custom_unit_amount": None, "livemode": False, "lookup_key": key,
+            "currency": currency, "custom_unit_amount": None, "livemode": False,
+            "lookup_key": key if account.lookup_keys else None,
             "metadata": {}, "nickname": nickname, "product": product_id, "recurring": recurring,
             "tax_behavior": "exclusive", "tiers_mode": None, "transform_quantity": None,
             "type": "one_time" if interval is None else "recurring",
@@ -69,7 +71,7 @@ def build_catalog(seed: int, created: int, currencies: tuple[str, ...] = catalog
 
     for tier in catalog.TIERS:
         prod = product(tier, f"Northstar {catalog.TIER_NAMES[tier]}")
-        for currency in currencies:
+        for currency in account.currencies:
             monthly = catalog.MONTHLY_PRICE[tier][currency]
             price(f"{tier}_month_{currency}", prod, currency, monthly, "month", "licensed",
                   f"{catalog.TIER_NAMES[tier]} monthly")
@@ -77,16 +79,16 @@ def build_catalog(seed: int, created: int, currencies: tuple[str, ...] = catalog
                   "licensed", f"{catalog.TIER_NAMES[tier]} annual")
     onboarding = product("onboarding", "Onboarding package")
     metered = product("api_calls", "API calls (per 1,000)")
-    for currency in currencies:
+    for currency in account.currencies:
         price(f"onboarding_{currency}", onboarding, currency, catalog.ONBOARDING_PRICE[currency], None, None,
               "Onboarding package")
         price(f"api_calls_{currency}", metered, currency, catalog.METERED_PRICE[currency], "month", "metered",
               "API calls")
 
     coupon_objects: dict[str, dict] = {}
-    for spec in catalog.COUPONS:
+    for spec in catalog.COUPONS if account.coupons else ():
         variants = [(spec.code, None, None)] if spec.amount_off is None else [
-            (f"{spec.code}_{c.upper()}", c, spec.amount_off[c]) for c in currencies
+            (f"{spec.code}_{c.upper()}", c, spec.amount_off[c]) for c in account.currencies
         ]
         for coupon_id, currency, amount in variants:
             obj = {
@@ -97,7 +99,7 @@ def build_catalog(seed: int, created: int, currencies: tuple[str, ...] = catalog
             }
             coupons.append(obj)
             coupon_objects[coupon_id] = obj
-    return StripeCatalog(products, prices, coupons, refs, price_objects, coupon_objects, currencies)
+    return StripeCatalog(products, prices, coupons, refs, price_objects, coupon_objects, account.currencies)
 
 
 def plan_from_price(price: dict) -> dict:

@@ -2,12 +2,17 @@
 
 Objects show their latest state before as-of. Events carry the object as it was at the
 event's time (``data.object``) and what changed (``data.previous_attributes``), like Stripe's.
+Everything is rendered in the 2024-06-20 shape; ``ingestion/sandbox/stripe_versions.py``
+derives the newer versions' shapes when serving. Every invoice with an amount due has one
+payment intent, which all its charges (attempts) share, and one invoice payment linking the
+two (the link newer versions keep once ``charge.invoice`` is gone).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from ingestion.sandbox.simulation import catalog
 from ingestion.sandbox.simulation.billing import (
     ChargeRecord,
     CustomerRecord,
@@ -20,17 +25,21 @@ from ingestion.sandbox.simulation.billing import (
 from ingestion.sandbox.simulation.clock import DAY
 from ingestion.sandbox.simulation.ids import stripe_id
 from ingestion.sandbox.simulation.stripe_catalog import StripeCatalog, plan_from_price
+from ingestion.sandbox.stripe_versions import STORED_VERSION
 
-API_VERSION = "2024-06-20"
+API_VERSION = STORED_VERSION  # the shape everything here is rendered in
 EVENT_WINDOW = 30 * DAY
 
 
 class StripeRenderer:
-    def __init__(self, seed: int, stripe: StripeCatalog, as_of_ts: int):
+    def __init__(self, seed: int, stripe: StripeCatalog, as_of_ts: int,
+                 account: catalog.Account = catalog.FULL_ACCOUNT):
         self.seed = seed
         self.stripe = stripe
         self.as_of = as_of_ts
+        self.account = account
         self.events: list[dict] = []
+        self.invoice_payments: list[dict] = []
         #: events already emitted per (type, object, second): two changes in one second (a coupon
         #: ending at a renewal) are two events, and need two ids
         self._same_instant: Counter[tuple[str, str, int]] = Counter()
@@ -59,6 +68,7 @@ class StripeRenderer:
             "customers": customers, "products": self.stripe.products, "prices": self.stripe.prices,
             "coupons": self.stripe.coupons, "subscriptions": subscriptions, "invoices": invoices,
             "charges": charges, "refunds": refunds, "balance_transactions": balance, "events": self.events,
+            "invoice_payments": self.invoice_payments,
         }
 
     # --- events --------------------------------------------------------------------------------
@@ -95,8 +105,9 @@ class StripeRenderer:
 
     def _customer(self, c: CustomerRecord, delinquent: bool) -> dict:
         return {
-            "id": c.id, "object": "customer", "address": {"city": None, "country": c.country, "line1": None,
-                                                          "line2": None, "postal_code": None, "state": None},
+            "id": c.id, "object": "customer",
+            "address": {"city": None, "country": c.country, "line1": None, "line2": None,
+                        "postal_code": None, "state": None} if self.account.addresses else None,
             "balance": 0, "created": c.created, "currency": c.currency, "default_source": None,
             "delinquent": delinquent, "description": None, "discount": None, "email": c.email,
             "invoice_prefix": c.id[4:12].upper(), "livemode": False, "metadata": {"user_id": c.user_id},
@@ -172,12 +183,13 @@ class StripeRenderer:
             "hosted_invoice_url": None, "lines": {"object": "list", "data": inv.lines, "has_more": False,
                                                    "total_count": len(inv.lines), "url": f"/v1/invoices/{inv.id}/lines"},
             "livemode": False, "metadata": {}, "number": f"{inv.customer_id[4:12].upper()}-{inv.id[-4:]}",
-            "paid": paid, "period_end": inv.period_end, "period_start": inv.period_start,
+            "paid": paid, "payment_intent": self._payment_intent(inv), "period_end": inv.period_end,
+            "period_start": inv.period_start,
             "starting_balance": 0, "status": status,
             "status_transitions": {"finalized_at": first_at, "marked_uncollectible_at": at if status == "uncollectible" else None,
                                    "paid_at": paid_at, "voided_at": None},
             "subscription": inv.subscription_id, "subtotal": inv.subtotal,
-            "subtotal_excluding_tax": inv.subtotal, "tax": inv.tax,
+            "subtotal_excluding_tax": inv.subtotal, "tax": inv.tax if self.account.tax else None,
             "total": inv.total, "total_discount_amounts": [{"amount": inv.discount_amount, "discount": inv.discount.id}] if inv.discount else [],
             "total_excluding_tax": inv.subtotal - inv.discount_amount,
             "total_tax_amounts": [{"amount": inv.tax, "inclusive": False, "tax_rate": "txr_sandbox_vat"}] if inv.tax else [],
@@ -200,6 +212,27 @@ class StripeRenderer:
                 self._emit("invoice.payment_failed", at, obj)
             elif status == "uncollectible":
                 self._emit("invoice.marked_uncollectible", at, obj)
+        if self._payment_intent(inv):
+            self.invoice_payments.append(self._invoice_payment(inv, paid_at))
+        return obj
+
+    def _payment_intent(self, inv: InvoiceRecord) -> str | None:
+        return stripe_id("pi", self.seed, inv.id) if inv.total > 0 else None
+
+    def _invoice_payment(self, inv: InvoiceRecord, paid_at: int | None) -> dict:
+        """The invoice's default payment: its payment intent, open until paid."""
+        due = inv.total
+        obj = {
+            "id": stripe_id("inpay", self.seed, inv.id), "object": "invoice_payment",
+            "amount_paid": due if paid_at is not None else None, "amount_requested": due,
+            "created": inv.created, "currency": inv.currency, "invoice": inv.id, "is_default": True,
+            "livemode": False,
+            "payment": {"type": "payment_intent", "payment_intent": self._payment_intent(inv)},
+            "status": "paid" if paid_at is not None else "open",
+            "status_transitions": {"canceled_at": None, "paid_at": paid_at},
+        }
+        if paid_at is not None:
+            self._emit("invoice_payment.paid", paid_at, obj)
         return obj
 
     def _charge(self, c: ChargeRecord, refunded: int) -> dict:
@@ -212,7 +245,8 @@ class StripeRenderer:
             "failure_message": "Your card was declined." if failed else None, "invoice": c.invoice_id,
             "livemode": False, "metadata": {}, "outcome": {"network_status": "declined_by_network" if failed else "approved_by_network",
                                                            "type": "issuer_declined" if failed else "authorized"},
-            "paid": not failed, "payment_method_details": {"type": "card"},
+            "paid": not failed, "payment_intent": stripe_id("pi", self.seed, c.invoice_id),
+            "payment_method_details": {"type": "card"},
             "refunded": refunded == c.amount and refunded > 0, "status": c.status,
         }
 

@@ -7,6 +7,9 @@
     1 - P(conversion with the channel removed) / P(conversion); shares = removal effects
     normalised to sum to 1. P(conversion) is the chain's absorption probability from "(start)",
     found by value iteration (absorbing probabilities converge geometrically).
+    Sums of doubles are taken in a fixed order (list_sum of an ordered list): a plain sum()
+    adds in whatever order rows arrive, and the same journeys loaded in another order would
+    give shares differing in the last bits.
 -#}
 {% set iterations = 300 %}
 
@@ -181,7 +184,9 @@ absorption as (
             probabilities.conversion_type,
             probabilities.removed_channel,
             probabilities.from_state as state,
-            sum(probabilities.probability * iterated.conversion_probability) as conversion_probability
+            list_sum(
+                list(probabilities.probability * iterated.conversion_probability order by probabilities.to_state)
+            ) as conversion_probability
         from iterated
         inner join probabilities
             on
@@ -217,17 +222,26 @@ removal_effects as (
     where removed.removed_channel <> '(none)'
 ),
 
-final as (
+removal_totals as (
     select
         conversion_type,
-        channel,
-        removal_effect,
+        list_sum(list(removal_effect order by channel)) as total_removal_effect
+    from removal_effects
+    group by 1
+),
+
+final as (
+    select
+        removal_effects.conversion_type,
+        removal_effects.channel,
+        removal_effects.removal_effect,
         case
-            when sum(removal_effect) over (partition by conversion_type) > 0
-                then removal_effect / sum(removal_effect) over (partition by conversion_type)
+            when removal_totals.total_removal_effect > 0
+                then removal_effects.removal_effect / removal_totals.total_removal_effect
             else 0
         end as channel_share
     from removal_effects
+    inner join removal_totals on removal_effects.conversion_type = removal_totals.conversion_type
 )
 
 select * from final

@@ -6,6 +6,8 @@
     one 'Unattributed' row of weight 1. Weights are DECIMAL(38, 18) and sum to exactly 1 per
     conversion and model: every touch but the last takes its weight rounded to 15 decimals
     (so 0.1 stays 0.1, not the double's 0.1000000000000000055), the last takes 1 - the others.
+    Totals of doubles are summed in touch order (list_sum of an ordered list), so the same
+    touches loaded in another order give the same bits.
 -#}
 {% set models = [
     'first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based', 'data_driven',
@@ -42,12 +44,22 @@ touch_facts as (
             and touches.channel = channel_shares.channel
 ),
 
+conversion_totals as (
+    select
+        conversion_key,
+        list_sum(list(decay order by touch_number)) as total_decay,
+        list_sum(list(channel_share order by touch_number)) as total_share
+    from touch_facts
+    group by conversion_key
+),
+
 touch_totals as (
     select
-        *,
-        sum(decay) over (partition by conversion_key) as total_decay,
-        sum(channel_share) over (partition by conversion_key) as total_share
+        touch_facts.*,
+        conversion_totals.total_decay,
+        conversion_totals.total_share
     from touch_facts
+    inner join conversion_totals on touch_facts.conversion_key = conversion_totals.conversion_key
 ),
 
 raw_weights as (

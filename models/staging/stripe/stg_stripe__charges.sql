@@ -1,38 +1,66 @@
-{#- Columns Stripe may not have sent yet (no discount so far...): see macros/source_or_empty.sql -#}
-{%- set optional = {
-    'failure_code': 'varchar',
-} %}
-{%- set col = optional_columns('stripe', 'charges', optional) %}
-
+-- Stripe API versions (see stg_stripe__invoices): since 2025-03-31.basil a charge no longer
+-- names its invoice (`invoice`); the invoice payment that holds its payment intent (or the
+-- charge itself) does. The newer path first, then the 2024-06-20 field.
 with charges as (
     select * from {{ source_or_empty('stripe', 'charges', {
             'id': 'varchar',
             'invoice': 'varchar',
+            'payment_intent': 'varchar',
             'customer': 'varchar',
             'currency': 'varchar',
             'status': 'varchar',
             'paid': 'boolean',
+            'failure_code': 'varchar',
             'amount': 'bigint',
             'amount_refunded': 'bigint',
             'created': 'bigint',
         }) }}
 ),
 
+invoice_payments as (
+    select * from {{ source_or_empty('stripe', 'invoice_payments', {
+            'id': 'varchar',
+            'invoice': 'varchar',
+            'payment__payment_intent': 'varchar',
+            'payment__charge': 'varchar',
+        }) }}
+),
+
+invoice_by_intent as (
+    select
+        payment__payment_intent as payment_intent,
+        min(invoice) as invoice_id
+    from invoice_payments
+    where payment__payment_intent is not null
+    group by payment__payment_intent
+),
+
+invoice_by_charge as (
+    select
+        payment__charge as charge_id,
+        min(invoice) as invoice_id
+    from invoice_payments
+    where payment__charge is not null
+    group by payment__charge
+),
+
 final as (
     select
-        id as charge_id,
-        invoice as invoice_id,
-        customer as customer_id,
-        lower(currency) as currency,
-        status,
-        paid as is_paid,
-        {{ col['failure_code'] }},
-        amount as amount_minor,
-        amount_refunded as amount_refunded_minor,
-        {{ to_major_units('amount', 'currency') }} as amount,
-        {{ to_major_units('amount_refunded', 'currency') }} as amount_refunded,
-        {{ epoch_seconds_to_timestamp('created') }} as created_at
+        charges.id as charge_id,
+        coalesce(invoice_by_charge.invoice_id, invoice_by_intent.invoice_id, charges.invoice) as invoice_id,
+        charges.customer as customer_id,
+        lower(charges.currency) as currency,
+        charges.status,
+        charges.paid as is_paid,
+        charges.failure_code,
+        charges.amount as amount_minor,
+        charges.amount_refunded as amount_refunded_minor,
+        {{ to_major_units('charges.amount', 'charges.currency') }} as amount,
+        {{ to_major_units('charges.amount_refunded', 'charges.currency') }} as amount_refunded,
+        {{ epoch_seconds_to_timestamp('charges.created') }} as created_at
     from charges
+    left join invoice_by_intent on charges.payment_intent = invoice_by_intent.payment_intent
+    left join invoice_by_charge on charges.id = invoice_by_charge.charge_id
 )
 
 select * from final

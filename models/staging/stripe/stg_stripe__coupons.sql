@@ -1,17 +1,12 @@
-{#- Columns Stripe may not have sent yet (no discount so far...): see macros/source_or_empty.sql -#}
-{%- set optional = {
-    'duration_in_months': 'bigint',
-    'percent_off': 'double',
-    'amount_off': 'bigint',
-    'currency': 'varchar',
-} %}
-{%- set col = optional_columns('stripe', 'coupons', optional) %}
-
 with coupons as (
     select * from {{ source_or_empty('stripe', 'coupons', {
             'id': 'varchar',
             'name': 'varchar',
             'duration': 'varchar',
+            'duration_in_months': 'bigint',
+            'percent_off': 'double',
+            'amount_off': 'bigint',
+            'currency': 'varchar',
             'valid': 'boolean',
             'created': 'bigint',
         }) }}
@@ -22,12 +17,12 @@ final as (
         id as coupon_id,
         name as coupon_name,
         duration,
-        {{ col['duration_in_months'] }} as duration_in_months,
+        duration_in_months,
         -- percent_off arrives as a JSON number; coupons allow at most 2 decimals
-        cast({{ col['percent_off'] }} as decimal(9, 4)) as percent_off,
-        {{ col['amount_off'] }} as amount_off_minor,
-        {{ to_major_units(col['amount_off'], col['currency']) }} as amount_off,
-        lower({{ col['currency'] }}) as currency,
+        cast(percent_off as decimal(9, 4)) as percent_off,
+        amount_off as amount_off_minor,
+        {{ to_major_units('amount_off', 'currency') }} as amount_off,
+        lower(currency) as currency,
         valid as is_valid,
         {{ epoch_seconds_to_timestamp('created') }} as created_at
     from coupons

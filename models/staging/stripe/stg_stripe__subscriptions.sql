@@ -1,35 +1,77 @@
-{#- Columns Stripe may not have sent yet (no discount so far...): see macros/source_or_empty.sql -#}
-{%- set optional = {
-    'latest_invoice': 'varchar',
-    'discount__id': 'varchar',
-    'discount__coupon__id': 'varchar',
-    'discount__coupon__duration': 'varchar',
-    'discount__coupon__percent_off': 'double',
-    'discount__coupon__amount_off': 'bigint',
-    'trial_start': 'bigint',
-    'trial_end': 'bigint',
-    'cancel_at': 'bigint',
-    'canceled_at': 'bigint',
-    'ended_at': 'bigint',
-    'discount__start': 'bigint',
-    'discount__end': 'bigint',
-} %}
-{%- set col = optional_columns('stripe', 'subscriptions', optional) %}
-
+-- Stripe API versions (macros/stripe_versions.sql): coalesce(newer path, 2024-06-20 path).
+--   current period: on the items since 2025-03-31.basil (the span of them all), before on the
+--     subscription;
+--   discount: the first expanded `discounts` entry (basil dropped the single `discount`).
 with subscriptions as (
     select * from {{ source_or_empty('stripe', 'subscriptions', {
+            '_dlt_id': 'varchar',
             'id': 'varchar',
             'customer': 'varchar',
             'currency': 'varchar',
             'status': 'varchar',
             'cancel_at_period_end': 'boolean',
             'collection_method': 'varchar',
+            'latest_invoice': 'varchar',
             'created': 'bigint',
             'start_date': 'bigint',
             'billing_cycle_anchor': 'bigint',
             'current_period_start': 'bigint',
             'current_period_end': 'bigint',
+            'trial_start': 'bigint',
+            'trial_end': 'bigint',
+            'cancel_at': 'bigint',
+            'canceled_at': 'bigint',
+            'ended_at': 'bigint',
+            'discount__id': 'varchar',
+            'discount__coupon__id': 'varchar',
+            'discount__coupon__duration': 'varchar',
+            'discount__coupon__percent_off': 'double',
+            'discount__coupon__amount_off': 'bigint',
+            'discount__start': 'bigint',
+            'discount__end': 'bigint',
         }) }}
+),
+
+items as (
+    select * from {{ source_or_empty('stripe', 'subscriptions__items__data', {
+            '_dlt_parent_id': 'varchar',
+            'current_period_start': 'bigint',
+            'current_period_end': 'bigint',
+        }) }}
+),
+
+applied_discounts as (
+    {{ stripe_applied_discounts('subscriptions__discounts') }}
+),
+
+item_periods as (
+    select
+        _dlt_parent_id,
+        min(current_period_start) as current_period_start,
+        max(current_period_end) as current_period_end
+    from items
+    group by _dlt_parent_id
+),
+
+versioned as (
+    select
+        subscriptions.*,
+        coalesce(item_periods.current_period_start, subscriptions.current_period_start)
+            as period_start,
+        coalesce(item_periods.current_period_end, subscriptions.current_period_end) as period_end,
+        coalesce(applied_discounts.discount_id, subscriptions.discount__id) as applied_discount_id,
+        coalesce(applied_discounts.coupon_id, subscriptions.discount__coupon__id) as applied_coupon_id,
+        coalesce(applied_discounts.coupon_duration, subscriptions.discount__coupon__duration)
+            as applied_coupon_duration,
+        coalesce(applied_discounts.coupon_percent_off, subscriptions.discount__coupon__percent_off)
+            as applied_coupon_percent_off,
+        coalesce(applied_discounts.coupon_amount_off, subscriptions.discount__coupon__amount_off)
+            as applied_coupon_amount_off,
+        coalesce(applied_discounts.discount_start, subscriptions.discount__start) as applied_discount_start,
+        coalesce(applied_discounts.discount_end, subscriptions.discount__end) as applied_discount_end
+    from subscriptions
+    left join item_periods on subscriptions._dlt_id = item_periods._dlt_parent_id
+    left join applied_discounts on subscriptions._dlt_id = applied_discounts._dlt_parent_id
 ),
 
 final as (
@@ -40,25 +82,25 @@ final as (
         status,
         cancel_at_period_end,
         collection_method,
-        {{ col['latest_invoice'] }} as latest_invoice_id,
-        {{ col['discount__id'] }} as discount_id,
-        {{ col['discount__coupon__id'] }} as coupon_id,
-        {{ col['discount__coupon__duration'] }} as coupon_duration,
-        cast({{ col['discount__coupon__percent_off'] }} as decimal(9, 4)) as coupon_percent_off,
-        {{ col['discount__coupon__amount_off'] }} as coupon_amount_off_minor,
+        latest_invoice as latest_invoice_id,
+        applied_discount_id as discount_id,
+        applied_coupon_id as coupon_id,
+        applied_coupon_duration as coupon_duration,
+        cast(applied_coupon_percent_off as decimal(9, 4)) as coupon_percent_off,
+        applied_coupon_amount_off as coupon_amount_off_minor,
         {{ epoch_seconds_to_timestamp('created') }} as created_at,
         {{ epoch_seconds_to_timestamp('start_date') }} as started_at,
         {{ epoch_seconds_to_timestamp('billing_cycle_anchor') }} as billing_cycle_anchor_at,
-        {{ epoch_seconds_to_timestamp(col['trial_start']) }} as trial_started_at,
-        {{ epoch_seconds_to_timestamp(col['trial_end']) }} as trial_ended_at,
-        {{ epoch_seconds_to_timestamp('current_period_start') }} as current_period_started_at,
-        {{ epoch_seconds_to_timestamp('current_period_end') }} as current_period_ends_at,
-        {{ epoch_seconds_to_timestamp(col['cancel_at']) }} as cancel_at,
-        {{ epoch_seconds_to_timestamp(col['canceled_at']) }} as canceled_at,
-        {{ epoch_seconds_to_timestamp(col['ended_at']) }} as ended_at,
-        {{ epoch_seconds_to_timestamp(col['discount__start']) }} as discount_started_at,
-        {{ epoch_seconds_to_timestamp(col['discount__end']) }} as discount_ends_at
-    from subscriptions
+        {{ epoch_seconds_to_timestamp('trial_start') }} as trial_started_at,
+        {{ epoch_seconds_to_timestamp('trial_end') }} as trial_ended_at,
+        {{ epoch_seconds_to_timestamp('period_start') }} as current_period_started_at,
+        {{ epoch_seconds_to_timestamp('period_end') }} as current_period_ends_at,
+        {{ epoch_seconds_to_timestamp('cancel_at') }} as cancel_at,
+        {{ epoch_seconds_to_timestamp('canceled_at') }} as canceled_at,
+        {{ epoch_seconds_to_timestamp('ended_at') }} as ended_at,
+        {{ epoch_seconds_to_timestamp('applied_discount_start') }} as discount_started_at,
+        {{ epoch_seconds_to_timestamp('applied_discount_end') }} as discount_ends_at
+    from versioned
 )
 
 select * from final
