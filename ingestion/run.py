@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,11 +20,11 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.errors import RETRYABLE_STATUSES, SourceHTTPError
+from ingestion.redaction import redact
 from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
 SOURCES = ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads")
-_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 
 @dataclass
@@ -49,11 +48,9 @@ class SourceResult:
 
 
 def scrub(text: str) -> str:
-    """Replace every configured secret value in ``text`` with ``***``."""
-    for key, value in os.environ.items():
-        if key.startswith("SOURCES__") and any(w in key for w in _SECRET_WORDS) and len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    """Replace every configured secret value (and anything shaped like a credential) in
+    ``text`` with ``***``: the same rules as the log redaction."""
+    return redact(text)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
