@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,14 +20,14 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.errors import RETRYABLE_STATUSES, SourceHTTPError
-from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
+from ingestion.redaction import redact
+from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
 SOURCES = ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads", "ecb_fx")
 #: Public data every build needs (FX rates), with no account to connect: always configured, and
 #: not enough on its own for a build worth running.
 REFERENCE_SOURCES = ("ecb_fx",)
-_SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 
 @dataclass
@@ -38,20 +37,23 @@ class SourceResult:
     message: str = ""
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Load packages of a killed run that were discarded (and their data read again).
+    discarded: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         if self.status == "loaded":
             total = sum(self.rows.values())
-            return f"{self.name}: loaded {total} rows into {len(self.rows)} tables in {self.seconds:.1f}s"
+            line = f"{self.name}: loaded {total} rows into {len(self.rows)} tables in {self.seconds:.1f}s"
+            if self.discarded:
+                line += " (a killed run's unfinished load was discarded and its data read again)"
+            return line
         return f"{self.name}: {self.status}: {self.message}"
 
 
 def scrub(text: str) -> str:
-    """Replace every configured secret value in ``text`` with ``***``."""
-    for key, value in os.environ.items():
-        if key.startswith("SOURCES__") and any(w in key for w in _SECRET_WORDS) and len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    """Replace every configured secret value (and anything shaped like a credential) in
+    ``text`` with ``***``: the same rules as the log redaction."""
+    return redact(text)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -131,12 +133,15 @@ def ingest_one(name: str) -> SourceResult:
     except SourceNotConfigured as exc:
         return SourceResult(name, "skipped", str(exc))
     pipeline = make_pipeline(name)
+    discarded: list[str] = []
     try:
+        discarded = discard_interrupted_loads(pipeline)
         pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
     except PipelineStepFailed as exc:
         line, _ = failure_line(name, exc)
         return SourceResult(name, "failed", line, seconds=time.perf_counter() - began)
-    return SourceResult(name, "loaded", rows=loaded_rows(pipeline), seconds=time.perf_counter() - began)
+    return SourceResult(name, "loaded", rows=loaded_rows(pipeline), seconds=time.perf_counter() - began,
+                        discarded=discarded)
 
 
 def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:

@@ -9,6 +9,7 @@ directory, and dbt would read a different file.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import dlt
@@ -48,3 +49,33 @@ def make_pipeline(source: str) -> dlt.Pipeline:
         pipelines_dir=str(pipelines_dir()),
         progress="log" if os.environ.get("NORTHSTAR_PROGRESS") else None,
     )
+
+
+def discard_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
+    """Abort the load packages a killed run left behind; return their ids.
+
+    Call it before ``pipeline.run``. Left alone, dlt would resume such a package, which is not
+    safe: its load jobs are replayed from ``started_jobs``, and a job whose rows DuckDB had
+    already committed (the kill came before dlt recorded the job as done) inserts them again
+    into the staging table. The merge then keeps both copies wherever it deduplicates by
+    ``_dlt_id`` (a root table with child tables; ``insert-only``), and a ``replace`` that
+    writes straight into its table (GA4's first load) would append them twice. Under Dagster a package may even be resumed
+    into a fresh draft that never held its first half.
+
+    ``abort_packages`` (dlt's own recovery) marks the package aborted (it never enters
+    ``_dlt_loads``, so its state row is never restored) and rewinds the local state and schemas
+    to where the package began. The next extract then reads again what the package held, and
+    since every table merges on its keys (or replaces), the warehouse ends as an uninterrupted
+    run leaves it. Two runs of one pipeline at once are not supported (nor safe in dlt), so
+    the folders of unfinished extracts and normalizations are deleted too.
+    """
+    pending = [*pipeline.list_normalized_load_packages(), *pipeline.list_extracted_load_packages()]
+    if pending:
+        pipeline.abort_packages()
+    # a killed extract or normalize leaves its half-written package in a folder of its own
+    # (normalize/<random>/, load/new/<load id>/) that no run reads again
+    working = Path(pipeline.working_dir)
+    for folder in [*working.glob("normalize/*"), *working.glob("load/new/*")]:
+        if folder.is_dir() and folder.name != "extracted":
+            shutil.rmtree(folder, ignore_errors=True)
+    return pending

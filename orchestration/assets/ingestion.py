@@ -36,7 +36,7 @@ from ingestion.run import (
     failure_line,
     source_resources,
 )
-from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
+from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
 from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 INGESTION_GROUP = "ingestion"
@@ -79,6 +79,9 @@ def _build_assets(name: str) -> AssetsDefinition:
             raise Failure(description=f"{name}: {exc}", allow_retries=False) from None
         with warehouse.writing(context.run.run_id):
             pipeline = make_pipeline(name)  # bound to the draft now
+            # a killed run's unfinished package is never resumed (it would load rows twice):
+            # it is discarded, its cursors rewound, and this run reads its data again
+            discard_interrupted_loads(pipeline)
             try:
                 yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
                                    dagster_dlt_translator=TRANSLATOR, loader_file_format=LOADER_FILE_FORMAT)
