@@ -177,7 +177,7 @@ def test_an_unknown_version_is_stripes_error_naming_it(old_account, version):
 def _load_stripe(world: World, monkeypatch) -> None:
     server = start_server(replace(world, stripe_api_version=NEW), port=0)
     try:
-        point_sources_at(monkeypatch, server.base_url)
+        point_sources_at(monkeypatch, server)
         make_pipeline("stripe").run(stripe_source(), loader_file_format=LOADER_FILE_FORMAT)
     finally:
         server.shutdown()
@@ -214,7 +214,7 @@ def _load_and_build(world: World, version: str, root: Path) -> Path:
     server = start_server(replace(world, stripe_api_version=version), port=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, START).items():
+        for key, value in source_env(server.base_url, server.world.start, server.world.as_of).items():
             patch.setenv(key, value)
         patch.setenv("SOURCES__STRIPE__API_VERSION", version)
         try:

@@ -114,7 +114,7 @@ def test_run_builds_and_publishes_from_the_configured_sources(configured):
     lines = out.splitlines()
     started = lines.index(next(line for line in lines if line.endswith("] ingest_stripe: started")))
     assert "] ingest_stripe: succeeded in " in lines[started + 1]
-    assert lines[started + 1].endswith(" rows loaded into 10 tables")
+    assert lines[started + 1].endswith(" rows loaded into 11 tables")
     assert any(line.endswith("] dbt_build: started") for line in lines)
     assert not any("ingest_meta_ads" in line for line in lines)
     assert "rows_match_sandbox_truth" not in out and "mrr_matches_sandbox_truth" not in out

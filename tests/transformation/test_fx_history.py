@@ -44,7 +44,7 @@ def old_account(tmp_path_factory) -> Warehouse:
     server = start_server(sim.world, port=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, START).items():
+        for key, value in source_env(server.base_url, server.world.start, server.world.as_of).items():
             patch.setenv(key, value)
         try:
             results = ingest()
