@@ -10,7 +10,9 @@ Subcommands:
 - ``northstar sandbox serve``     serve the simulated business over the real APIs' wire formats
 - ``northstar sandbox truth``     write the ground truth for an as-of
 
-Expected failures (bad arguments, a port in use) print one line and exit 2, without a traceback.
+Expected failures print one line, without a traceback: bad arguments, a port in use, a warehouse
+another run holds (exit 2); a full disk or a read-only folder (exit 1, naming the path). A
+``northstar run`` stopped by SIGINT or SIGTERM exits 130 or 143 (``orchestration/supervisor.py``).
 """
 
 from __future__ import annotations
@@ -194,15 +196,27 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from ingestion.run import ingest
+    """Each source in turn, one line each; a full disk or a read-only folder stops at once, in
+    one line naming it (the other sources would fail the same way)."""
+    from ingestion.run import SOURCES, ingest
+    from ingestion.warehouse import warehouse_path
+    from orchestration.storage_errors import problem_in_text, quiet_storage_tracebacks
 
-    try:
-        results = ingest(args.sources)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    for result in results:
+    unknown = [name for name in args.sources if name not in SOURCES]
+    if unknown:
+        raise CliError(f"unknown source {', '.join(unknown)}: choose from {', '.join(SOURCES)}")
+    logged = quiet_storage_tracebacks("dlt", where=warehouse_path().parent)
+    failed = False
+    for name in [n for n in SOURCES if n in (args.sources or SOURCES)]:
+        [result] = ingest([name])
+        if result.status == "failed":
+            problem = logged.problem or problem_in_text(result.message, warehouse_path().parent)
+            if problem:
+                print(f"northstar: error: {problem} (loading {name} into {warehouse_path()})", file=sys.stderr)
+                return 1
+            failed = True
         print(result.line(), file=sys.stderr if result.status == "failed" else sys.stdout)
-    return 1 if any(r.status == "failed" for r in results) else 0
+    return 1 if failed else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -278,11 +292,51 @@ def _production_header() -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """The supervisor (``orchestration/supervisor.py``) when started by a user, the worker when
+    started by the supervisor."""
     from ingestion.warehouse import warehouse_path
+    from orchestration import run_lock
     from orchestration.dagster_home import ensure_dagster_home
-    from orchestration.nightly import run_nightly
+    from orchestration.supervisor import die_with, supervise, worker_settings
 
+    worker = worker_settings()
     ensure_dagster_home()
+    if worker is None:
+        try:
+            return supervise(args.argv, warehouse_path())
+        except run_lock.WarehouseBusy as exc:
+            raise CliError(str(exc)) from None
+    run_id, lock_fd, supervisor = worker
+    die_with(supervisor)
+    run_lock.adopt(warehouse_path(), lock_fd)
+    try:
+        code = _run_worker(args, run_id)
+    except CliError as exc:
+        print(f"northstar: error: {exc}", file=sys.stderr)
+        code = 2
+    except Exception as exc:
+        from orchestration.storage_errors import storage_problem
+
+        problem = storage_problem(exc)
+        if problem is None:
+            raise
+        print(f"northstar: error: {problem}", file=sys.stderr)
+        code = 1
+    # Like a multiprocessing child, the worker leaves without Python's finalisation: after a
+    # failed load, dlt's tracebacks still reference DuckDB connections, and DuckDB's bindings
+    # would print dozens of lines about them at exit. Everything is committed or flushed here.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run_worker(args: argparse.Namespace, run_id: str) -> int:
+    from ingestion.warehouse import warehouse_path
+    from orchestration.nightly import run_nightly
+    from orchestration.recovery import PoolBlocked
+    from orchestration.storage_errors import quiet_storage_tracebacks
+
+    quiet_storage_tracebacks("dlt", where=warehouse_path().parent)
     began = time.perf_counter()
     server = None
     if args.sandbox:
@@ -294,7 +348,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(f"northstar run: {_production_header()}; warehouse {warehouse_path()}", flush=True)
     try:
-        outcome = run_nightly(progress=True)
+        outcome = run_nightly(progress=True, run_id=run_id)
+    except PoolBlocked as exc:
+        raise CliError(str(exc)) from None
     finally:
         if server is not None:
             server.shutdown()
@@ -303,8 +359,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  checks: {passed} of {len(outcome.checks)} passed")
     for check in outcome.failed_checks:
         print(f"    {check.severity.lower()}: {check.name}: {check.description}")
-    for line in outcome.step_failures:
-        print(f"  failed: {line}", file=sys.stderr)
+    problem = outcome.storage_problem
+    if problem:  # every step after it failed the same way: one line says it
+        print(f"northstar: error: {problem}", file=sys.stderr)
+    else:
+        for line in outcome.step_failures:
+            print(f"  failed: {line}", file=sys.stderr)
     print(f"  warehouse: {'published to ' + str(warehouse_path()) if outcome.published else 'NOT published (the last published warehouse is unchanged)'}")
     if outcome.published:
         from orchestration.run_summary import report_queries
@@ -327,7 +387,9 @@ def _cell(value: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(raw)
+    args.argv = raw  # northstar run hands them to its worker
     handler = {("sandbox", "generate"): cmd_generate, ("sandbox", "serve"): cmd_serve,
                ("sandbox", "truth"): cmd_truth, ("ingest", None): cmd_ingest,
                ("run", None): cmd_run, ("check", None): cmd_check, ("dev", None): cmd_dev}[(args.command, getattr(args, "action", None))]
@@ -336,6 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"northstar: error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from orchestration.storage_errors import storage_problem
+
+        problem = storage_problem(exc)
+        if problem is None:
+            raise
+        print(f"northstar: error: {problem}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from dagster_dbt import (
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from orchestration.dbt_build import PROJECT_DIR
+from orchestration.storage_errors import problem_in_text
 from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 #: dbt beside the running Python (the project's venv), whatever the PATH holds: a nightly
@@ -129,7 +130,8 @@ def _reuse_partial_parse(target_path: Path) -> None:
     dagster-dbt copies ``partial_parse.msgpack`` only from the default ``target/``, which holds
     an engineer's dev-target parse. dbt discards a partial parse made with another profile
     (another warehouse path), so the draft's own parse is kept (``_keep_partial_parse``), not
-    the prepared manifest's (made with the published path).
+    the prepared manifest's (made with the published path); every run's draft is reached
+    through one fixed path (``WarehouseResource.draft_path``), so the parse stays valid.
     """
     source = _DRAFT_PARTIAL_PARSE if _DRAFT_PARTIAL_PARSE.exists() else DBT_PROJECT.manifest_path.with_name(
         "partial_parse.msgpack")
@@ -173,6 +175,9 @@ def failed_nodes(target_path: Path) -> tuple[list[str], list[str]]:
 
 def _raise_for_failures(target_path: Path, succeeded: bool, error: str) -> None:
     models, tests = failed_nodes(target_path)
+    problem = problem_in_text(" ".join([error, *models]))
+    if problem and (models or not succeeded):  # a full disk: a retry cannot fix it
+        raise Failure(description=f"dbt build: {problem}", allow_retries=False)
     if not succeeded and not models and not tests:  # dbt stopped before any node (a lock, a bad profile)
         raise Failure(description=f"dbt build failed before running any node: {error}", allow_retries=True)
     if models:

@@ -36,8 +36,8 @@ def _add_the_missing_column_after_the_first_attempt(drafts: Path, done: list) ->
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         runs = (set(RUN_TARGETS.iterdir()) - before) if RUN_TARGETS.exists() else set()
-        if any((run / "run_results.json").exists() for run in runs) and list(drafts.glob("*.duckdb")):
-            draft = next(drafts.glob("*.duckdb"))
+        if any((run / "run_results.json").exists() for run in runs) and list(drafts.glob("*/*.duckdb")):
+            draft = next(drafts.glob("*/*.duckdb"))  # the run's own draft: .drafts/<run id>/
             while time.monotonic() < deadline:
                 try:
                     with duckdb.connect(str(draft)) as con:  # once dbt let go of the file

@@ -181,8 +181,9 @@ def test_a_corrupted_source_fails_the_run_at_its_check_and_publishes_nothing(run
     assert "stripe/invoices:gx_raw_stripe_invoices" in failed
     assert "amount_due" in failed["stripe/invoices:gx_raw_stripe_invoices"].description
     assert runs.digests[2] == runs.digests[1]  # the published warehouse is untouched
-    draft = runs.published.parent / ".drafts" / "northstar.duckdb"  # kept for inspection
-    assert draft.exists() and draft.with_suffix(".run_id").read_text() == third.run_id
+    draft = runs.published.parent / ".drafts" / third.run_id / "northstar.duckdb"  # kept for inspection
+    assert draft.exists()
+    assert [d.name for d in draft.parent.parent.iterdir() if not d.is_symlink()] == [third.run_id]
     run_alerts = [t for t in runs.alerts if t.startswith(f"Northstar: run {third.run_id[:8]} of nightly failed")]
     assert len(run_alerts) == 1
     assert "stripe/invoices:gx_raw_stripe_invoices" in run_alerts[0] and "amount_due" in run_alerts[0]
