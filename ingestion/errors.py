@@ -49,6 +49,75 @@ class SourceUnreachable(SourceHTTPError):
         self.source, self.status, self.url_path, self.detail = source, 0, url_path, reason
 
 
+class SourceBadAnswer(SourceHTTPError):
+    """A successful status whose body is not what the endpoint sends: not JSON, or JSON
+    without the envelope the rows live in (``status`` is the 2xx that came with it).
+
+    Why this is an error and not an empty page: dlt's ``data_selector`` reads a missing key as
+    no rows, so a proxy's page or a changed API would load nothing and report success.
+    """
+
+    def __init__(
+        self, source: str, status: int, url_path: str, problem: str, invalid_json: bool = False
+    ):
+        what = "invalid JSON" if invalid_json else "unexpected answer"
+        Exception.__init__(self, f"{source}: {what} from {url_path}: {problem}")
+        self.source, self.status, self.url_path, self.detail = source, status, url_path, problem
+
+
+#: Says what is wrong with a parsed answer, or None when it has its envelope.
+Envelope = Callable[[Any], "str | None"]
+
+
+def list_under(key: str) -> Envelope:
+    """An object whose ``key`` holds the page's rows, as a list (empty is a fine answer)."""
+
+    def check(body: Any) -> str | None:
+        if not isinstance(body, dict):
+            return f'not a JSON object with a "{key}" list'
+        if key not in body:
+            return f'no "{key}" key'
+        if not isinstance(body[key], list):
+            return f'"{key}" is not a list'
+        return None
+
+    return check
+
+
+def object_with(key: str) -> Envelope:
+    """A single object, recognised by a field it always has (``id``, ``currency``...)."""
+
+    def check(body: Any) -> str | None:
+        return None if isinstance(body, dict) and key in body else f'no "{key}" key'
+
+    return check
+
+
+def envelope_hook(source: str, envelope: Envelope) -> Callable[..., None]:
+    """A requests response hook: a 2xx answer must be JSON and have ``envelope``'s shape.
+
+    Runs after ``error_hook`` (error statuses never get here) and before dlt reads the page,
+    so the source fails in one line naming the endpoint instead of loading nothing.
+    """
+
+    def hook(response: Response, *args: Any, **kwargs: Any) -> None:
+        if not 200 <= response.status_code < 300:
+            return
+        path = urlsplit(response.url).path
+        try:
+            body = response.json()
+        except ValueError as exc:  # requests' JSONDecodeError: position only, never the body
+            reason = (str(exc).splitlines() or ["not JSON"])[0][:200]
+            raise SourceBadAnswer(
+                source, response.status_code, path, reason, invalid_json=True
+            ) from None
+        problem = envelope(body)
+        if problem:
+            raise SourceBadAnswer(source, response.status_code, path, problem)
+
+    return hook
+
+
 #: Statuses worth retrying: dlt's retrying session backs off and honours Retry-After.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 

@@ -2,7 +2,8 @@
 
 One asset graph: raw tables (dlt) -> dbt seeds, staging, intermediate, core and metric marts
 -> ``published_warehouse``. Checks: every dbt test, the great-expectations suites, the KPI
-alerts, raw freshness and, on the sandbox, reconciliation with its truth. ``northstar run``
+alerts, raw freshness, published history not getting worse and, on the sandbox,
+reconciliation with its truth. ``northstar run``
 executes the same ``nightly`` job in-process.
 """
 
@@ -17,6 +18,7 @@ from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import build_publish_asset
 from orchestration.checks.freshness import build_freshness_checks, build_freshness_sensor
+from orchestration.checks.history import build_history_check
 from orchestration.checks.kpi import build_kpi_checks
 from orchestration.checks.quality import build_quality_checks
 from orchestration.checks.reconciliation import build_reconciliation_checks
@@ -30,7 +32,8 @@ def build_definitions() -> Definitions:
     jobs = build_jobs(INGESTION_ASSETS, dbt_models, configured_sources())
     return Definitions(
         assets=[*INGESTION_ASSETS, dbt_models, build_publish_asset([*INGESTION_ASSETS, dbt_models])],
-        asset_checks=[*build_quality_checks(), build_kpi_checks(), *build_reconciliation_checks(), *freshness],
+        asset_checks=[*build_quality_checks(), build_kpi_checks(), *build_reconciliation_checks(),
+                      build_history_check(), *freshness],
         jobs=jobs,
         schedules=build_schedules(jobs),
         sensors=[northstar_run_failure_alert, build_freshness_sensor(freshness)],

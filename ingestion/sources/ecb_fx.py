@@ -25,12 +25,13 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 import dlt
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 
-from ingestion.errors import error_hook, retries_exhausted
+from ingestion.errors import SourceBadAnswer, error_hook, retries_exhausted
 from ingestion.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -46,6 +47,8 @@ DEFAULT_API_BASE = "https://data-api.ecb.europa.eu"
 DEFAULT_SERIES_KEY = "D..EUR.SP00.A"
 #: The euro's first day of reference rates: a first load reads the whole history.
 DEFAULT_START_DATE = "1999-01-04"
+#: The CSV columns every observation line has: an answer without them is not the ECB's CSV.
+REQUIRED_COLUMNS = frozenset({"TIME_PERIOD", "CURRENCY", "OBS_VALUE"})
 #: Rows handed to dlt at a time.
 BATCH_SIZE = 5000
 
@@ -94,7 +97,9 @@ def ecb_fx_source(
             return
         response.encoding = response.encoding or "utf-8"
         batch: list[dict[str, Any]] = []
-        for row in csv.DictReader(response.iter_lines(decode_unicode=True)):
+        reader = csv.DictReader(response.iter_lines(decode_unicode=True))
+        _check_header(reader.fieldnames, response)
+        for row in reader:
             parsed = _row(row)
             if parsed is not None:
                 batch.append(parsed)
@@ -105,6 +110,16 @@ def ecb_fx_source(
             yield batch
 
     return daily_rates
+
+
+def _check_header(fieldnames: Any, response: Response) -> None:
+    """A 200 without the CSV's columns (a maintenance page, a JSON error) is not "no rates":
+    it fails the source in one line naming the endpoint."""
+    missing = sorted(REQUIRED_COLUMNS - set(fieldnames or ()))
+    if missing:
+        response.close()
+        raise SourceBadAnswer(SOURCE, response.status_code, urlsplit(response.url).path,
+                              f"no {', '.join(missing)} columns")
 
 
 def _row(line: dict[str, str]) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ import dlt
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 
-from ingestion.errors import error_hook, retries_exhausted
+from ingestion.errors import envelope_hook, error_hook, retries_exhausted
 from ingestion.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -97,10 +97,11 @@ def google_ads_source(
     client = RESTClient(base_url=api_base, headers=headers, auth=auth, session=session)
     path = f"/{api_version}/customers/{customer}/googleAds:searchStream"
     secrets = (developer_token, client_secret, refresh_token)
+    hooks = {"response": [error_hook(SOURCE, _detail, secrets), envelope_hook(SOURCE, _stream)]}
 
     def search(query: str) -> Iterator[list[dict[str, Any]]]:
         with retries_exhausted(SOURCE):
-            response = client.post(path, json={"query": query}, hooks={"response": [error_hook(SOURCE, _detail, secrets)]})
+            response = client.post(path, json={"query": query}, hooks=hooks)
             for batch in response.json():
                 yield batch.get("results", [])
 
@@ -163,6 +164,21 @@ def _keep_rest(row: dict[str, Any], rest: dict[str, Any]) -> dict[str, Any]:
         if value not in ({}, None):
             row[key] = value
     return row
+
+
+def _stream(body: Any) -> str | None:
+    """What is wrong with a searchStream answer: a JSON array of at least one batch, each with
+    its ``fieldMask`` (an empty result is one batch without ``results``: proto3 leaves it out)."""
+    if not isinstance(body, list):
+        return "not a list of result batches"
+    if not body:
+        return "no result batch (even an empty result has one)"
+    for batch in body:
+        if not isinstance(batch, dict) or not ("results" in batch or "fieldMask" in batch):
+            return 'a batch without "results" or "fieldMask"'
+        if not isinstance(batch.get("results", []), list):
+            return '"results" is not a list'
+    return None
 
 
 def _detail(response: Response) -> str:

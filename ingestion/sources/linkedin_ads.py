@@ -30,7 +30,13 @@ from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, OffsetPaginator
 
-from ingestion.errors import error_hook, retries_exhausted
+from ingestion.errors import (
+    envelope_hook,
+    error_hook,
+    list_under,
+    object_with,
+    retries_exhausted,
+)
 from ingestion.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -94,13 +100,18 @@ def linkedin_ads_source(
         auth=auth,
         session=session,
     )
-    hooks = {"response": [error_hook(SOURCE, _detail, [client_secret, refresh_token])]}
+    refused = error_hook(SOURCE, _detail, [client_secret, refresh_token])
+    # Rest.li collections are {"elements": [...], "paging"/"metadata": ...}; the account is
+    # one entity with its currency.
+    list_hooks = {"response": [refused, envelope_hook(SOURCE, list_under("elements"))]}
+    account_hooks = {"response": [refused, envelope_hook(SOURCE, object_with("currency"))]}
     currency_of: dict[str, str] = {}
 
     def currency() -> str:
         if not currency_of:
             with retries_exhausted(SOURCE):
-                currency_of["value"] = client.get(f"/adAccounts/{account}", hooks=hooks).json()["currency"]
+                account_node = client.get(f"/adAccounts/{account}", hooks=account_hooks).json()
+            currency_of["value"] = account_node["currency"]
         return currency_of["value"]
 
     @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)
@@ -114,7 +125,7 @@ def linkedin_ads_source(
                     cursor_path="metadata.nextPageToken", cursor_param="pageToken"
                 ),
                 data_selector="elements",
-                hooks=hooks,
+                hooks=list_hooks,
             ):
                 yield [_campaign_row(item, account, account_currency) for item in page]
 
@@ -141,7 +152,7 @@ def linkedin_ads_source(
                     total_path="paging.total",
                 ),
                 data_selector="elements",
-                hooks=hooks,
+                hooks=list_hooks,
             ):
                 yield [_stats_row(item, account, account_currency) for item in page]
 

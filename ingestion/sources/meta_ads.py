@@ -28,7 +28,13 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
-from ingestion.errors import error_hook, retries_exhausted
+from ingestion.errors import (
+    envelope_hook,
+    error_hook,
+    list_under,
+    object_with,
+    retries_exhausted,
+)
 from ingestion.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -89,13 +95,18 @@ def meta_ads_source(
         auth=BearerTokenAuth(access_token),
         session=http_session(Timeouts(connect_timeout, read_timeout)),
     )
-    hooks = {"response": [error_hook(SOURCE, _detail, [access_token])]}
+    refused = error_hook(SOURCE, _detail, [access_token])
+    # Graph lists are {"data": [...], "paging": ...}; the account node answers its fields.
+    list_hooks = {"response": [refused, envelope_hook(SOURCE, list_under("data"))]}
+    node_hooks = {"response": [refused, envelope_hook(SOURCE, object_with("currency"))]}
     currency_of: dict[str, str] = {}
 
     def currency() -> str:
         if not currency_of:
             with retries_exhausted(SOURCE):
-                node = client.get(f"/act_{account}", params={"fields": "currency"}, hooks=hooks).json()
+                node = client.get(
+                    f"/act_{account}", params={"fields": "currency"}, hooks=node_hooks
+                ).json()
             currency_of["value"] = node["currency"]
         return currency_of["value"]
 
@@ -106,7 +117,7 @@ def meta_ads_source(
                 params={**params, "limit": PAGE_SIZE},
                 paginator=JSONLinkPaginator(next_url_path="paging.next"),
                 data_selector="data",
-                hooks=hooks,
+                hooks=list_hooks,
             )
 
     @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)

@@ -45,7 +45,15 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from ingestion.errors import SourceHTTPError, error_hook, retries_exhausted
+from ingestion.errors import (
+    Envelope,
+    SourceHTTPError,
+    envelope_hook,
+    error_hook,
+    list_under,
+    object_with,
+    retries_exhausted,
+)
 from ingestion.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -146,12 +154,16 @@ class StripeAPI:
         """Every page of a list endpoint, newest objects first."""
         params = {"limit": PAGE_LIMIT, **(params or {})}
         with retries_exhausted(SOURCE):
-            for page in self.client.paginate(path, params=params, hooks=_HOOKS):
+            for page in self.client.paginate(path, params=params, hooks=_hooks(A_LIST)):
                 yield list(page)
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, envelope: Envelope | None = None
+    ) -> dict[str, Any]:
+        """One object (``envelope``: one with an ``id``), or a list's first page."""
+        hooks = _hooks(envelope or AN_OBJECT)
         with retries_exhausted(SOURCE):
-            return self.client.get(path, params=params, hooks=_HOOKS).json()
+            return self.client.get(path, params=params, hooks=hooks).json()
 
     def events_since(self, created: int | None) -> Page:
         """Events created at or after ``created`` (all that Stripe serves if None)."""
@@ -165,7 +177,7 @@ class StripeAPI:
     def newest_event(self) -> dict[str, Any] | None:
         """The latest event, read before a full listing so nothing after it is missed."""
         if self._newest_event is None:
-            page = self.get("/v1/events", {"limit": 1}).get("data") or []
+            page = self.get("/v1/events", {"limit": 1}, A_LIST)["data"]
             self._newest_event = page[0] if page else {}
         return self._newest_event or None
 
@@ -182,7 +194,15 @@ class StripeAPI:
         return self._retained[event_id]
 
 
-_HOOKS = {"response": [error_hook(SOURCE, _error_detail, secrets=())]}
+#: Every Stripe list is ``{"object": "list", "data": [...], "has_more": ...}``; every object
+#: has an ``id``. An answer without them fails the source instead of reading as empty.
+A_LIST, AN_OBJECT = list_under("data"), object_with("id")
+
+
+def _hooks(envelope: Envelope) -> dict[str, list[Any]]:
+    """Error statuses end the run (or go back to the retries); a 2xx must have ``envelope``."""
+    return {"response": [error_hook(SOURCE, _error_detail, secrets=()),
+                         envelope_hook(SOURCE, envelope)]}
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The last asset of every run: the audited draft replaces the warehouse BI tools read.
 
 It depends on every raw table and dbt model, so it runs after them and after every blocking check on them
-(dbt error-severity tests, great-expectations suites, reconciliations): when one fails, Dagster
-does not run it, the run fails and the published file stays exactly as it was.
+(dbt error-severity tests, great-expectations suites, reconciliations, and the published history
+not getting worse: orchestration/checks/history.py): when one fails, Dagster does not run it, the
+run fails and the published file stays exactly as it was.
 """
 
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time

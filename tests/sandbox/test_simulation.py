@@ -161,3 +161,43 @@ def test_stripe_ids_are_unique_even_for_changes_in_the_same_second(small_sim, tm
     renderer._emit("customer.subscription.updated", 10**10 - 5, sub, {"discount": None})
     renderer._emit("customer.subscription.updated", 10**10 - 5, sub, {"items": None})
     assert len({e["id"] for e in renderer.events}) == 2
+
+
+#: seed -> pairs of as-ofs (from 2025-01-01, small scale) whose worlds the test below compares.
+#: Seed 7: a discount ending 2025-05-20 was recorded only once a later change existed. Seed 11:
+#: a subscription created an hour before 2025-06-01, "incomplete" in that world (its first
+#: payment not made yet) and "active" in the later one; and a plan change on 2025-09-15 made
+#: while an invoice was past due, recorded after the payment of 2025-09-17.
+APPEND_ONLY_AS_OFS = {
+    7: [(date(2025, 6, 1), date(2025, 6, 16))],
+    11: [(date(2025, 6, 1), date(2025, 6, 16)), (date(2025, 9, 16), date(2025, 10, 1))],
+}
+
+
+@pytest.mark.parametrize("seed", list(APPEND_ONLY_AS_OFS))
+def test_advancing_as_of_adds_no_event_dated_before_the_earlier_as_of(tmp_path, seed):
+    """An incremental load reads the events created since its last run: an event created
+    before the previous as-of but served only by a later world is never loaded. For two
+    as-ofs, every event of the later world created before the earlier as-of (within the 30
+    days both serve) is in the earlier world, identical, and every subscription's versions are
+    a timeline."""
+    events = {}
+    for as_of in sorted({as_of for pair in APPEND_ONLY_AS_OFS[seed] for as_of in pair}):
+        sim = simulate(seed, date(2025, 1, 1), as_of, "small", tmp_path / as_of.isoformat())
+        for sub in sim.ledger.subscriptions:
+            times = [at for at, _ in sub.versions]
+            assert times == sorted(times), sub.id
+        events[as_of] = sim.world.stripe["events"]
+    window = 30 * 86_400
+    for earlier, later in APPEND_ONLY_AS_OFS[seed]:
+        cutoff = day_start(earlier)
+        served_before = {e["id"]: e for e in events[earlier]}
+        overlap = [e for e in events[later] if cutoff - window <= e["created"] < cutoff]
+        backdated = [(e["type"], e["created"], e["data"]["object"]["id"])
+                     for e in overlap if served_before.get(e["id"]) != e]
+        assert backdated == [], (earlier, later)
+        assert len(overlap) > 50
+        # and nothing the earlier world served inside the later window has gone
+        kept = {e["id"] for e in events[later]}
+        assert all(e["id"] in kept for e in events[earlier]
+                   if e["created"] >= day_start(later) - window)

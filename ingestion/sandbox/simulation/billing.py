@@ -20,6 +20,8 @@ from ingestion.sandbox.simulation.ids import stripe_id
 from ingestion.sandbox.simulation.stripe_catalog import StripeCatalog, plan_from_price
 
 LIVE_STATUSES = ("active", "past_due")
+#: A subscription in one of these has ended: nothing changes on it any more.
+ENDED_STATUSES = ("canceled", "incomplete_expired")
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,28 @@ class BillingSimulator:
 
     def _run_subscription(self, customer: CustomerRecord, plan: CustomerPlan, rng: random.Random, n: int,
                           t0: int, with_trial: bool, spans: list[tuple[int, int]]) -> tuple[bool, int | None]:
+        outcome = self._play_subscription(customer, plan, rng, n, t0, with_trial, spans)
+        self._end_lapsed_discount(self.ledger.subscriptions[-1])
+        return outcome
+
+    def _end_lapsed_discount(self, sub: SubscriptionRecord) -> None:
+        """A discount that ended before as-of is removed at its end, as Stripe does then.
+
+        ``record`` removes it when the next change is recorded; when that change falls at or
+        after as-of, the removal (before as-of) must exist all the same: advancing as-of only
+        appends, so a later world cannot add a change dated before the earlier as-of.
+        """
+        if not sub.versions:
+            return
+        at, state = sub.versions[-1]
+        ends = state.discount.end if state.discount is not None else None
+        if state.status in ENDED_STATUSES or ends is None:
+            return
+        if at < ends < self.as_of:
+            sub.versions.append((ends, replace(state, discount=None)))
+
+    def _play_subscription(self, customer: CustomerRecord, plan: CustomerPlan, rng: random.Random, n: int,
+                           t0: int, with_trial: bool, spans: list[tuple[int, int]]) -> tuple[bool, int | None]:
         key = f"{plan.key}:{n}"
         cur = plan.currency
         tier = rng.choices(catalog.TIERS, catalog.TIER_WEIGHTS)[0]
@@ -307,14 +331,13 @@ class BillingSimulator:
                     spans.append((period_start, cancel_at))
                     return True, cancel_at if cancel_at < self.as_of else None
                 self._delinquent(customer, paid_at, False)
-                state = replace(state, status="active")
-                if not record(paid_at, state):
-                    spans.append((period_start, self.as_of))
-                    return True, None
+                state = replace(state, status="past_due")
+                recovered_at = paid_at  # a step of the period, in time order with the others
             else:
                 state = replace(state, status="active")
                 if not record(period_start, state):
                     return had_revenue, None
+                recovered_at = None
             had_revenue = True
 
             # mid-period decisions, drawn in a fixed order every period
@@ -340,35 +363,30 @@ class BillingSimulator:
                 new_base = replace(base, price_key=f"{tier}_{interval}_{cur}", quantity=1 if tier == "starter" else base.quantity)
             elif change < 0.09 and tier != "starter":
                 new_base = replace(base, quantity=max(1, (base.quantity or 1) + seats))
+            # The period's changes, applied and recorded in the order they happen: a plan change
+            # or a decision to cancel may come before a late payment or before each other.
+            # Recorded out of order, versions are not a timeline, and a later world would hold a
+            # change dated before an earlier world's as-of that the earlier world lacks.
+            steps: list[tuple[int, str]] = [] if recovered_at is None else [(recovered_at, "recover")]
             if new_base is not None and new_base != base:
-                state = replace(state, items=(new_base, *state.items[1:]))
-                if not record(change_at, state):
+                steps.append((change_at, "change"))
+                pending.extend(self._proration_lines(sub, key, number, base, new_base, change_at, period_start, period_end))
+            if churns and immediate:
+                steps.append((max(decide_at, change_at + 60), "cancel_now"))
+            elif churns:
+                steps.append((decide_at, "cancel_at_period_end"))
+                if reverts:
+                    steps.append((decide_at + (period_end - decide_at) // 2, "revert"))
+                else:
+                    steps.append((period_end, "end"))
+            for at, step in sorted(steps, key=lambda s: s[0]):
+                state = _apply(state, step, at, new_base, period_end)
+                if not record(at, state):
                     spans.append((period_start, self.as_of))
                     return True, None
-                pending.extend(self._proration_lines(sub, key, number, base, new_base, change_at, period_start, period_end))
-
-            if churns and immediate:
-                at = max(decide_at, change_at + 60)
-                if record(at, replace(state, status="canceled", canceled_at=at, ended_at=at)):
+                if state.status == "canceled":
                     spans.append((period_start, at))
                     return True, at
-                spans.append((period_start, self.as_of))
-                return True, None
-            if churns:
-                state = replace(state, cancel_at_period_end=True, cancel_at=period_end, canceled_at=decide_at)
-                if not record(decide_at, state):
-                    spans.append((period_start, self.as_of))
-                    return True, None
-                if reverts:
-                    revert_at = decide_at + (period_end - decide_at) // 2
-                    state = replace(state, cancel_at_period_end=False, cancel_at=None, canceled_at=None)
-                    if not record(revert_at, state):
-                        spans.append((period_start, self.as_of))
-                        return True, None
-                else:
-                    ended = record(period_end, replace(state, status="canceled", ended_at=period_end))
-                    spans.append((period_start, min(period_end, self.as_of)))
-                    return True, period_end if ended else None
             spans.append((period_start, min(period_end, self.as_of)))
             period_start = period_end
             number += 1
@@ -455,7 +473,13 @@ class BillingSimulator:
 
     def _pay(self, invoice: InvoiceRecord, rng: random.Random, customer: CustomerRecord,
              force_success: bool = False) -> tuple[int | None, int | None]:
-        """Collect an invoice: returns (paid_at, first_failed_at). Smart retries on days 3, 5, 7."""
+        """Collect an invoice: returns (paid_at, first_failed_at). Smart retries on days 3, 5, 7.
+
+        The times returned are the decided ones, even when at or after as-of (only the charges
+        before it exist): what the subscription does until as-of must not depend on where
+        as-of falls, or a later as-of would rewrite the past (a first payment due after as-of
+        read as a failed one: "incomplete" at creation, "active" in the later world).
+        """
         fails_first = rng.random() < 0.05 and not force_success
         retry_success = [rng.random() < 0.5 for _ in range(3)]
         refund_draw, refund_full, refund_day = rng.random(), rng.random() < 0.6, rng.uniform(1, 10)
@@ -469,16 +493,14 @@ class BillingSimulator:
         outcomes = [not fails_first] + retry_success
         first_failed = None
         for attempt, (at, ok) in enumerate(zip(attempts, outcomes), start=1):
-            if at >= self.as_of:
-                return None, first_failed
-            charge = self._charge(invoice, attempt, at, "succeeded" if ok else "failed")
-            if ok:
-                self._status(invoice, at, "paid", attempt, charge.id)
-                if refund_draw < 0.02 and self.account.refunds:
+            if at < self.as_of:  # later attempts are decided, not yet made
+                charge = self._charge(invoice, attempt, at, "succeeded" if ok else "failed")
+                self._status(invoice, at, "paid" if ok else "open", attempt, charge.id)
+                if ok and refund_draw < 0.02 and self.account.refunds:
                     amount = due if refund_full else due // 2
                     self._refund(charge, at + int(refund_day * DAY), amount)
+            if ok:
                 return at, first_failed
-            self._status(invoice, at, "open", attempt, charge.id)
             first_failed = first_failed or at
         return None, first_failed
 
@@ -515,6 +537,21 @@ class BillingSimulator:
     def _delinquent(self, customer: CustomerRecord, at: int, value: bool) -> None:
         if at < self.as_of:
             customer.delinquency.append((at, value))
+
+
+def _apply(state: SubState, step: str, at: int, new_base: Item | None, period_end: int) -> SubState:
+    """The subscription's state after one of a period's changes, made at ``at``."""
+    if step == "change":
+        return replace(state, items=(new_base, *state.items[1:]))
+    if step == "cancel_now":
+        return replace(state, status="canceled", canceled_at=at, ended_at=at)
+    if step == "cancel_at_period_end":
+        return replace(state, cancel_at_period_end=True, cancel_at=period_end, canceled_at=at)
+    if step == "recover":  # the failed invoice is paid after all
+        return replace(state, status="active")
+    if step == "revert":
+        return replace(state, cancel_at_period_end=False, cancel_at=None, canceled_at=None)
+    return replace(state, status="canceled", ended_at=period_end)  # "end"
 
 
 def _fee(amount: int, currency: str) -> int:
