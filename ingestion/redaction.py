@@ -21,7 +21,7 @@ What is redacted (the value only, so a log line still says which header or param
 - ``Bearer``/``Basic`` credentials, Stripe keys (``sk_live_...``, ``rk_test_...``,
   ``whsec_...``) and Google OAuth tokens (``ya29....``, ``1//...``) wherever they appear;
 - every configured secret value: the environment's ``SOURCES__*`` settings whose names say
-  KEY, TOKEN, SECRET, PASSWORD or CLIENT_ID, and the values under such names in
+  KEY, TOKEN, SECRET or PASSWORD (an OAuth client id is an identifier, not a credential), and the values under such names in
   ``.dlt/secrets.toml``.
 """
 
@@ -37,7 +37,14 @@ from typing import Any
 
 MASK = "***"
 #: Setting names whose values are secrets (as ``ingestion.run.scrub`` always treated them).
-SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CLIENT_ID")
+SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def is_secret_setting(name: str) -> bool:
+    """A setting whose value is a credential: its name says KEY, TOKEN, SECRET, ... and it is not
+    an address (``TOKEN_URL`` names where tokens come from, not a token)."""
+    upper = name.upper()
+    return any(word in upper for word in SECRET_WORDS) and not upper.endswith(("_URL", "URL"))
 #: Values shorter than this are not replaced verbatim (they would mangle ordinary text).
 _MIN_SECRET_LENGTH = 4
 
@@ -78,7 +85,7 @@ def _secret_values() -> list[str]:
     """
     values = {
         value for key, value in os.environ.items()
-        if key.startswith("SOURCES__") and any(word in key.upper() for word in SECRET_WORDS)
+        if key.startswith("SOURCES__") and is_secret_setting(key)
     }
     values.update(_toml_strings(_secrets_toml()))
     return sorted((v for v in values if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
@@ -113,7 +120,7 @@ def _strings(document: Any) -> list[str]:
     def walk(node: Any, secret: bool) -> None:
         if isinstance(node, dict):
             for name, child in node.items():
-                walk(child, secret or any(word in str(name).upper() for word in SECRET_WORDS))
+                walk(child, secret or is_secret_setting(str(name)))
         elif isinstance(node, list):
             for child in node:
                 walk(child, secret)

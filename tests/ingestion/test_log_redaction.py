@@ -16,17 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.redaction import RedactingFilter, redact
+from ingestion.redaction import RedactingFilter, is_secret_setting, redact
 from ingestion.run import SOURCES
 from ingestion.sandbox.client_env import source_env
-
-SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 
 def configured_secrets(server) -> dict[str, str]:
     """Setting name -> value, for every secret setting of every source."""
     env = source_env(server.base_url, server.world.start, server.world.as_of)
-    secrets = {k: v for k, v in env.items() if any(word in k for word in SECRET_WORDS)}
+    secrets = {k: v for k, v in env.items() if is_secret_setting(k)}
+    assert "SOURCES__GOOGLE_ADS__TOKEN_URL" not in secrets  # an address, not a credential
     assert {k.split("__")[1].lower() for k in secrets} >= {"stripe", "google_ads", "meta_ads",
                                                             "linkedin_ads"}
     return secrets
