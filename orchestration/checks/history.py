@@ -156,7 +156,7 @@ def compare_with_published(draft: duckdb.DuckDBPyConnection, published_path: Pat
     metadata = {"mode": "production", "closed_cells": cells, "moved": len(moves),
                 "tolerance": str(share)}
     if moves:
-        return Outcome(False, f"{len(moves)} published numbers of closed months moved beyond "
+        return Outcome(False, f"{_numbers(len(moves))} of closed months moved beyond "
                        f"{TOLERANCE_SETTING}={share}: " + "; ".join(moves[:SHOWN]), metadata)
     return Outcome(True, f"{cells} closed month x currency cells equal the published warehouse",
                    metadata)
@@ -169,10 +169,14 @@ def _against_truth(before_model: dict, draft_model: dict, truth: dict, before: K
     metadata = {"mode": "sandbox", "cells": cells, "worse": len(worse), "closer_to_truth": repaired,
                 "history_moved": len(moves)}
     if worse:
-        return Outcome(False, f"{len(worse)} numbers are farther from the sandbox's truth than "
-                       "the published ones: " + "; ".join(worse[:SHOWN]), metadata)
+        return Outcome(False, f"{_numbers(len(worse), '')} farther from the sandbox's truth than "
+                       "published: " + "; ".join(worse[:SHOWN]), metadata)
     return Outcome(True, f"{cells} month x currency cells no farther from the truth than published"
                    f" ({repaired} numbers closer)", metadata)
+
+
+def _numbers(count: int, which: str = "published ") -> str:
+    return f"{count} {which}number" + ("" if count == 1 else "s")
 
 
 def build_history_check() -> AssetChecksDefinition:

@@ -131,7 +131,7 @@ def test_in_the_sandbox_a_number_farther_from_the_truth_blocks(tmp_path):
     outcome = _compare(tmp_path, drifted, truth)
     assert not outcome.passed
     assert outcome.description == (
-        "1 numbers are farther from the sandbox's truth than the published ones: 2025-02-01 usd: "
+        "1 number farther from the sandbox's truth than published: 2025-02-01 usd: "
         "MRR (minor units) published 15000.0000, draft 12500.0000, truth 15000.0000")
     assert outcome.metadata["mode"] == "sandbox"
 
@@ -184,7 +184,7 @@ def test_the_check_blocks_the_real_publish_in_a_dagster_run(tmp_path, monkeypatc
     [evaluation] = second.get_asset_check_evaluations()
     assert evaluation.check_name == CHECK_NAME and not evaluation.passed
     assert evaluation.description == (
-        f"1 published numbers of closed months moved beyond {TOLERANCE_SETTING}=0: "
+        f"1 published number of closed months moved beyond {TOLERANCE_SETTING}=0: "
         "2025-02-01 usd: ending MRR 150.000000 -> 149.000000")
     assert not second.success
     materialized = {e.asset_key for e in second.get_asset_materialization_events()}

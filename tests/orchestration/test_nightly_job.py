@@ -174,6 +174,16 @@ def test_a_reader_holding_the_published_file_is_not_blocked_and_sees_no_partial_
     assert runs.digests[1] != runs.digests[0]
 
 
+def test_each_build_compares_its_history_with_the_published_one(runs: Runs):
+    """The first build has nothing published to compare with; the second compares every month
+    of the first build with the truth, and no number got farther from it."""
+    first, second = ({c.name: c for c in outcome.checks}["mrr_summary:published_history_not_worse"]
+                     for outcome in runs.outcomes[:2])
+    assert first.passed and first.description == "first run: no published warehouse to compare with"
+    assert second.passed, second.description
+    assert second.description.startswith("24 month x currency cells no farther from the truth")
+
+
 def test_a_corrupted_source_fails_the_run_at_its_check_and_publishes_nothing(runs: Runs):
     third = runs.outcomes[2]
     assert not third.success and not third.published
