@@ -200,7 +200,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     one line naming it (the other sources would fail the same way)."""
     from ingestion.run import SOURCES, ingest
     from ingestion.warehouse import warehouse_path
-    from orchestration.storage_errors import problem_in_text, quiet_storage_tracebacks
+    from orchestration.storage_errors import disk_full, problem_in_text, quiet_storage_tracebacks
 
     unknown = [name for name in args.sources if name not in SOURCES]
     if unknown:
@@ -210,7 +210,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for name in [n for n in SOURCES if n in (args.sources or SOURCES)]:
         [result] = ingest([name])
         if result.status == "failed":
-            problem = logged.problem or problem_in_text(result.message, warehouse_path().parent)
+            folder = warehouse_path().parent
+            problem = logged.problem or problem_in_text(result.message, folder)
+            if problem is None and disk_full(folder):
+                problem = f"no space left on device: {folder} ({result.message})"
             if problem:
                 print(f"northstar: error: {problem} (loading {name} into {warehouse_path()})", file=sys.stderr)
                 return 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import re
 from collections.abc import Iterator
 
@@ -68,6 +69,20 @@ def problem_in_text(text: str, where: object = None) -> str | None:
             said = _SAID_PATH.match(text, at + len(needle))  # our own "<what>: /path" again
             return _say(what, (said and said.group(1)) or _path_in(text) or where)
     return None
+
+
+def disk_full(folder: os.PathLike | str) -> bool:
+    """Less than 1 MiB left for this user on ``folder``'s file system.
+
+    For a failure whose error hides the cause: dlt, failing to copy a job file onto a full
+    disk, can report the ``EXDEV`` of the rename it tried first instead of the ``ENOSPC``.
+    """
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    blocks = stats.f_bfree if os.geteuid() == 0 else stats.f_bavail  # root may use the reserve
+    return blocks * stats.f_frsize < 2**20
 
 
 def _path_in(text: str) -> str | None:

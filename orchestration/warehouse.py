@@ -38,7 +38,7 @@ from dagster import ConfigurableResource, Failure, InitResourceContext
 
 from ingestion.warehouse import warehouse_path
 from orchestration import run_lock
-from orchestration.storage_errors import problem_in_text, storage_problem
+from orchestration.storage_errors import disk_full, problem_in_text, storage_problem
 
 #: The Dagster concurrency pool of every step that opens the warehouse (limit 1: one writer).
 WAREHOUSE_POOL = "warehouse"
@@ -156,6 +156,8 @@ class WarehouseResource(ConfigurableResource):
             problem = storage_problem(exc, where)  # the chain: a Failure keeps dlt's error as context
             if problem is None and isinstance(exc, Failure):
                 problem = problem_in_text(exc.description or "", where)
+            if problem is None and disk_full(where):  # an error that hides the cause (dlt's EXDEV)
+                problem = f"no space left on device: {where}"
             if problem is None:
                 raise
         finally:
