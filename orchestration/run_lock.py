@@ -56,6 +56,7 @@ def acquire(published: Path, run_id: str = "") -> int:
             held.count += 1
             return held.fd
         path = lock_path(published)
+        path.parent.mkdir(parents=True, exist_ok=True)  # a first run on a new warehouse folder
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
