@@ -21,6 +21,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.errors import RETRYABLE_STATUSES, SourceHTTPError
+from ingestion.notes import collecting_notes
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
@@ -38,12 +39,16 @@ class SourceResult:
     message: str = ""
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: what the source warned about (ingestion/notes.py), printed indented under its line
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         if self.status == "loaded":
             total = sum(self.rows.values())
-            return f"{self.name}: loaded {total} rows into {len(self.rows)} tables in {self.seconds:.1f}s"
-        return f"{self.name}: {self.status}: {self.message}"
+            head = f"{self.name}: loaded {total} rows into {len(self.rows)} tables in {self.seconds:.1f}s"
+        else:
+            head = f"{self.name}: {self.status}: {self.message}"
+        return "".join([head, *(f"\n  {note}" for note in self.notes)])
 
 
 def scrub(text: str) -> str:
@@ -139,10 +144,18 @@ def ingest_one(name: str) -> SourceResult:
     return SourceResult(name, "loaded", rows=loaded_rows(pipeline), seconds=time.perf_counter() - began)
 
 
+def ingest_with_notes(name: str) -> SourceResult:
+    """``ingest_one``, with the warnings the source left (ingestion/notes.py) in ``notes``."""
+    with collecting_notes(name) as notes:
+        result = ingest_one(name)
+    result.notes = [scrub(note) for note in notes]
+    return result
+
+
 def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:
     """Load the named sources (all when none are named) in SOURCES order."""
     wanted = list(names) if names else list(SOURCES)
     unknown = [n for n in wanted if n not in SOURCES]
     if unknown:
         raise ValueError(f"unknown source {', '.join(unknown)}: choose from {', '.join(SOURCES)}")
-    return [ingest_one(name) for name in SOURCES if name in wanted]
+    return [ingest_with_notes(name) for name in SOURCES if name in wanted]

@@ -60,10 +60,10 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from itertools import compress
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -74,9 +74,21 @@ import fsspec
 import pyarrow as pa
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.extract.exceptions import CurrentSourceSchemaNotAvailable
 
 from ingestion.errors import SourceTimeout
 from ingestion.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
+from ingestion.notes import note_logger
+from ingestion.sources.ga4_drift import (
+    SCHEMA_REASON,
+    DriftTally,
+    FileScan,
+    line_keys,
+    log_summary,
+    misfit_lines,
+    misshapen,
+    scan_keys,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +132,6 @@ BASE_COLUMNS = {
     "platform": "VARCHAR",
     "stream_id": "VARCHAR",
 }
-#: Lines sampled at the head of each batch of files to spot fields the schema does not know.
-_KEY_SAMPLE_LINES = 2_000
 QUARANTINE_TABLE = "events_quarantine"
 QUARANTINE_SCHEMA = pa.schema([
     ("event_date", pa.string()),
@@ -251,22 +261,15 @@ def _read_json(con: duckdb.DuckDBPyConnection, paths: list[str], columns: dict[s
     ).to_arrow_table()
 
 
-def columns_for(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, str]:
-    """The read schema: the export's columns plus fields sampled at the head of ``paths``.
+def columns_for(keys: Iterable[str]) -> dict[str, str]:
+    """The read schema: the export's columns, then every other key of ``keys``.
 
     Known optional export fields get their type; fields nobody knows come as ``JSON``
     (their raw JSON text), so a new field shows up as a new column instead of vanishing.
     """
-    files = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
-    keys = con.sql(
-        f"select distinct unnest(case when json_valid(json) and json_type(json) = 'OBJECT' "
-        f"then json_keys(json) end) from (select json from read_ndjson_objects({files}, "
-        f"ignore_errors=true) limit {_KEY_SAMPLE_LINES})"
-    ).fetchall()
     columns = dict(BASE_COLUMNS)
-    for (key,) in sorted(keys):
-        if key not in columns:
-            columns[key] = OPTIONAL_COLUMNS.get(key, "JSON")
+    for key in sorted(keys):
+        columns.setdefault(key, OPTIONAL_COLUMNS.get(key, "JSON"))
     return columns
 
 
@@ -284,7 +287,7 @@ def _fit(con: duckdb.DuckDBPyConnection, tmp: Path, lines: list[str], numbers: l
     except duckdb.Error as exc:
         if len(lines) == 1:
             reason = str(exc).split("\n", 1)[0].replace(str(path), "<line>")
-            out.append((numbers[0], f"does not fit the GA4 export schema: {reason}", lines[0]))
+            out.append((numbers[0], f"{SCHEMA_REASON}: {reason}", lines[0]))
             return []
     half = len(lines) // 2
     left = _fit(con, tmp, lines[:half], numbers[:half], columns, out)
@@ -292,19 +295,25 @@ def _fit(con: duckdb.DuckDBPyConnection, tmp: Path, lines: list[str], numbers: l
     return left + [half + i for i in right]
 
 
-def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, str],
-                          tmp: Path) -> tuple[pa.Table | None, list[tuple[int, str, str]]]:
-    """The slow path for one file that failed to read: its good rows and its bad lines.
-
-    Lines are validated at once with DuckDB's ``json_valid``; good lines are read again with
-    the same schema; bad ones come back as (1-based line number, reason, text).
-    """
+def _decompressed(path: str) -> bytes:
     data = Path(path).read_bytes()
-    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    lines = raw.decode("utf-8", "replace").split("\n")
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, str],
+                          tmp: Path) -> tuple[pa.Table | None, list[tuple[int, str, str]],
+                                              dict[str, str]]:
+    """The slow path for one file that failed to read: its good rows, its bad lines, and the
+    columns read (``columns`` plus any key found in this file's lines).
+
+    Lines are validated at once with DuckDB's ``json_valid``, then checked for misshapen
+    records and non-numeric numbers (ga4_drift.misfit_lines); good lines are read again with
+    the schema; bad ones come back as (1-based line number, reason, text).
+    """
+    lines = _decompressed(path).decode("utf-8", "replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    arr = pa.table({"line": pa.array(lines, pa.string())})  # noqa: F841 - read by DuckDB below
+    arr = pa.table({"line": pa.array(lines, pa.string())})
     checked = con.sql(
         "select case when json_valid(line) then json_type(line) = 'OBJECT' else false end as ok, "
         "trim(line) = '' as blank from arr"
@@ -314,11 +323,17 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
     bad = [(i + 1, "invalid JSON: not a complete JSON object (truncated or corrupt line)", line)
            for i, (line, ok, empty) in enumerate(zip(lines, valid, blank, strict=True))
            if not ok and not empty]
-    keep = [ok and not empty for ok, empty in zip(valid, blank, strict=True)]
-    good = list(compress(lines, keep))
-    numbers = [i + 1 for i in compress(range(len(lines)), keep)]
+    candidates = [i for i, (ok, empty) in enumerate(zip(valid, blank, strict=True))
+                  if ok and not empty]
+    columns = {**columns, **{k: t for k, t in columns_for(line_keys(con, arr)).items()
+                             if k not in columns}}
+    misfits = misfit_lines(con, arr, candidates, columns) if candidates else {}
+    bad += [(i + 1, reason, lines[i]) for i, reason in misfits.items()]
+    numbers = [i + 1 for i in candidates if i not in misfits]
+    good = [lines[n - 1] for n in numbers]
+    bad.sort()
     if not good:
-        return None, bad
+        return None, bad, columns
     good_path = tmp / "good.ndjson"
     good_path.write_text("\n".join(good) + "\n", encoding="utf-8")
     try:
@@ -327,8 +342,8 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
         fitting = _fit(con, tmp, good, numbers, columns, bad)
         good_path.write_text("\n".join(good[i] for i in fitting) + "\n", encoding="utf-8")
         table = _read_json(con, [str(good_path)], columns) if fitting else None
-    bad.sort()
-    return table, bad
+        bad.sort()
+    return table, bad, columns
 
 
 def _quarantine(day: str, file_name: str, bad: list[tuple[int, str, str]]) -> pa.Table:
@@ -411,6 +426,7 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
                  if (since is None or day > since) and (start_day is None or day >= start_day)]
         logger.info("ga4: %d file(s) to read after %s", len(files), since or start_day or "-")
         batches = list(_batches(files, max(1, batch_files)))
+        drift = _Drift.start()
         con = duckdb.connect()
         with tempfile.TemporaryDirectory(prefix="northstar_ga4_") as tmp_dir, \
                 ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -426,7 +442,7 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
             for i, batch in enumerate(batches):
                 local = [f.result() for f in ahead]
                 ahead = fetch(i + 1) if i + 1 < len(batches) else []  # overlaps the parse
-                table, quarantined, columns = _parse_batch(con, batch, local, tmp)
+                table, quarantined, columns = _parse_batch(con, batch, local, tmp, drift)
                 if table is not None:
                     new_json = {c for c, t in columns.items() if t == "JSON"} - json_columns
                     if not hinted or new_json:
@@ -445,31 +461,123 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
                 shutil.rmtree(tmp / f"batch_{i}", ignore_errors=True)
                 state["last_day"] = max(batch[-1][0], state.get("last_day") or "")
         con.close()
+        log_summary(note_logger("ga4"), drift.tally)
 
     return events
 
 
+class _Drift:
+    """This run's tally, and which columns the warehouse already had when it began.
+
+    A field is reported as a new column once, with the file it first appeared in, unless the
+    table already has that column (a re-read of the days that brought it) or it is one of the
+    export's base columns.
+    """
+
+    def __init__(self, existing: set[str], normalize: Callable[[str], str]) -> None:
+        self.tally = DriftTally()
+        self.existing = existing
+        self.normalize = normalize
+
+    @classmethod
+    def start(cls) -> _Drift:
+        try:
+            schema = dlt.current.source_schema()
+        except CurrentSourceSchemaNotAvailable:  # iterated outside a pipeline
+            return cls(set(), str)
+        columns = schema.tables.get("events", {}).get("columns", {})
+        return cls(set(columns), schema.naming.normalize_identifier)
+
+    def saw(self, keys: Iterable[str], file_name: str) -> None:
+        for key in sorted(keys):
+            if key in BASE_COLUMNS:
+                continue
+            name = self.normalize(key)
+            if name in self.existing or name in self.tally.new_columns:
+                continue
+            self.tally.new_columns[name] = file_name
+            logger.warning("ga4: new field %s in %s: loaded as column %s (%s)", key, file_name,
+                           name, OPTIONAL_COLUMNS.get(key, "JSON"))
+
+    def empty(self, file_name: str) -> None:
+        self.tally.empty_files.append(file_name)
+        logger.warning("ga4: %s is empty (no events in it): nothing loaded from it", file_name)
+
+
+def _scan(con: duckdb.DuckDBPyConnection, paths: list[str]) -> tuple[dict[str, FileScan], set[str]]:
+    """Every line's keys per file, and the files that could not be scanned (read one by one)."""
+    if not paths:
+        return {}, set()
+    try:
+        return scan_keys(con, paths), set()
+    except duckdb.Error:
+        pass
+    scans: dict[str, FileScan] = {}
+    failed = set()
+    for path in paths:
+        try:
+            scans.update(scan_keys(con, [path]))
+        except duckdb.Error:
+            failed.add(path)
+    return scans, failed
+
+
+def _is_blank(path: str) -> bool:
+    """Whether the file holds no text but white space (zero bytes, or an empty gzip stream)."""
+    try:
+        return _decompressed(path).strip() == b""
+    except (OSError, EOFError, zlib.error):  # a corrupt gzip: not empty, the read reports it
+        return False
+
+
+def _read_shaped(con: duckdb.DuckDBPyConnection, paths: list[str], columns: dict[str, str]
+                 ) -> pa.Table | None:
+    """The fast path: ``paths`` read at once, or None if some line does not read or has a
+    misshapen record (the caller then goes file by file, and line by line)."""
+    try:
+        table = _read_json(con, paths, columns)
+    except duckdb.Error:
+        return None
+    return None if misshapen(table) else table
+
+
 def _parse_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[str, str]], local: list[str],
-                 tmp: Path) -> tuple[pa.Table | None, list[pa.Table], dict[str, str]]:
+                 tmp: Path, drift: _Drift
+                 ) -> tuple[pa.Table | None, list[pa.Table], dict[str, str]]:
     """One batch of files: its rows (all files at once, or file by file if some line is bad),
     the quarantine tables of the files with bad lines, and the columns read."""
-    columns = columns_for(con, local)
-    try:
-        return _read_json(con, local, columns), [], columns
-    except duckdb.Error:
-        pass  # some file has a bad line: find it file by file
-    tables, quarantined = [], []
-    for (day, path), local_path in zip(batch, local, strict=True):
-        try:
-            tables.append(_read_json(con, [local_path], columns))
+    names = {path: remote.rsplit("/", 1)[-1] for (_, remote), path in zip(batch, local, strict=True)}
+    days = {path: day for (day, _), path in zip(batch, local, strict=True)}
+    sized = [p for p in local if Path(p).stat().st_size > 0]
+    scans, unscanned = _scan(con, sized)
+    files = []
+    for path in local:
+        scan = scans.get(path)
+        if path not in unscanned and (scan is None or scan.objects == 0) and _is_blank(path):
+            drift.empty(names[path])
             continue
-        except duckdb.Error:
-            table, bad = parse_with_quarantine(con, local_path, columns, tmp)
-        name = path.rsplit("/", 1)[-1]
-        if bad:
-            logger.warning("ga4: %s has %d bad line(s), quarantined", name, len(bad))
-            quarantined.append(_quarantine(day, name, bad))
+        files.append(path)
+        if scan is not None:
+            drift.saw(scan.keys, names[path])
+    drift.tally.files += len(batch)
+    columns = columns_for(key for scan in scans.values() for key in scan.keys)
+    scanned = [p for p in files if p not in unscanned]
+    whole = _read_shaped(con, scanned, columns) if scanned else None
+    tables = [whole] if whole is not None else []
+    one_by_one = [p for p in files if p in unscanned or whole is None]
+    quarantined = []
+    for path in one_by_one:
+        table = _read_shaped(con, [path], columns) if path not in unscanned else None
+        if table is None:
+            table, bad, read_columns = parse_with_quarantine(con, path, columns, tmp)
+            drift.saw(set(read_columns) - set(columns), names[path])
+            columns = {**columns, **read_columns}
+            if bad:
+                logger.warning("ga4: %s has %d bad line(s), quarantined", names[path], len(bad))
+                quarantined.append(_quarantine(days[path], names[path], bad))
+                drift.tally.quarantined += len(bad)
         if table is not None:
             tables.append(table)
     rows = pa.concat_tables(tables, promote_options="permissive") if tables else None
+    drift.tally.events += rows.num_rows if rows is not None else 0
     return rows, quarantined, columns
