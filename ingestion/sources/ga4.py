@@ -27,10 +27,15 @@ Tables:
 
   or typed structs again with ``unnest(json_transform(event_params, '[{"key": "VARCHAR",
   "value": {"string_value": "VARCHAR", "int_value": "BIGINT", "double_value": "DOUBLE"}}]'))``.
-  Schema drift: fields sampled at the head of each batch of files that the schema does not
-  know become new columns (known export fields such as ``is_active_user`` with their type,
-  others as JSON); a known field whose type changes never changes its column: the line fails
-  the explicit schema and is quarantined.
+  Schema drift (ingestion/sources/ga4_drift.py): every line's top-level keys are read, so a
+  field the schema does not know becomes a new column wherever it first appears (known export
+  fields such as ``is_active_user`` with their type, others as JSON); a known field whose type
+  changes never changes its column: the line is quarantined. So is a line whose REPEATED
+  record (``event_params``, ``user_properties``, ``items``) is not a list, whose RECORD
+  (``device``, ``geo``, ...) is not an object, or whose integer field (``event_timestamp``...)
+  is not a number. An empty file is reported. Each run logs one summary line (events, files,
+  new columns, quarantined lines, empty files), at WARNING when any of the last three is not
+  zero; ``northstar ingest`` prints it under the source's line.
 - ``events_quarantine``  lines that could not be loaded: ``event_date`` (the file's day),
   ``file_name``, ``line_number`` (1-based, in the decompressed file), ``reason`` and ``line``
   (the text, cut at 10,000 characters). The rest of the file loads.
@@ -45,11 +50,13 @@ the tables without the staging copy a merge makes (half the load time of a backf
 
 Fast path: no per-row Python. Remote files are fetched in a thread pool (retrying transient
 errors and 429s, honouring ``Retry-After``) into a temporary folder, local ones are read in
-place; DuckDB's ``read_json`` parses a batch of files at once with an explicit ``columns=``
-schema and hands dlt an Arrow table (written as parquet). Only when a batch fails are its files
-read one by one; a failing file is split into lines, validated at once with DuckDB's
-``json_valid``, the good lines read again, and (rarely: valid JSON whose values do not fit the
-schema) bisected to find the misfits.
+place. Per batch of files, one DuckDB query reads every line's keys (and counts each file's
+objects: an empty file is told apart from a broken one), then DuckDB's ``read_json`` parses
+the batch at once with an explicit ``columns=`` schema and hands dlt an Arrow table (written as
+parquet), whose record columns are checked for their shape by their first character. Only when
+a batch fails are its files read one by one; a failing file is split into lines, validated at
+once with DuckDB's ``json_valid`` and checked for misshapen values, the good lines read again,
+and (rarely: valid JSON whose values still do not fit the schema) bisected to find the misfits.
 """
 
 from __future__ import annotations
@@ -429,7 +436,8 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
         drift = _Drift.start()
         con = duckdb.connect()
         with tempfile.TemporaryDirectory(prefix="northstar_ga4_") as tmp_dir, \
-                ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+                ThreadPoolExecutor(max_workers=1) as parser:
             tmp = Path(tmp_dir)
 
             def fetch(i: int) -> list[Future[str]]:
@@ -438,11 +446,19 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
                 return [pool.submit(_fetch, fs, path, folder, attempts, timeouts)
                         for _, path in batches[i]]
 
-            ahead = fetch(0) if batches else []
-            for i, batch in enumerate(batches):
-                local = [f.result() for f in ahead]
+            def parse(i: int, fetched: list[Future[str]]) -> tuple[Any, ...]:
+                """Batch ``i`` parsed (in the parser thread, one batch at a time, so DuckDB is
+                never used by two threads at once), and batch ``i + 1`` being fetched."""
+                local = [f.result() for f in fetched]
                 ahead = fetch(i + 1) if i + 1 < len(batches) else []  # overlaps the parse
-                table, quarantined, columns = _parse_batch(con, batch, local, tmp, drift)
+                return *_parse_batch(con, batches[i], local, tmp, drift), ahead
+
+            # batch i + 1 is parsed while dlt writes batch i: the key scan and the read keep
+            # DuckDB busy on one core while dlt's parquet writing holds the other
+            pending = parser.submit(parse, 0, fetch(0)) if batches else None
+            for i, batch in enumerate(batches):
+                table, quarantined, columns, ahead = pending.result()
+                pending = parser.submit(parse, i + 1, ahead) if i + 1 < len(batches) else None
                 if table is not None:
                     new_json = {c for c, t in columns.items() if t == "JSON"} - json_columns
                     if not hinted or new_json:

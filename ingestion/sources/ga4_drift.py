@@ -120,8 +120,8 @@ def misfit_lines(con: duckdb.DuckDBPyConnection, lines: pa.Table, candidates: li
     """``{index: reason}`` for the lines (of ``candidates``, valid JSON objects) whose REPEATED
     or RECORD field has the wrong shape, or whose integer / number field is not a number.
 
-    One query over all lines (each line parsed once for the shapes); the reason is then worded
-    in Python for the few lines found.
+    One query over the candidates (each line parsed once for all the shapes); the reason is
+    then worded in Python for the few lines found.
     """
     shaped = [*REPEATED_COLUMNS, *RECORD_COLUMNS]
     numeric = {k: t for k, t in columns.items() if t in ("BIGINT", "DOUBLE")}
@@ -139,12 +139,15 @@ def misfit_lines(con: duckdb.DuckDBPyConnection, lines: pa.Table, candidates: li
         f"select i from (select i, line, json_type(line, {paths}) as t from picked) "
         f"where {' or '.join(tests)} order by i"
     ).fetchall()
-    lines_col = lines.column("line")
-    return {i: f"{SCHEMA_REASON}: {_reason(json.loads(lines_col[i].as_py()), shaped, numeric)}"
-            for (i,) in found}
+    text = lines.column("line")
+    return {i: f"{SCHEMA_REASON}: {_reason(text[i].as_py(), shaped, numeric)}" for (i,) in found}
 
 
-def _reason(event: dict[str, Any], shaped: list[str], numeric: dict[str, str]) -> str:
+def _reason(line: str, shaped: list[str], numeric: dict[str, str]) -> str:
+    try:
+        event = json.loads(line)
+    except ValueError:  # pragma: no cover - DuckDB found it valid JSON
+        return "a value of the wrong type"
     for key in shaped:
         value = event.get(key)
         if value is None:
