@@ -61,13 +61,11 @@ and (rarely: valid JSON whose values still do not fit the schema) bisected to fi
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 import shutil
 import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -89,12 +87,13 @@ from ingestion.notes import note_logger
 from ingestion.sources.ga4_drift import (
     SCHEMA_REASON,
     DriftTally,
-    FileScan,
+    decompressed,
+    is_blank,
     line_keys,
     log_summary,
     misfit_lines,
     misshapen,
-    scan_keys,
+    scan_batch,
 )
 
 logger = logging.getLogger(__name__)
@@ -302,11 +301,6 @@ def _fit(con: duckdb.DuckDBPyConnection, tmp: Path, lines: list[str], numbers: l
     return left + [half + i for i in right]
 
 
-def _decompressed(path: str) -> bytes:
-    data = Path(path).read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
 def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, str],
                           tmp: Path) -> tuple[pa.Table | None, list[tuple[int, str, str]],
                                               dict[str, str]]:
@@ -317,7 +311,7 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
     records and non-numeric numbers (ga4_drift.misfit_lines); good lines are read again with
     the schema; bad ones come back as (1-based line number, reason, text).
     """
-    lines = _decompressed(path).decode("utf-8", "replace").split("\n")
+    lines = decompressed(path).decode("utf-8", "replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     arr = pa.table({"line": pa.array(lines, pa.string())})
@@ -332,8 +326,7 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
            if not ok and not empty]
     candidates = [i for i, (ok, empty) in enumerate(zip(valid, blank, strict=True))
                   if ok and not empty]
-    columns = {**columns, **{k: t for k, t in columns_for(line_keys(con, arr)).items()
-                             if k not in columns}}
+    columns = {**columns, **columns_for(line_keys(con, arr))}  # a key's type is fixed by name
     misfits = misfit_lines(con, arr, candidates, columns) if candidates else {}
     bad += [(i + 1, reason, lines[i]) for i, reason in misfits.items()]
     numbers = [i + 1 for i in candidates if i not in misfits]
@@ -520,32 +513,6 @@ class _Drift:
         logger.warning("ga4: %s is empty (no events in it): nothing loaded from it", file_name)
 
 
-def _scan(con: duckdb.DuckDBPyConnection, paths: list[str]) -> tuple[dict[str, FileScan], set[str]]:
-    """Every line's keys per file, and the files that could not be scanned (read one by one)."""
-    if not paths:
-        return {}, set()
-    try:
-        return scan_keys(con, paths), set()
-    except duckdb.Error:
-        pass
-    scans: dict[str, FileScan] = {}
-    failed = set()
-    for path in paths:
-        try:
-            scans.update(scan_keys(con, [path]))
-        except duckdb.Error:
-            failed.add(path)
-    return scans, failed
-
-
-def _is_blank(path: str) -> bool:
-    """Whether the file holds no text but white space (zero bytes, or an empty gzip stream)."""
-    try:
-        return _decompressed(path).strip() == b""
-    except (OSError, EOFError, zlib.error):  # a corrupt gzip: not empty, the read reports it
-        return False
-
-
 def _read_shaped(con: duckdb.DuckDBPyConnection, paths: list[str], columns: dict[str, str]
                  ) -> pa.Table | None:
     """The fast path: ``paths`` read at once, or None if some line does not read or has a
@@ -565,11 +532,11 @@ def _parse_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[str, str]], l
     names = {path: remote.rsplit("/", 1)[-1] for (_, remote), path in zip(batch, local, strict=True)}
     days = {path: day for (day, _), path in zip(batch, local, strict=True)}
     sized = [p for p in local if Path(p).stat().st_size > 0]
-    scans, unscanned = _scan(con, sized)
+    scans, unscanned = scan_batch(con, sized)
     files = []
     for path in local:
         scan = scans.get(path)
-        if path not in unscanned and (scan is None or scan.objects == 0) and _is_blank(path):
+        if path not in unscanned and (scan is None or scan.objects == 0) and is_blank(path):
             drift.empty(names[path])
             continue
         files.append(path)

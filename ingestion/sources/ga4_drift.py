@@ -21,9 +21,12 @@ line quarantined or a file empty, so it shows at the default log level; it is lo
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -72,20 +75,55 @@ def scan_keys(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, Fil
 
     Lines that are not valid JSON are skipped here (the read finds and quarantines them); a file
     with none but such lines is absent from the answer. Raises ``duckdb.Error`` when a file
-    cannot be read at all (not gzip despite its name, say): the caller then scans file by file.
+    cannot be read at all (not gzip despite its name, say).
     """
     files = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
     rows = con.sql(
-        f"select filename, json_keys(json) as keys, count(*) as n "
-        f"from read_ndjson_objects({files}, filename=true, ignore_errors=true) group by all"
+        f"select file_index, json_keys(json) as keys, count(*) as n "
+        f"from read_ndjson_objects({files}, ignore_errors=true) group by all"
     ).fetchall()
     scans: dict[str, FileScan] = {}
-    for filename, keys, n in rows:
-        scan = scans.setdefault(filename, FileScan())
+    for index, keys, n in rows:
+        scan = scans.setdefault(paths[index], FileScan())
         if keys:
             scan.keys.update(keys)
             scan.objects += n
     return scans
+
+
+def scan_batch(con: duckdb.DuckDBPyConnection, paths: list[str]
+               ) -> tuple[dict[str, FileScan], set[str]]:
+    """:func:`scan_keys` of ``paths``, and the files that could not be scanned at all (when one
+    fails the batch, each file is scanned alone; the caller reads the failed ones line by line).
+    """
+    if not paths:
+        return {}, set()
+    try:
+        return scan_keys(con, paths), set()
+    except duckdb.Error:
+        pass
+    scans: dict[str, FileScan] = {}
+    failed = set()
+    for path in paths:
+        try:
+            scans.update(scan_keys(con, [path]))
+        except duckdb.Error:
+            failed.add(path)
+    return scans, failed
+
+
+def decompressed(path: str) -> bytes:
+    """The file's bytes, gunzipped when they are gzip (whatever the file's name says)."""
+    data = Path(path).read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def is_blank(path: str) -> bool:
+    """Whether the file holds nothing but white space (zero bytes, or an empty gzip stream)."""
+    try:
+        return decompressed(path).strip() == b""
+    except (OSError, EOFError, zlib.error):  # a corrupt gzip: not empty, the read reports it
+        return False
 
 
 def line_keys(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> set[str]:
