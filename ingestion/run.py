@@ -20,6 +20,7 @@ from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.errors import RETRYABLE_STATUSES, SourceHTTPError
+from ingestion.notes import collecting_notes
 from ingestion.redaction import redact
 from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
 
@@ -39,15 +40,18 @@ class SourceResult:
     seconds: float = 0.0
     #: Load packages of a killed run that were discarded (and their data read again).
     discarded: list[str] = field(default_factory=list)
+    #: what the source warned about (ingestion/notes.py), printed indented under its line
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         if self.status == "loaded":
             total = sum(self.rows.values())
-            line = f"{self.name}: loaded {total} rows into {len(self.rows)} tables in {self.seconds:.1f}s"
+            head = f"{self.name}: loaded {total} rows into {len(self.rows)} tables in {self.seconds:.1f}s"
             if self.discarded:
-                line += " (a killed run's unfinished load was discarded and its data read again)"
-            return line
-        return f"{self.name}: {self.status}: {self.message}"
+                head += " (a killed run's unfinished load was discarded and its data read again)"
+        else:
+            head = f"{self.name}: {self.status}: {self.message}"
+        return "".join([head, *(f"\n  {note}" for note in self.notes)])
 
 
 def scrub(text: str) -> str:
@@ -144,10 +148,18 @@ def ingest_one(name: str) -> SourceResult:
                         discarded=discarded)
 
 
+def ingest_with_notes(name: str) -> SourceResult:
+    """``ingest_one``, with the warnings the source left (ingestion/notes.py) in ``notes``."""
+    with collecting_notes(name) as notes:
+        result = ingest_one(name)
+    result.notes = [scrub(note) for note in notes]
+    return result
+
+
 def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:
     """Load the named sources (all when none are named) in SOURCES order."""
     wanted = list(names) if names else list(SOURCES)
     unknown = [n for n in wanted if n not in SOURCES]
     if unknown:
         raise ValueError(f"unknown source {', '.join(unknown)}: choose from {', '.join(SOURCES)}")
-    return [ingest_one(name) for name in SOURCES if name in wanted]
+    return [ingest_with_notes(name) for name in SOURCES if name in wanted]

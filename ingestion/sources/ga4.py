@@ -27,10 +27,15 @@ Tables:
 
   or typed structs again with ``unnest(json_transform(event_params, '[{"key": "VARCHAR",
   "value": {"string_value": "VARCHAR", "int_value": "BIGINT", "double_value": "DOUBLE"}}]'))``.
-  Schema drift: fields sampled at the head of each batch of files that the schema does not
-  know become new columns (known export fields such as ``is_active_user`` with their type,
-  others as JSON); a known field whose type changes never changes its column: the line fails
-  the explicit schema and is quarantined.
+  Schema drift (ingestion/sources/ga4_drift.py): every line's top-level keys are read, so a
+  field the schema does not know becomes a new column wherever it first appears (known export
+  fields such as ``is_active_user`` with their type, others as JSON); a known field whose type
+  changes never changes its column: the line is quarantined. So is a line whose REPEATED
+  record (``event_params``, ``user_properties``, ``items``) is not a list, whose RECORD
+  (``device``, ``geo``, ...) is not an object, or whose integer field (``event_timestamp``...)
+  is not a number. An empty file is reported. Each run logs one summary line (events, files,
+  new columns, quarantined lines, empty files), at WARNING when any of the last three is not
+  zero; ``northstar ingest`` prints it under the source's line.
 - ``events_quarantine``  lines that could not be loaded: ``event_date`` (the file's day),
   ``file_name``, ``line_number`` (1-based, in the decompressed file), ``reason`` and ``line``
   (the text, cut at 10,000 characters). The rest of the file loads.
@@ -45,25 +50,25 @@ the tables without the staging copy a merge makes (half the load time of a backf
 
 Fast path: no per-row Python. Remote files are fetched in a thread pool (retrying transient
 errors and 429s, honouring ``Retry-After``) into a temporary folder, local ones are read in
-place; DuckDB's ``read_json`` parses a batch of files at once with an explicit ``columns=``
-schema and hands dlt an Arrow table (written as parquet). Only when a batch fails are its files
-read one by one; a failing file is split into lines, validated at once with DuckDB's
-``json_valid``, the good lines read again, and (rarely: valid JSON whose values do not fit the
-schema) bisected to find the misfits.
+place. Per batch of files, one DuckDB query reads every line's keys (and counts each file's
+objects: an empty file is told apart from a broken one), then DuckDB's ``read_json`` parses
+the batch at once with an explicit ``columns=`` schema and hands dlt an Arrow table (written as
+parquet), whose record columns are checked for their shape by their first character. Only when
+a batch fails are its files read one by one; a failing file is split into lines, validated at
+once with DuckDB's ``json_valid`` and checked for misshapen values, the good lines read again,
+and (rarely: valid JSON whose values still do not fit the schema) bisected to find the misfits.
 """
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from itertools import compress
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -74,9 +79,22 @@ import fsspec
 import pyarrow as pa
 from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.extract.exceptions import CurrentSourceSchemaNotAvailable
 
 from ingestion.errors import SourceTimeout
 from ingestion.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
+from ingestion.notes import note_logger
+from ingestion.sources.ga4_drift import (
+    SCHEMA_REASON,
+    DriftTally,
+    decompressed,
+    is_blank,
+    line_keys,
+    log_summary,
+    misfit_lines,
+    misshapen,
+    scan_batch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +138,6 @@ BASE_COLUMNS = {
     "platform": "VARCHAR",
     "stream_id": "VARCHAR",
 }
-#: Lines sampled at the head of each batch of files to spot fields the schema does not know.
-_KEY_SAMPLE_LINES = 2_000
 QUARANTINE_TABLE = "events_quarantine"
 QUARANTINE_SCHEMA = pa.schema([
     ("event_date", pa.string()),
@@ -251,22 +267,15 @@ def _read_json(con: duckdb.DuckDBPyConnection, paths: list[str], columns: dict[s
     ).to_arrow_table()
 
 
-def columns_for(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, str]:
-    """The read schema: the export's columns plus fields sampled at the head of ``paths``.
+def columns_for(keys: Iterable[str]) -> dict[str, str]:
+    """The read schema: the export's columns, then every other key of ``keys``.
 
     Known optional export fields get their type; fields nobody knows come as ``JSON``
     (their raw JSON text), so a new field shows up as a new column instead of vanishing.
     """
-    files = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
-    keys = con.sql(
-        f"select distinct unnest(case when json_valid(json) and json_type(json) = 'OBJECT' "
-        f"then json_keys(json) end) from (select json from read_ndjson_objects({files}, "
-        f"ignore_errors=true) limit {_KEY_SAMPLE_LINES})"
-    ).fetchall()
     columns = dict(BASE_COLUMNS)
-    for (key,) in sorted(keys):
-        if key not in columns:
-            columns[key] = OPTIONAL_COLUMNS.get(key, "JSON")
+    for key in sorted(keys):
+        columns.setdefault(key, OPTIONAL_COLUMNS.get(key, "JSON"))
     return columns
 
 
@@ -284,7 +293,7 @@ def _fit(con: duckdb.DuckDBPyConnection, tmp: Path, lines: list[str], numbers: l
     except duckdb.Error as exc:
         if len(lines) == 1:
             reason = str(exc).split("\n", 1)[0].replace(str(path), "<line>")
-            out.append((numbers[0], f"does not fit the GA4 export schema: {reason}", lines[0]))
+            out.append((numbers[0], f"{SCHEMA_REASON}: {reason}", lines[0]))
             return []
     half = len(lines) // 2
     left = _fit(con, tmp, lines[:half], numbers[:half], columns, out)
@@ -293,18 +302,19 @@ def _fit(con: duckdb.DuckDBPyConnection, tmp: Path, lines: list[str], numbers: l
 
 
 def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: dict[str, str],
-                          tmp: Path) -> tuple[pa.Table | None, list[tuple[int, str, str]]]:
-    """The slow path for one file that failed to read: its good rows and its bad lines.
+                          tmp: Path) -> tuple[pa.Table | None, list[tuple[int, str, str]],
+                                              dict[str, str]]:
+    """The slow path for one file that failed to read: its good rows, its bad lines, and the
+    columns read (``columns`` plus any key found in this file's lines).
 
-    Lines are validated at once with DuckDB's ``json_valid``; good lines are read again with
-    the same schema; bad ones come back as (1-based line number, reason, text).
+    Lines are validated at once with DuckDB's ``json_valid``, then checked for misshapen
+    records and non-numeric numbers (ga4_drift.misfit_lines); good lines are read again with
+    the schema; bad ones come back as (1-based line number, reason, text).
     """
-    data = Path(path).read_bytes()
-    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    lines = raw.decode("utf-8", "replace").split("\n")
+    lines = decompressed(path).decode("utf-8", "replace").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    arr = pa.table({"line": pa.array(lines, pa.string())})  # noqa: F841 - read by DuckDB below
+    arr = pa.table({"line": pa.array(lines, pa.string())})
     checked = con.sql(
         "select case when json_valid(line) then json_type(line) = 'OBJECT' else false end as ok, "
         "trim(line) = '' as blank from arr"
@@ -314,11 +324,16 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
     bad = [(i + 1, "invalid JSON: not a complete JSON object (truncated or corrupt line)", line)
            for i, (line, ok, empty) in enumerate(zip(lines, valid, blank, strict=True))
            if not ok and not empty]
-    keep = [ok and not empty for ok, empty in zip(valid, blank, strict=True)]
-    good = list(compress(lines, keep))
-    numbers = [i + 1 for i in compress(range(len(lines)), keep)]
+    candidates = [i for i, (ok, empty) in enumerate(zip(valid, blank, strict=True))
+                  if ok and not empty]
+    columns = {**columns, **columns_for(line_keys(con, arr))}  # a key's type is fixed by name
+    misfits = misfit_lines(con, arr, candidates, columns) if candidates else {}
+    bad += [(i + 1, reason, lines[i]) for i, reason in misfits.items()]
+    numbers = [i + 1 for i in candidates if i not in misfits]
+    good = [lines[n - 1] for n in numbers]
+    bad.sort()
     if not good:
-        return None, bad
+        return None, bad, columns
     good_path = tmp / "good.ndjson"
     good_path.write_text("\n".join(good) + "\n", encoding="utf-8")
     try:
@@ -327,8 +342,8 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
         fitting = _fit(con, tmp, good, numbers, columns, bad)
         good_path.write_text("\n".join(good[i] for i in fitting) + "\n", encoding="utf-8")
         table = _read_json(con, [str(good_path)], columns) if fitting else None
-    bad.sort()
-    return table, bad
+        bad.sort()
+    return table, bad, columns
 
 
 def _quarantine(day: str, file_name: str, bad: list[tuple[int, str, str]]) -> pa.Table:
@@ -411,9 +426,11 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
                  if (since is None or day > since) and (start_day is None or day >= start_day)]
         logger.info("ga4: %d file(s) to read after %s", len(files), since or start_day or "-")
         batches = list(_batches(files, max(1, batch_files)))
+        drift = _Drift.start()
         con = duckdb.connect()
         with tempfile.TemporaryDirectory(prefix="northstar_ga4_") as tmp_dir, \
-                ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+                ThreadPoolExecutor(max_workers=1) as parser:
             tmp = Path(tmp_dir)
 
             def fetch(i: int) -> list[Future[str]]:
@@ -422,11 +439,19 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
                 return [pool.submit(_fetch, fs, path, folder, attempts, timeouts)
                         for _, path in batches[i]]
 
-            ahead = fetch(0) if batches else []
-            for i, batch in enumerate(batches):
-                local = [f.result() for f in ahead]
+            def parse(i: int, fetched: list[Future[str]]) -> tuple[Any, ...]:
+                """Batch ``i`` parsed (in the parser thread, one batch at a time, so DuckDB is
+                never used by two threads at once), and batch ``i + 1`` being fetched."""
+                local = [f.result() for f in fetched]
                 ahead = fetch(i + 1) if i + 1 < len(batches) else []  # overlaps the parse
-                table, quarantined, columns = _parse_batch(con, batch, local, tmp)
+                return *_parse_batch(con, batches[i], local, tmp, drift), ahead
+
+            # batch i + 1 is parsed while dlt writes batch i: the key scan and the read keep
+            # DuckDB busy on one core while dlt's parquet writing holds the other
+            pending = parser.submit(parse, 0, fetch(0)) if batches else None
+            for i, batch in enumerate(batches):
+                table, quarantined, columns, ahead = pending.result()
+                pending = parser.submit(parse, i + 1, ahead) if i + 1 < len(batches) else None
                 if table is not None:
                     new_json = {c for c, t in columns.items() if t == "JSON"} - json_columns
                     if not hinted or new_json:
@@ -445,31 +470,97 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
                 shutil.rmtree(tmp / f"batch_{i}", ignore_errors=True)
                 state["last_day"] = max(batch[-1][0], state.get("last_day") or "")
         con.close()
+        log_summary(note_logger("ga4"), drift.tally)
 
     return events
 
 
+class _Drift:
+    """This run's tally, and which columns the warehouse already had when it began.
+
+    A field is reported as a new column once, with the file it first appeared in, unless the
+    table already has that column (a re-read of the days that brought it) or it is one of the
+    export's base columns.
+    """
+
+    def __init__(self, existing: set[str], normalize: Callable[[str], str]) -> None:
+        self.tally = DriftTally()
+        self.existing = existing
+        self.normalize = normalize
+
+    @classmethod
+    def start(cls) -> _Drift:
+        try:
+            schema = dlt.current.source_schema()
+        except CurrentSourceSchemaNotAvailable:  # iterated outside a pipeline
+            return cls(set(), str)
+        columns = schema.tables.get("events", {}).get("columns", {})
+        return cls(set(columns), schema.naming.normalize_identifier)
+
+    def saw(self, keys: Iterable[str], file_name: str) -> None:
+        for key in sorted(keys):
+            if key in BASE_COLUMNS:
+                continue
+            name = self.normalize(key)
+            if name in self.existing or name in self.tally.new_columns:
+                continue
+            self.tally.new_columns[name] = file_name
+            logger.warning("ga4: new field %s in %s: loaded as column %s (%s)", key, file_name,
+                           name, OPTIONAL_COLUMNS.get(key, "JSON"))
+
+    def empty(self, file_name: str) -> None:
+        self.tally.empty_files.append(file_name)
+        logger.warning("ga4: %s is empty (no events in it): nothing loaded from it", file_name)
+
+
+def _read_shaped(con: duckdb.DuckDBPyConnection, paths: list[str], columns: dict[str, str]
+                 ) -> pa.Table | None:
+    """The fast path: ``paths`` read at once, or None if some line does not read or has a
+    misshapen record (the caller then goes file by file, and line by line)."""
+    try:
+        table = _read_json(con, paths, columns)
+    except duckdb.Error:
+        return None
+    return None if misshapen(table) else table
+
+
 def _parse_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[str, str]], local: list[str],
-                 tmp: Path) -> tuple[pa.Table | None, list[pa.Table], dict[str, str]]:
+                 tmp: Path, drift: _Drift
+                 ) -> tuple[pa.Table | None, list[pa.Table], dict[str, str]]:
     """One batch of files: its rows (all files at once, or file by file if some line is bad),
     the quarantine tables of the files with bad lines, and the columns read."""
-    columns = columns_for(con, local)
-    try:
-        return _read_json(con, local, columns), [], columns
-    except duckdb.Error:
-        pass  # some file has a bad line: find it file by file
-    tables, quarantined = [], []
-    for (day, path), local_path in zip(batch, local, strict=True):
-        try:
-            tables.append(_read_json(con, [local_path], columns))
+    names = {path: remote.rsplit("/", 1)[-1] for (_, remote), path in zip(batch, local, strict=True)}
+    days = {path: day for (day, _), path in zip(batch, local, strict=True)}
+    sized = [p for p in local if Path(p).stat().st_size > 0]
+    scans, unscanned = scan_batch(con, sized)
+    files = []
+    for path in local:
+        scan = scans.get(path)
+        if path not in unscanned and (scan is None or scan.objects == 0) and is_blank(path):
+            drift.empty(names[path])
             continue
-        except duckdb.Error:
-            table, bad = parse_with_quarantine(con, local_path, columns, tmp)
-        name = path.rsplit("/", 1)[-1]
-        if bad:
-            logger.warning("ga4: %s has %d bad line(s), quarantined", name, len(bad))
-            quarantined.append(_quarantine(day, name, bad))
+        files.append(path)
+        if scan is not None:
+            drift.saw(scan.keys, names[path])
+    drift.tally.files += len(batch)
+    columns = columns_for(key for scan in scans.values() for key in scan.keys)
+    scanned = [p for p in files if p not in unscanned]
+    whole = _read_shaped(con, scanned, columns) if scanned else None
+    tables = [whole] if whole is not None else []
+    one_by_one = [p for p in files if p in unscanned or whole is None]
+    quarantined = []
+    for path in one_by_one:
+        table = _read_shaped(con, [path], columns) if path not in unscanned else None
+        if table is None:
+            table, bad, read_columns = parse_with_quarantine(con, path, columns, tmp)
+            drift.saw(set(read_columns) - set(columns), names[path])
+            columns = {**columns, **read_columns}
+            if bad:
+                logger.warning("ga4: %s has %d bad line(s), quarantined", names[path], len(bad))
+                quarantined.append(_quarantine(days[path], names[path], bad))
+                drift.tally.quarantined += len(bad)
         if table is not None:
             tables.append(table)
     rows = pa.concat_tables(tables, promote_options="permissive") if tables else None
+    drift.tally.events += rows.num_rows if rows is not None else 0
     return rows, quarantined, columns
