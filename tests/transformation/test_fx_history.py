@@ -103,7 +103,7 @@ def test_a_missing_rate_fails_the_build_in_one_line_naming_currency_and_month(ol
                  "'2017-03-31'")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(broken.path))
-        result = run_dbt(["build", "--select", "int_fx_rates_monthly+", "--exclude", "test_type:unit"],
+        result = run_dbt(["build", "--select", "+int_fx_rates_monthly+", "--exclude", "test_type:unit"],
                          target_path=tmp_path / "target")
     assert not result.success
     [line] = failures(result)
