@@ -4,7 +4,7 @@ Never computed from API payloads: MRR comes from the billing ledger's subscripti
 first touches from the sessions the simulator drew, spend from the ad stats it generated.
 The warehouse is reconciled against these files.
 
-MRR follows ../shared/METRICS.md: live statuses (active, past_due) count; items'
+MRR follows docs/metrics.md: live statuses (active, past_due) count; items'
 unit_amount x quantity normalised to a month; metered items excluded; discounts by the
 ``mrr_discounts`` switch (forever / all / none); the value at each month's last instant.
 Amounts are exact fractions of a minor unit, written with 4 decimals.
