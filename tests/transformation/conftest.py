@@ -36,16 +36,14 @@ class Warehouse:
             return con.execute(sql).fetchall()
 
 
-@pytest.fixture(scope="session")
-def loaded_warehouse(tmp_path_factory) -> Warehouse:
-    root = tmp_path_factory.mktemp("loaded")
-    sim = simulate(7, START, AS_OF, "small", root / "ga4")
+def load_world(sim: Simulation, root: Path) -> Warehouse:
+    """Write ``sim``'s truth, serve it, and load it by every real source into ``root``."""
     write_truth(sim, root / "truth")
     path = root / "northstar.duckdb"
     server = start_server(sim.world, port=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, START, AS_OF).items():
+        for key, value in source_env(server.base_url, sim.world.start, sim.world.as_of).items():
             patch.setenv(key, value)
         try:
             results = ingest()
@@ -55,13 +53,24 @@ def loaded_warehouse(tmp_path_factory) -> Warehouse:
     return Warehouse(path, root / "truth", sim)
 
 
+def build(warehouse: Warehouse, target: Path) -> Warehouse:
+    """One ``dbt build`` of the whole project on ``warehouse`` (every data and unit test)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NORTHSTAR_WAREHOUSE", str(warehouse.path))
+        result = run_dbt(["build"], target_path=target)
+    assert result.success, failures(result)
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def loaded_warehouse(tmp_path_factory) -> Warehouse:
+    root = tmp_path_factory.mktemp("loaded")
+    return load_world(simulate(7, START, AS_OF, "small", root / "ga4"), root)
+
+
 @pytest.fixture(scope="session")
 def built_warehouse(loaded_warehouse, tmp_path_factory) -> Warehouse:
     root = tmp_path_factory.mktemp("built")
     path = root / "northstar.duckdb"
     shutil.copy(loaded_warehouse.path, path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        result = run_dbt(["build"], target_path=root / "target")
-    assert result.success, failures(result)
-    return Warehouse(path, loaded_warehouse.truth_dir, loaded_warehouse.sim)
+    return build(Warehouse(path, loaded_warehouse.truth_dir, loaded_warehouse.sim), root / "target")

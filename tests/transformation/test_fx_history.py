@@ -16,14 +16,10 @@ from decimal import Decimal
 
 import pytest
 
-from ingestion.run import ingest
-from ingestion.sandbox.client_env import source_env
 from ingestion.sandbox.currency import reporting_rate
-from ingestion.sandbox.server import start_server
 from ingestion.sandbox.simulation import simulate
-from ingestion.sandbox.truth import write_truth
 from orchestration.dbt_build import failures, run_dbt
-from tests.transformation.conftest import Warehouse
+from tests.transformation.conftest import Warehouse, build, load_world
 from tests.transformation.test_mrr_reconciliation import _assert_mrr_matches, _truth
 
 pytestmark = pytest.mark.slow
@@ -39,21 +35,7 @@ def old_account(tmp_path_factory) -> Warehouse:
     """The 2017 world loaded by every real source, after one ``dbt build`` (every data test)."""
     root = tmp_path_factory.mktemp("fx_history")
     sim = simulate(7, START, AS_OF, "small", root / "ga4", currencies=CURRENCIES)
-    write_truth(sim, root / "truth")
-    path = root / "northstar.duckdb"
-    server = start_server(sim.world, port=0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, server.world.start, server.world.as_of).items():
-            patch.setenv(key, value)
-        try:
-            results = ingest()
-        finally:
-            server.shutdown()
-        assert all(r.status == "loaded" for r in results), [r.line() for r in results]
-        result = run_dbt(["build"], target_path=root / "target")
-    assert result.success, failures(result)
-    return Warehouse(path, root / "truth", sim)
+    return build(load_world(sim, root), root / "target")
 
 
 def _copy(warehouse: Warehouse, tmp_path) -> Warehouse:

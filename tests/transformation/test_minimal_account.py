@@ -10,21 +10,15 @@ and materializes empty tables, so staging finds every column it reads. The sandb
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from pathlib import Path
 
-import duckdb
 import pytest
 
-from ingestion.run import ingest
-from ingestion.sandbox.client_env import source_env
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import Simulation, simulate
-from ingestion.sandbox.truth import Truth, write_truth
-from orchestration.dbt_build import failures, run_dbt
+from ingestion.sandbox.simulation import simulate
+from ingestion.sandbox.truth import Truth
+from tests.transformation.conftest import Warehouse, build, load_world
 from tests.transformation.test_mrr_reconciliation import (
     _assert_movements_match,
     _assert_mrr_matches,
@@ -35,37 +29,11 @@ pytestmark = pytest.mark.slow
 START, AS_OF = date(2025, 1, 1), date(2025, 7, 1)
 
 
-@dataclass
-class MinimalWarehouse:
-    path: Path
-    truth_dir: Path
-    sim: Simulation
-
-    def query(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.path)) as con:
-            return con.execute(sql).fetchall()
-
-
 @pytest.fixture(scope="module")
-def minimal(tmp_path_factory) -> MinimalWarehouse:
+def minimal(tmp_path_factory) -> Warehouse:
     """Six months of a minimal account, loaded by every source, then one whole-project build."""
     root = tmp_path_factory.mktemp("minimal")
-    sim = simulate(5, START, AS_OF, "minimal", root / "ga4")
-    write_truth(sim, root / "truth")
-    path = root / "northstar.duckdb"
-    server = start_server(sim.world, port=0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, server.world.start, server.world.as_of).items():
-            patch.setenv(key, value)
-        try:
-            results = ingest()
-        finally:
-            server.shutdown()
-        assert all(r.status == "loaded" for r in results), [r.line() for r in results]
-        result = run_dbt(["build"], target_path=root / "target")
-    assert result.success, failures(result)
-    return MinimalWarehouse(path, root / "truth", sim)
+    return build(load_world(simulate(5, START, AS_OF, "minimal", root / "ga4"), root), root / "target")
 
 
 def test_the_account_leaves_every_optional_field_unset(minimal):
