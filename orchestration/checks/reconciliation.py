@@ -125,7 +125,7 @@ def build_mrr_checks(truth: Path) -> AssetChecksDefinition:
     def sandbox_mrr(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> Iterator[AssetCheckResult]:
-        selected = {c.check_name for c in context.selected_asset_check_keys}
+        selected = {c.name for c in context.selected_asset_check_keys}
         with warehouse.reading_draft(context.run.run_id) as con:
             result = mrr_reconciliation.compare(con, truth)
         cells = result.cells
