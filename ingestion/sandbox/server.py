@@ -114,6 +114,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Silence per-request logging: the counts are at /_sandbox/requests."""
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header says the simulated now (the world's as-of), as a real API's
+        says its clock: a client dating what it read by the server's time gets the world's
+        time on any day the tests run."""
+        return super().date_time_string(self.server.world.as_of_ts if timestamp is None else timestamp)
+
     def _serve(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)

@@ -8,6 +8,12 @@ MRR follows docs/metrics.md: live statuses (active, past_due) count; items'
 unit_amount x quantity normalised to a month; metered items excluded; discounts by the
 ``mrr_discounts`` switch (forever / all / none); the value at each month's last instant.
 Amounts are exact fractions of a minor unit, written with 4 decimals.
+
+A second MRR truth, ``mrr_monthly_observable.csv``, is what an observer of the Stripe API can
+know (observable.py): a plan or quantity change that no invoice line and no served event dates
+counts from its next evidence. ``mrr_undatable.csv`` lists each subscription month where the two
+part, with the changes no evidence dates yet and every value an incremental pipeline, which
+kept what earlier loads saw, may hold.
 """
 
 from __future__ import annotations
@@ -22,14 +28,17 @@ from pathlib import Path
 
 from ingestion.sandbox import ecb_api
 from ingestion.sandbox.currency import exponent, rate_day, reporting_rate
+from ingestion.sandbox.observable import ObservableItems
 from ingestion.sandbox.simulation import Simulation, catalog
-from ingestion.sandbox.simulation.billing import LIVE_STATUSES, SubState
+from ingestion.sandbox.simulation.billing import LIVE_STATUSES, SubscriptionRecord, SubState
 from ingestion.sandbox.simulation.clock import day_start, month_starts, next_month
 from ingestion.sandbox.simulation.visitors import SOURCES
 from ingestion.sandbox.world import AD_PLATFORMS
 
 DISCOUNT_MODES = ("forever", "all", "none")
 MOVEMENT_TYPES = ("new", "reactivation", "expansion", "contraction", "churn")
+UNDATABLE_FIELDS = ("month", "currency", "mrr_discounts", "subscription_id", "customer_id", "mrr_minor",
+                    "observable_mrr_minor", "knowable_mrr_minor", "undated_changes")
 
 
 def subscription_mrr(state: SubState | None, price_refs: dict, coupons: dict, mode: str) -> Fraction:
@@ -72,21 +81,62 @@ class Truth:
         # complete months only: a month's value is its last instant, which must be before as-of
         self.months = [m for m in month_starts(world.start, world.as_of) if next_month(m) <= world.as_of]
         self.currency_of = {c.id: c.currency for c in sim.ledger.customers}
+        self.observable = ObservableItems(sim.ledger, price_refs, day_start(world.as_of))
+        self._states: dict[tuple[str, bool], list[SubState | None]] = {}
 
-    def customer_mrr(self, mode: str) -> dict[str, list[Fraction]]:
-        """customer id -> MRR at each month end (sum over the customer's subscriptions)."""
+    def customer_mrr(self, mode: str, observable: bool = False) -> dict[str, list[Fraction]]:
+        """customer id -> MRR at each month end (sum over the customer's subscriptions);
+        ``observable``: as an observer of the API can date the items (observable.py)."""
         result: dict[str, list[Fraction]] = defaultdict(lambda: [Fraction(0)] * len(self.months))
-        ends = [day_start(next_month(m)) for m in self.months]
         for sub in self.sim.ledger.subscriptions:
             values = result[sub.customer_id]
-            for i, end in enumerate(ends):
-                values[i] += subscription_mrr(sub.state_at(end), self.price_refs, self.coupons, mode)
+            for i, state in enumerate(self.month_end_states(sub, observable)):
+                if state is not None and state.status in LIVE_STATUSES:
+                    values[i] += subscription_mrr(state, self.price_refs, self.coupons, mode)
         return result
 
-    def mrr_rows(self) -> tuple[list[dict], list[dict], list[dict]]:
+    def month_end_states(self, sub: SubscriptionRecord, observable: bool = False) -> list[SubState | None]:
+        """The subscription's state at each month's last instant (computed once per kind)."""
+        key = (sub.id, observable)
+        if key not in self._states:
+            state_at = self.observable.state_at if observable else SubscriptionRecord.state_at
+            self._states[key] = [state_at(sub, day_start(next_month(m))) for m in self.months]
+        return self._states[key]
+
+    def undatable_rows(self) -> list[dict]:
+        """One row per subscription x month x discount mode whose observable MRR is not the
+        true one: both values, the changes no evidence dates by then, and every value a
+        pipeline that kept earlier loads' observations may hold (``;``-separated)."""
+        rows = []
+        for sub in self.sim.ledger.subscriptions:
+            pairs = zip(self.months, self.month_end_states(sub), self.month_end_states(sub, True), strict=True)
+            for month, true_state, seen_state in pairs:
+                if true_state == seen_state:
+                    continue
+                end = day_start(next_month(month))
+                for mode in DISCOUNT_MODES:
+                    true = subscription_mrr(true_state, self.price_refs, self.coupons, mode)
+                    seen = subscription_mrr(seen_state, self.price_refs, self.coupons, mode)
+                    if true == seen:
+                        continue
+                    knowable = {subscription_mrr(s, self.price_refs, self.coupons, mode)
+                                for s in self.observable.knowable_states(sub, end)}
+                    rows.append({
+                        "month": month.isoformat(), "currency": sub.currency, "mrr_discounts": mode,
+                        "subscription_id": sub.id, "customer_id": sub.customer_id,
+                        "mrr_minor": _fmt(true), "observable_mrr_minor": _fmt(seen),
+                        "knowable_mrr_minor": ";".join(_fmt(v) for v in sorted(knowable)),
+                        "undated_changes": ";".join(_iso(t) for t in self.observable.undatable_changes(sub, end)),
+                    })
+        return sorted(rows, key=lambda r: (r["mrr_discounts"], r["month"], r["currency"], r["subscription_id"]))
+
+    def mrr_rows(self, observable: bool = False) -> tuple[list[dict], list[dict], list[dict]]:
         mrr_rows, movement_rows, customer_rows = [], [], []
         for mode in DISCOUNT_MODES:
-            per_customer = self.customer_mrr(mode)
+            per_customer = self.customer_mrr(mode, observable)
+            # the first month each customer had MRR > 0 (for new vs reactivation)
+            first_paid = {c: next((j for j, v in enumerate(values) if v > 0), len(self.months))
+                          for c, values in per_customer.items()}
             for i, month in enumerate(self.months):
                 totals: dict[str, Fraction] = defaultdict(Fraction)
                 active: dict[str, int] = defaultdict(int)
@@ -94,9 +144,11 @@ class Truth:
                 for customer_id, values in per_customer.items():
                     cur = self.currency_of[customer_id]
                     now, prev = values[i], values[i - 1] if i else Fraction(0)
+                    if not now and not prev:
+                        continue
                     totals[cur] += now
                     active[cur] += now > 0
-                    kind = _movement(prev, now, any(v > 0 for v in values[: max(i - 1, 0)]) if i else False)
+                    kind = _movement(prev, now, first_paid[customer_id] < i - 1)
                     if kind:
                         moves[(cur, kind)][0] += now - prev
                         moves[(cur, kind)][1] += 1
@@ -207,11 +259,12 @@ def _session_source(campaign: int, source: int) -> tuple[str, str, str]:
     return src, med, ""
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
+def _write_csv(path: Path, rows: list[dict], fields: tuple[str, ...] = ()) -> None:
+    """``rows`` as CSV; with no rows, only the header of ``fields`` (or an empty file)."""
     with path.open("w", newline="") as handle:
-        if not rows:
+        if not rows and not fields:
             return
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else list(fields))
         writer.writeheader()
         writer.writerows(rows)
 
@@ -224,6 +277,8 @@ def write_truth(sim: Simulation, out_dir: Path) -> dict:
     _write_csv(out_dir / "mrr_monthly.csv", mrr)
     _write_csv(out_dir / "mrr_movements_monthly.csv", movements)
     _write_csv(out_dir / "customers_monthly.csv", customers)
+    _write_csv(out_dir / "mrr_monthly_observable.csv", truth.mrr_rows(observable=True)[0])
+    _write_csv(out_dir / "mrr_undatable.csv", truth.undatable_rows(), UNDATABLE_FIELDS)
     _write_csv(out_dir / "customer_conversions.csv", truth.conversion_rows())
     _write_csv(out_dir / "ad_spend_daily.csv", truth.spend_rows())
     _write_csv(out_dir / "fx_rates_monthly.csv", truth.fx_rows())

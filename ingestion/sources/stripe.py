@@ -26,7 +26,9 @@ Two incremental strategies, because Stripe objects come in two kinds:
   stored cursor event is no longer retrievable, a full reload happens instead.
 
 Because Stripe forgets events and overwrites objects, ``events`` keeps every event ever
-read, and ``subscription_history`` keeps one row per distinct subscription state observed.
+read, and ``subscription_history`` keeps one row per distinct subscription state observed,
+with ``observed_at``: the API's own clock (the response's ``Date`` header) when the state was
+read, so that what a load saw is dated by the account's time, never by the machine's.
 Cursors live in dlt's state, which dlt restores from the warehouse when the local pipelines
 folder is missing.
 """
@@ -35,7 +37,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import dlt
@@ -131,7 +135,8 @@ class StripeAPI:
 
     Also memoizes the reads several resources share within one run (the events since a
     cursor, the newest event, whether an event is still retained), so that the mutable
-    resources and ``events`` cost one events listing between them.
+    resources and ``events`` cost one events listing between them, and notes when each
+    object was read by the API's clock (``observed_at``, see ``observe``).
     """
 
     def __init__(
@@ -146,33 +151,69 @@ class StripeAPI:
             data_selector="data",
             session=http_session(timeouts or Timeouts()),  # RUNTIME__REQUEST_* retries, timeouts
         )
+        #: the API's time (epoch seconds, its ``Date`` header) at the latest response
+        self.server_time: int | None = None
+        #: object id -> the API's time when this run read the state it loaded
+        self.observed_at: dict[str, int] = {}
         self._events_since: dict[int | None, Page] = {}
+        self._events_read_at: dict[int | None, int | None] = {}
         self._retained: dict[str, bool] = {}
         self._newest_event: dict[str, Any] | None = None
+
+    def _clock(self, response: Response, *args: Any, **kwargs: Any) -> None:
+        """Note the API's time of a response: its ``Date`` header (the machine's clock only
+        when an answer has none). The sandbox's clock is its simulated as-of."""
+        if response.status_code >= 400:
+            return
+        try:
+            self.server_time = int(parsedate_to_datetime(response.headers["Date"]).timestamp())
+        except (KeyError, TypeError, ValueError):
+            self.server_time = int(time.time())
+
+    def _hooks(self, envelope: Envelope) -> dict[str, list[Any]]:
+        """The API's clock first, then the status and envelope checks of every Stripe answer."""
+        return {"response": [self._clock, *_hooks(envelope)["response"]]}
+
+    def observe(self, objects: Page, at: int | None = None) -> None:
+        """Note that this run read these objects' states at ``at`` (default: the latest
+        response's time, i.e. the page just received)."""
+        when = self.server_time if at is None else at
+        for obj in objects:
+            self.observed_at[obj["id"]] = when
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[Page]:
         """Every page of a list endpoint, newest objects first."""
         params = {"limit": PAGE_LIMIT, **(params or {})}
         with retries_exhausted(SOURCE):
-            for page in self.client.paginate(path, params=params, hooks=_hooks(A_LIST)):
+            for page in self.client.paginate(path, params=params, hooks=self._hooks(A_LIST)):
                 yield list(page)
 
     def get(
         self, path: str, params: dict[str, Any] | None = None, envelope: Envelope | None = None
     ) -> dict[str, Any]:
         """One object (``envelope``: one with an ``id``), or a list's first page."""
-        hooks = _hooks(envelope or AN_OBJECT)
         with retries_exhausted(SOURCE):
-            return self.client.get(path, params=params, hooks=hooks).json()
+            return self.client.get(path, params=params, hooks=self._hooks(envelope or AN_OBJECT)).json()
 
     def events_since(self, created: int | None) -> Page:
         """Events created at or after ``created`` (all that Stripe serves if None)."""
         if created not in self._events_since:
             params = {} if created is None else {"created[gte]": created}
-            self._events_since[created] = [
-                e for page in self.pages("/v1/events", params) for e in page
-            ]
+            events: Page = []
+            read_at = None
+            for page in self.pages("/v1/events", params):
+                read_at = self.server_time if read_at is None else read_at
+                events.extend(page)
+            self._events_since[created] = events
+            self._events_read_at[created] = read_at
         return self._events_since[created]
+
+    def events_read_at(self, created: int | None) -> int | None:
+        """The API's time when ``events_since(created)`` began: the newest event of an object
+        in that listing shows the object's state as of then (a later change would be a later
+        event, on a page before the first)."""
+        self.events_since(created)
+        return self._events_read_at[created]
 
     def newest_event(self) -> dict[str, Any] | None:
         """The latest event, read before a full listing so nothing after it is missed."""
@@ -257,6 +298,7 @@ def _full_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> Iter
     max_created = None
     for page in _listing(api, resource, LIST_PARAMS.get(resource, {})):
         max_created = _max_created(max_created, page)
+        api.observe(page)
         yield page
     state["event_cursor"] = _event_cursor(newest)
     state["max_created"] = max_created
@@ -268,10 +310,12 @@ def _changed_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> I
     resource = MUTABLE_RESOURCES[object_name]
     events = api.events_since(state["event_cursor"]["created"])
     snapshots = _latest_objects(events, object_name)
+    api.observe(list(snapshots.values()), api.events_read_at(state["event_cursor"]["created"]))
     listed: dict[str, dict[str, Any]] = {}
     params = {**LIST_PARAMS.get(resource, {}), "created[gte]": state["max_created"]}
     for page in _listing(api, resource, params):
         listed.update((obj["id"], obj) for obj in page)
+        api.observe(page)
         state["max_created"] = _max_created(state["max_created"], page)
     changed = {**snapshots, **listed}
     if resource in EXPANDS_DISCOUNTS:
@@ -314,7 +358,9 @@ def _discounts_unknown(obj: dict[str, Any]) -> bool:
 def _reread(api: StripeAPI, resource: str, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The object as it is now, its discounts expanded (the snapshot if it is gone)."""
     try:
-        return api.get(f"/v1/{resource}/{snapshot['id']}", {"expand[]": "discounts"})
+        current = api.get(f"/v1/{resource}/{snapshot['id']}", {"expand[]": "discounts"})
+        api.observe([current])
+        return current
     except SourceHTTPError as exc:
         if exc.status != 404:
             raise
@@ -475,13 +521,15 @@ def events(
     write_disposition={"disposition": "merge", "strategy": "insert-only"},
     columns=columns.SUBSCRIPTION_HISTORY,
 )
-def subscription_history(page: Page) -> Iterator[Page]:
+def subscription_history(page: Page, api: StripeAPI) -> Iterator[Page]:
     """One row per distinct subscription state seen (``_state_hash``); a state seen again, in
-    any API version's shape, adds nothing."""
+    any API version's shape, adds nothing, so ``observed_at`` is when it was first seen (the
+    API's time of the read: the state held then, and since the account's last change)."""
     yield [
         {
             "subscription_id": sub["id"],
             "state_hash": _state_hash(sub),
+            "observed_at": api.observed_at.get(sub["id"]),
             "status": sub.get("status"),
             "customer": sub.get("customer"),
             "current_period_start": _current_period(sub)[0],
@@ -515,7 +563,7 @@ def stripe_source(
         prices(api),
         coupons(api),
         subs,
-        subs | subscription_history,
+        subs | subscription_history(api),
         invoices(api),
         charges(api),
         invoice_payments(api),

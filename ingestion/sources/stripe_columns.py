@@ -105,7 +105,7 @@ BALANCE_TRANSACTIONS = _columns(
 EVENTS = _columns(text="id type", bigint="created", json="data")
 SUBSCRIPTION_HISTORY = _columns(
     text="subscription_id state_hash status customer",
-    bigint="current_period_start current_period_end canceled_at ended_at",
+    bigint="observed_at current_period_start current_period_end canceled_at ended_at",
     bool_="cancel_at_period_end",
     json="state",
 )

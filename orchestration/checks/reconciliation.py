@@ -5,12 +5,12 @@ The sandbox writes what it simulated (ingestion/sandbox/truth.py) next to its GA
 audits:
 - every raw table holds exactly the rows the sandbox served (one check per table): blocking,
   a missing or extra row stops publishing;
-- MRR per month and currency equals the truth to 4 decimals of a minor unit: a WARN, not
-  blocking. A plan change whose prorations were never invoiced is dated by no Stripe object
-  once its events are older than Stripe's 30 days, so a first build over two years of history
-  cannot date it (on seed 42, default scale: 10 of 96 cells). Nightly builds keep every state
-  they observe (``subscription_history``), which closes the gap from then on; the check says
-  where the warehouse and the truth part.
+- MRR per month and currency equals what the Stripe API can date (the sandbox's observable
+  truth) exactly, to 4 decimals of a minor unit and of a reporting-currency cent: blocking.
+  A plan change whose prorations were never invoiced is dated by no Stripe object once its
+  events are older than Stripe's 30 days, so it counts from its next evidence; the cells
+  where that parts the warehouse from what really happened (on seed 42, default scale: 10 of
+  96) are reported apart, as a WARN naming the subscriptions (mrr_reconciliation.py).
 A production deployment has no truth to compare with: these checks exist only with the setting.
 """
 
@@ -21,7 +21,7 @@ import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,10 +32,10 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    asset_check,
     multi_asset_check,
 )
 
+from orchestration.checks import mrr_reconciliation
 from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 TRUTH_SETTING = "NORTHSTAR_SANDBOX_TRUTH"
@@ -121,14 +121,11 @@ def build_row_count_checks(truth: Path) -> AssetChecksDefinition:
     return sandbox_row_counts
 
 
-def _fmt4(value: Fraction) -> str:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return str(exact.quantize(Decimal("0.0001"), ROUND_HALF_EVEN))
+KNOWABLE_CHECK, TRUTH_CHECK = "mrr_matches_observable_truth", "mrr_matches_sandbox_truth"
 
 
 #: (month, currency) -> (MRR in minor units to 4 decimals, active customers)
 MrrCells = dict[tuple[str, str], tuple[Decimal, int]]
-_NO_MRR = (Decimal("0.0000"), 0)
 
 
 def truth_mrr(truth: Path, mode: str = "forever") -> MrrCells:
@@ -145,39 +142,56 @@ def model_mrr(con) -> MrrCells:
         return {}
     rows = con.execute("select cast(month as varchar), currency, cast(sum(mrr_x12) as varchar), "
                        "count(*) filter (where is_active) from main.int_customer_mrr_monthly group by all").fetchall()
-    return {(m, c): (Decimal(_fmt4(Fraction(Decimal(x12 or 0)) / 12)), n) for m, c, x12, n in rows}
+    return {(m, c): (Decimal(mrr_reconciliation.fmt(Fraction(Decimal(x12 or 0)) / 12)), n) for m, c, x12, n in rows}
 
 
-def mrr_differences(con, truth: Path, mode: str = "forever") -> tuple[int, list[str]]:
-    """(cells compared, one line per month x currency whose MRR or active count differs)."""
-    expected = truth_mrr(truth, mode)
-    model = model_mrr(con)
-    last = max(m for m, _ in expected)
-    differences = [f"{m} {c}: truth {exp[0]} minor units / {exp[1]} customers, warehouse "
-                   f"{model.get((m, c), _NO_MRR)[0]} / {model.get((m, c), _NO_MRR)[1]}"
-                   for (m, c), exp in sorted(expected.items()) if model.get((m, c), _NO_MRR) != exp]
-    differences += [f"{m} {c}: warehouse has {v[0]} minor units the truth does not know"
-                    for (m, c), v in sorted(model.items()) if (m, c) not in expected and m <= last and v != _NO_MRR]
-    return len(expected), differences
+def build_mrr_checks(truth: Path) -> AssetChecksDefinition:
+    """Blocking: MRR equals what Stripe's data can date. WARN: the cells it cannot."""
+    specs = [
+        AssetCheckSpec(KNOWABLE_CHECK, asset=MRR_ASSET, blocking=True,
+                       description="MRR per month x currency equals what the Stripe API can "
+                                   "date (the sandbox's observable truth), to 4 decimals of a "
+                                   "minor unit"),
+        AssetCheckSpec(TRUTH_CHECK, asset=MRR_ASSET, blocking=False,
+                       description="MRR per month x currency equals what really happened, but for "
+                                   "changes no Stripe data dates"),
+    ]
 
-
-def build_mrr_check(truth: Path) -> AssetChecksDefinition:
-    @asset_check(asset=MRR_ASSET, name="mrr_matches_sandbox_truth", pool=WAREHOUSE_POOL,
-                 description="MRR per month x currency equals the sandbox's truth to 4 decimals of a minor unit")
-    def mrr_matches_sandbox_truth(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+    @multi_asset_check(specs=specs, name="sandbox_mrr", can_subset=True, pool=WAREHOUSE_POOL)
+    def sandbox_mrr(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> Iterator[AssetCheckResult]:
+        selected = {c.name for c in context.selected_asset_check_keys}
         with warehouse.reading_draft(context.run.run_id) as con:
-            cells, differences = mrr_differences(con, truth)
-        return AssetCheckResult(passed=not differences, severity=AssetCheckSeverity.WARN,
-                                metadata={"cells": cells, "differences": len(differences)},
-                                description=(f"{len(differences)} of {cells} month x currency cells differ: "
-                                             + "; ".join(differences[:3])) if differences
-                                else f"{cells} month x currency cells equal the truth")
+            result = mrr_reconciliation.compare(con, truth)
+        cells = result.cells
+        if KNOWABLE_CHECK in selected:
+            yield AssetCheckResult(
+                asset_key=MRR_ASSET, check_name=KNOWABLE_CHECK, passed=not result.blocking,
+                metadata={"cells": cells, "differences": len(result.blocking)},
+                description=_cells_line(result.blocking, cells,
+                                        "differ from what Stripe's data can date",
+                                        "equal what Stripe's data can date"))
+        if TRUTH_CHECK in selected:
+            yield AssetCheckResult(
+                asset_key=MRR_ASSET, check_name=TRUTH_CHECK, passed=not result.undatable,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"cells": cells, "differences": len(result.undatable)},
+                description=_cells_line(result.undatable, cells, "differ from what really happened",
+                                        "equal what really happened"))
 
-    return mrr_matches_sandbox_truth
+    return sandbox_mrr
+
+
+def _cells_line(differences: list[str], cells: int, differ: str, equal: str) -> str:
+    if not differences:
+        return f"{cells} month x currency cells {equal}"
+    listed = "; ".join(differences[:3])
+    return f"{len(differences)} of {cells} month x currency cells {differ}: {listed}"
 
 
 def build_reconciliation_checks() -> list[AssetChecksDefinition]:
     truth = truth_dir()
     if truth is None or not (truth / "expected_counts.json").exists():
         return []
-    return [build_row_count_checks(truth), build_mrr_check(truth)]
+    return [build_row_count_checks(truth), build_mrr_checks(truth)]

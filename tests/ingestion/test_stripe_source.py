@@ -144,6 +144,9 @@ def test_first_load_has_every_object(sandbox_env, warehouse, ingest_sim, expecte
     history = _history(warehouse)
     assert set(history) == {sub["id"] for sub in ingest_sim.world.stripe["subscriptions"]}
     assert all(len(states) == 1 for states in history.values())
+    # each state is dated by the API's clock (the sandbox's: its as-of), not the machine's
+    observed = query(warehouse, "select distinct observed_at from raw_stripe.subscription_history")
+    assert observed == [(ingest_sim.world.as_of_ts,)]
 
 
 def test_second_run_changes_nothing(sandbox_env, warehouse, expected_counts):
@@ -187,6 +190,12 @@ def _assert_caught_up(
     assert {sub_id for sub_id, states in history.items() if len(states) == 2} == {
         sub["id"] for sub in changed
     }
+    observed = query(
+        warehouse,
+        "select observed_at, count(*) from raw_stripe.subscription_history group by all",
+    )
+    assert dict(observed) == {first.as_of_ts: len(first.stripe["subscriptions"]),
+                              later.as_of_ts: len(history) - len(before) + len(changed)}
     assert all(len(states) <= 2 for states in history.values())
     statuses = dict(
         query(

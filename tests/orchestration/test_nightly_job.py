@@ -141,6 +141,7 @@ def test_first_build_passes_every_data_check_and_publishes(runs: Runs):
     assert "mrr_summary:gx_mrr_summary" in names
     assert "stripe/invoices:rows_match_sandbox_truth" in names
     assert "int_customer_mrr_monthly:mrr_matches_sandbox_truth" in names
+    assert "int_customer_mrr_monthly:mrr_matches_observable_truth" in names
     steps = {step: status for step, status, _ in first.steps}
     assert steps["published_warehouse"] == "success"
 

@@ -1,14 +1,18 @@
 -- One row per subscription item per version: the licensed price and quantity a subscription
--- item had from `valid_from`. Four kinds of evidence (METRICS.md "MRR"):
+-- item had from `valid_from`. Five kinds of evidence (METRICS.md "MRR"):
 --   snapshot_kind = 'invoice': the non-proration subscription lines of each invoice give the
 --     full set of items for the invoice's period (history Stripe keeps);
 --   snapshot_kind = 'proration': a 'remaining time' proration line (amount >= 0) gives one
 --     item's new price / quantity from the change instant (the line's period start);
 --   snapshot_kind = 'observed': the full set in a state the pipeline observed (an event's
---     data.object at the event's time; a stored subscription_history state at its load);
+--     data.object at the event's time; a stored subscription_history state as of its read);
+--   snapshot_kind = 'window': the full set at the start of the events window a read had
+--     (Stripe serves every event of the last 30 days: no event there means no change);
 --   snapshot_kind = 'subscription': the subscription object's current items, the full set as
---     of the extract (dated at the extract's as-of, or at ended_at for ended subscriptions:
---     a change not yet invoiced is only known to have happened before then).
+--     of the newest read (the extract's as-of when no read time is stored), or at ended_at for
+--     ended subscriptions.
+-- A change that none of these dates (prorations never invoiced, events gone) counts from the
+-- next evidence: the sandbox's mrr_monthly_observable.csv is that truth.
 -- Metered items (usage billed in arrears) and one-off invoice items are not MRR: excluded.
 with lines as (select * from {{ ref('stg_stripe__invoice_lines') }}),
 
@@ -21,6 +25,13 @@ observations as (select * from {{ ref('stg_stripe__subscription_item_observation
 days as (select * from {{ ref('int_mrr_days') }}),
 
 as_of as (select max(as_of_at) as as_of_at from days),
+
+newest_read as (
+    -- the newest read of subscription states: the current items were the state then
+    select max(observed_at) as read_at
+    from observations
+    where observed_via = 'pipeline_load'
+),
 
 invoice_items as (
     select
@@ -65,7 +76,7 @@ observed_items as (
     select
         subscription_id,
         subscription_item_id,
-        'observed' as snapshot_kind,
+        case when observed_via = 'event_window' then 'window' else 'observed' end as snapshot_kind,
         observed_at as valid_from,
         price_id,
         quantity,
@@ -81,7 +92,7 @@ current_items as (
         items.subscription_id,
         items.subscription_item_id,
         'subscription' as snapshot_kind,
-        coalesce(subscriptions.ended_at, as_of.as_of_at) as valid_from,
+        coalesce(subscriptions.ended_at, newest_read.read_at, as_of.as_of_at) as valid_from,
         items.price_id,
         items.quantity,
         items.unit_amount_minor,
@@ -90,6 +101,7 @@ current_items as (
     from items
     inner join subscriptions on items.subscription_id = subscriptions.subscription_id
     cross join as_of
+    cross join newest_read
     where items.usage_type = 'licensed'
 ),
 
@@ -107,9 +119,10 @@ final as (
     select
         *,
         -- on the same instant the newer evidence wins: subscription object > observed state >
-        -- proration > invoice
+        -- proration > invoice > a window's start (the state before that instant's changes)
         case snapshot_kind
-            when 'subscription' then 4 when 'observed' then 3 when 'proration' then 2 else 1
+            when 'subscription' then 4 when 'observed' then 3 when 'proration' then 2 when 'invoice' then 1
+            else 0
         end as evidence_rank
     from unioned
 )

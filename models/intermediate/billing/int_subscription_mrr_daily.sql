@@ -74,7 +74,7 @@ full_snapshots as (
         valid_from,
         evidence_rank
     from item_versions
-    where snapshot_kind in ('invoice', 'observed', 'subscription')
+    where snapshot_kind in ('invoice', 'observed', 'window', 'subscription')
 ),
 
 latest_snapshot as (

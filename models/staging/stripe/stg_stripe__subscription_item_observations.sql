@@ -1,6 +1,14 @@
--- One row per subscription item in each observed state of a subscription: the states carried
--- by customer.subscription.* events (data.object, as of the event) and the states the pipeline
--- stored in subscription_history (as of the load that saw them). JSON unnesting is DuckDB's.
+-- One row per subscription item in each observed state of a subscription, with the instant the
+-- state is known to hold from (observed_at: the state after every change up to it):
+--   'event': customer.subscription.* events carry data.object as of the event (exact);
+--   'pipeline_load': the states the pipeline stored in subscription_history, as of their read
+--     (the API's clock; the load's time for rows stored before it was kept), i.e. one second
+--     before it: the read shows every change before it;
+--   'event_window': the state at the start of the events window the read had. Stripe serves
+--     every event of the last stripe_event_retention_days days, so a subscription with no event
+--     in that window was already in its read state at its start, and one with events was in
+--     the state its first event there replaced (data.previous_attributes, else data.object).
+-- JSON unnesting is DuckDB's.
 
 with events as (
     select * from {{ source_or_empty('stripe', 'events', {
@@ -15,25 +23,81 @@ history as (
     select * from {{ source_or_empty('stripe', 'subscription_history', {
             '_dlt_id': 'varchar',
             '_dlt_load_id': 'varchar',
+            'subscription_id': 'varchar',
+            'observed_at': 'bigint',
             'state': 'json',
         }) }}
 ),
 
-observations as (
+subscription_events as (
     select
-        id as observation_id,
-        'event' as observed_via,
-        created as observed_epoch,
-        data -> '$.object' as subscription_object
+        id as event_id,
+        type as event_type,
+        created,
+        data,
+        data -> '$.object' ->> '$.id' as subscription_id
     from events
     where type like 'customer.subscription.%'
+),
+
+reads as (
+    select
+        _dlt_id,
+        subscription_id,
+        state,
+        coalesce(observed_at, cast(floor(cast(_dlt_load_id as double)) as bigint)) as read_epoch,
+        coalesce(observed_at, cast(floor(cast(_dlt_load_id as double)) as bigint))
+        - {{ var('stripe_event_retention_days', 30) }} * 86400 as window_start_epoch
+    from history
+),
+
+window_events as (
+    -- each read's events of its subscription within the window Stripe served then
+    select
+        reads._dlt_id,
+        subscription_events.event_type,
+        subscription_events.data,
+        row_number() over (
+            partition by reads._dlt_id order by subscription_events.created, subscription_events.event_id
+        ) as event_number
+    from reads
+    inner join subscription_events
+        on
+            reads.subscription_id = subscription_events.subscription_id
+            and reads.window_start_epoch <= subscription_events.created
+            and reads.read_epoch > subscription_events.created
+),
+
+observations as (
+    select
+        event_id as observation_id,
+        'event' as observed_via,
+        created as observed_epoch,
+        subscription_id,
+        data -> '$.object.items' as item_list
+    from subscription_events
     union all
     select
         _dlt_id as observation_id,
         'pipeline_load' as observed_via,
-        cast(floor(cast(_dlt_load_id as double)) as bigint) as observed_epoch,
-        state as subscription_object
-    from history
+        read_epoch - 1 as observed_epoch,
+        subscription_id,
+        state -> '$.items' as item_list
+    from reads
+    union all
+    select
+        reads._dlt_id || ':window' as observation_id,
+        'event_window' as observed_via,
+        reads.window_start_epoch - 1 as observed_epoch,
+        reads.subscription_id,
+        case
+            when window_events.event_type is null then reads.state -> '$.items'
+            -- created inside the window: it had no state at the window's start
+            when window_events.event_type = 'customer.subscription.created' then null
+            else coalesce(window_events.data -> '$.previous_attributes.items', window_events.data -> '$.object.items')
+        end as item_list
+    from reads
+    left join window_events on reads._dlt_id = window_events._dlt_id and window_events.event_number = 1
 ),
 
 items as (
@@ -41,8 +105,8 @@ items as (
         observation_id,
         observed_via,
         observed_epoch,
-        subscription_object ->> '$.id' as subscription_id,
-        unnest(from_json(subscription_object -> '$.items.data', '["json"]')) as item
+        subscription_id,
+        unnest(from_json(item_list -> '$.data', '["json"]')) as item
     from observations
 ),
 
