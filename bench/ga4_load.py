@@ -31,7 +31,7 @@ def ensure_files(scale: str, folder: Path) -> float:
     """Seconds spent generating (0 when the files were already there)."""
     if any(folder.glob("events_*.json.gz")):
         return 0.0
-    from ingestion.sandbox.simulation import simulate
+    from sandbox.simulation import simulate
 
     started = time.perf_counter()
     simulate(42, date(2024, 11, 1), date(2026, 11, 1), scale, folder)

@@ -50,9 +50,9 @@ def child(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, out: Path
     os.environ.pop("DAGSTER_HOME", None)
     from dagster import DagsterInstance
 
-    from ingestion.sandbox.simulation import simulate
     from orchestration.graph import build_definitions
     from orchestration.sandbox_build import serve_simulation
+    from sandbox.simulation import simulate
 
     os.environ["NORTHSTAR_QUIET_DBT"] = "1"
     began = time.time()

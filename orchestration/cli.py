@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from ingestion.sandbox.simulation import catalog
+from sandbox.simulation import catalog
 
 DEFAULT_SANDBOX_DIR = Path(os.environ.get("NORTHSTAR_SANDBOX_DIR", "warehouse/sandbox"))
 
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _simulate(args: argparse.Namespace):
-    from ingestion.sandbox.simulation import simulate
+    from sandbox.simulation import simulate
 
     try:
         return simulate(args.seed, args.start, args.as_of, args.scale, args.dir / "ga4", args.malformed_rate,
@@ -143,7 +143,7 @@ def _summary(sim, seconds: float) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from ingestion.sandbox.truth import write_truth
+    from sandbox.truth import write_truth
 
     began = time.perf_counter()
     sim = _simulate(args)
@@ -153,7 +153,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_truth(args: argparse.Namespace) -> None:
-    from ingestion.sandbox.truth import write_truth
+    from sandbox.truth import write_truth
 
     sim = _simulate(args)
     out = args.out or args.dir / "truth"
@@ -163,9 +163,9 @@ def cmd_truth(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from ingestion.sandbox.client_env import source_env
-    from ingestion.sandbox.faults import FaultPlan
-    from ingestion.sandbox.server import start_server
+    from sandbox.client_env import source_env
+    from sandbox.faults import FaultPlan
+    from sandbox.server import start_server
 
     began = time.perf_counter()
     sim = _simulate(args)

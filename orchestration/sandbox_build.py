@@ -13,11 +13,11 @@ import os
 from datetime import date
 from pathlib import Path
 
-from ingestion.sandbox.client_env import source_env
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import Simulation, simulate
-from ingestion.sandbox.truth import write_truth
 from orchestration.checks.reconciliation import TRUTH_SETTING
+from sandbox.client_env import source_env
+from sandbox.server import start_server
+from sandbox.simulation import Simulation, simulate
+from sandbox.truth import write_truth
 
 
 def serve_sandbox(seed: int, start: date, as_of: date, scale: str, sandbox_dir: Path,

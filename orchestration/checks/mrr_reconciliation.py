@@ -1,4 +1,4 @@
-"""MRR per month x currency against the sandbox's two truths (ingestion/sandbox/truth.py).
+"""MRR per month x currency against the sandbox's two truths (sandbox/truth.py).
 
 - ``mrr_monthly_observable.csv`` is what an observer of the Stripe API can know: a plan or
   quantity change that no invoice line and no served event dates counts from its next
@@ -25,7 +25,7 @@ from fractions import Fraction
 from itertools import product
 from pathlib import Path
 
-from ingestion.sandbox.currency import exponent
+from sandbox.currency import exponent
 
 OBSERVABLE_FILE = "mrr_monthly_observable.csv"
 TRUTH_FILE = "mrr_monthly.csv"

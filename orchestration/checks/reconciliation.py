@@ -1,6 +1,6 @@
 """Reconciliation with the sandbox's truth: blocking checks of a build on the embedded sandbox.
 
-The sandbox writes what it simulated (ingestion/sandbox/truth.py) next to its GA4 export;
+The sandbox writes what it simulated (sandbox/truth.py) next to its GA4 export;
 ``NORTHSTAR_SANDBOX_TRUTH`` names that folder (``northstar run`` and ``make dev`` set it). Two
 audits:
 - every raw table holds exactly the rows the sandbox served (one check per table): blocking,

@@ -7,11 +7,11 @@ from datetime import date
 import duckdb
 import pytest
 
-from ingestion.sandbox.client_env import source_env
-from ingestion.sandbox.faults import FaultPlan
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import Simulation, simulate
-from ingestion.sandbox.truth import Truth
+from sandbox.client_env import source_env
+from sandbox.faults import FaultPlan
+from sandbox.server import start_server
+from sandbox.simulation import Simulation, simulate
+from sandbox.truth import Truth
 
 #: Four months at small scale: every kind of object, quick to load.
 START, AS_OF = date(2025, 1, 1), date(2025, 5, 1)

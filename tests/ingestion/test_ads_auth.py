@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from ingestion.run import ingest
-from ingestion.sandbox import meta_ads_api
-from ingestion.sandbox.http import Request
-from ingestion.sandbox.oauth import GOOGLE_TOKEN_PATH, LINKEDIN_TOKEN_PATH, TokenAuthority
-from ingestion.sandbox.server import SandboxServer, start_server
 from ingestion.sources.meta_ads import DEFAULT_API_VERSION as META_VERSION
+from sandbox import meta_ads_api
+from sandbox.http import Request
+from sandbox.oauth import GOOGLE_TOKEN_PATH, LINKEDIN_TOKEN_PATH, TokenAuthority
+from sandbox.server import SandboxServer, start_server
 from tests.ingestion.conftest import point_sources_at, query
 from tests.ingestion.test_ads_sources import assert_matches_world, record_requests, run
 

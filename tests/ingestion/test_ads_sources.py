@@ -14,16 +14,16 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.errors import SourceHTTPError
-from ingestion.sandbox import google_ads_api
-from ingestion.sandbox.faults import FaultPlan, request_key
-from ingestion.sandbox.http import Request
-from ingestion.sandbox.linkedin_ads_api import parse_restli
-from ingestion.sandbox.server import SandboxServer, start_server
-from ingestion.sandbox.simulation import simulate
 from ingestion.sources.google_ads import google_ads_source
 from ingestion.sources.linkedin_ads import linkedin_ads_source
 from ingestion.sources.meta_ads import meta_ads_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline, pipelines_dir
+from sandbox import google_ads_api
+from sandbox.faults import FaultPlan, request_key
+from sandbox.http import Request
+from sandbox.linkedin_ads_api import parse_restli
+from sandbox.server import SandboxServer, start_server
+from sandbox.simulation import simulate
 from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 SOURCES = {"google_ads": google_ads_source, "meta_ads": meta_ads_source, "linkedin_ads": linkedin_ads_source}

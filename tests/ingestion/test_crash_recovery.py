@@ -31,10 +31,10 @@ import duckdb
 import pytest
 
 from ingestion.run import SourceResult, ingest, source_resources
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.server import SandboxServer
-from ingestion.sandbox.simulation import simulate
 from ingestion.warehouse import pipelines_dir
+from sandbox.http import Request, Response
+from sandbox.server import SandboxServer
+from sandbox.simulation import simulate
 from tests.ingestion.conftest import AS_OF, START, point_sources_at
 
 #: dlt's per-row bookkeeping: random ids and load ids differ between any two runs.

@@ -9,8 +9,8 @@ from decimal import Decimal
 import requests
 
 from ingestion.run import ingest
-from ingestion.sandbox import ecb_api
 from ingestion.sources.ecb_fx import _row
+from sandbox import ecb_api
 from tests.ingestion.conftest import AS_OF, query
 
 

@@ -17,11 +17,11 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.server import SandboxServer
 from ingestion.sources.google_ads import DEFAULT_API_VERSION as GOOGLE_VERSION
 from ingestion.sources.meta_ads import DEFAULT_API_VERSION as META_VERSION
 from orchestration.cli import main
+from sandbox.http import Request, Response
+from sandbox.server import SandboxServer
 from tests.ingestion.conftest import GOOGLE_CUSTOMER, META_ACCOUNT, point_sources_at
 
 NOT_JSON = b"not json"

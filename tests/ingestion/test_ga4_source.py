@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import simulate
 from ingestion.sources.ga4 import ga4_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline, pipelines_dir
+from sandbox.server import start_server
+from sandbox.simulation import simulate
 from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 LOOKBACK = 3

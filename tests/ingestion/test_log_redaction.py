@@ -18,7 +18,7 @@ import pytest
 
 from ingestion.redaction import RedactingFilter, is_secret_setting, redact
 from ingestion.run import SOURCES
-from ingestion.sandbox.client_env import source_env
+from sandbox.client_env import source_env
 
 
 def configured_secrets(server) -> dict[str, str]:

@@ -14,13 +14,13 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.errors import SourceHTTPError
-from ingestion.sandbox import stripe_api, stripe_versions
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.server import SandboxServer, start_server
-from ingestion.sandbox.simulation import simulate
-from ingestion.sandbox.world import World
 from ingestion.sources.stripe import DEFAULT_API_VERSION, stripe_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline, pipelines_dir
+from sandbox import stripe_api, stripe_versions
+from sandbox.http import Request, Response
+from sandbox.server import SandboxServer, start_server
+from sandbox.simulation import simulate
+from sandbox.world import World
 from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 #: Columns compared with the world, per table: ids, and the fields that change where they change

@@ -2,7 +2,7 @@
 the same marts from the 2024-06-20 shape and from the current one (2026-10-28.endive).
 
 The world is stored once (2024-06-20); the sandbox renders the newer shape from it when
-serving (ingestion/sandbox/stripe_versions.py), so the two loads below hold the same business
+serving (sandbox/stripe_versions.py), so the two loads below hold the same business
 in two shapes. Staging reads either (macros/stripe_versions.sql).
 """
 
@@ -20,14 +20,14 @@ import requests
 import stripe
 
 from ingestion.run import ingest
-from ingestion.sandbox import stripe_api, stripe_versions
-from ingestion.sandbox.client_env import source_env
-from ingestion.sandbox.server import SandboxServer, start_server
-from ingestion.sandbox.simulation import simulate
-from ingestion.sandbox.world import World
 from ingestion.sources.stripe import DEFAULT_API_VERSION, stripe_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
 from orchestration.dbt_build import failures, run_dbt
+from sandbox import stripe_api, stripe_versions
+from sandbox.client_env import source_env
+from sandbox.server import SandboxServer, start_server
+from sandbox.simulation import simulate
+from sandbox.world import World
 from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 OLD, NEW = stripe_versions.STORED_VERSION, DEFAULT_API_VERSION

@@ -16,9 +16,9 @@ import duckdb
 import pytest
 
 from ingestion.run import SOURCES
-from ingestion.sandbox.client_env import source_env
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import simulate
+from sandbox.client_env import source_env
+from sandbox.server import start_server
+from sandbox.simulation import simulate
 
 pytestmark = pytest.mark.slow
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, Definitions
 
-from ingestion.sandbox.client_env import source_env
 from orchestration.assets.dbt import DBT_PROJECT, dbt_models
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.checks.reconciliation import TRUTH_SETTING
 from orchestration.graph import build_definitions
 from orchestration.warehouse import WAREHOUSE_POOL
+from sandbox.client_env import source_env
 
 RAW_KEYS = {key for assets in INGESTION_ASSETS for key in assets.keys}
 

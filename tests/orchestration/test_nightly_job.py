@@ -24,9 +24,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.sandbox.simulation import Simulation, simulate
 from orchestration.nightly import NightlyOutcome, run_nightly
 from orchestration.sandbox_build import serve_simulation
+from sandbox.simulation import Simulation, simulate
 from tests.orchestration.webhook_receiver import running_receiver
 
 pytestmark = pytest.mark.slow

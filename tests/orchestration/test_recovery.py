@@ -33,9 +33,9 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
-from ingestion.sandbox.client_env import source_env
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import simulate
+from sandbox.client_env import source_env
+from sandbox.server import start_server
+from sandbox.simulation import simulate
 from tests.orchestration.webhook_receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.slow

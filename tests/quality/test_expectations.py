@@ -11,11 +11,11 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from ingestion.sandbox.simulation.ga4_events import EVENT_NAMES
 from orchestration.quality import SUITES, Suite, SuiteResult, validate
 from orchestration.quality.reference import known_currency_codes
 from orchestration.quality.suite import ReferenceData
 from orchestration.quality.warehouse import read_frames
+from sandbox.simulation.ga4_events import EVENT_NAMES
 from tests.quality.conftest import BEFORE_US, NOW, NOW_S, NOW_US, TABLES, create_tables
 
 SUITE = {suite.name: suite for suite in SUITES}

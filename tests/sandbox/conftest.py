@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from ingestion.sandbox.simulation import Simulation, simulate
-from ingestion.sandbox.truth import write_truth
+from sandbox.simulation import Simulation, simulate
+from sandbox.truth import write_truth
 
 #: A year at small scale: enough customers for every movement type, fast to build.
 START, AS_OF = date(2025, 1, 1), date(2026, 1, 1)

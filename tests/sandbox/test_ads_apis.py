@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api
-from ingestion.sandbox.server import SandboxServer, start_server
-from ingestion.sandbox.world import AdAccount, AdCampaign, AdStatRow, World
+from sandbox import google_ads_api, linkedin_ads_api, meta_ads_api
+from sandbox.server import SandboxServer, start_server
+from sandbox.world import AdAccount, AdCampaign, AdStatRow, World
 
 #: The newest version of each API the sandbox serves (older ones are sunset there too).
 GOOGLE_VERSION = f"v{google_ads_api.NEWEST_VERSION}"

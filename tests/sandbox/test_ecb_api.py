@@ -11,10 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import requests
 
-from ingestion.sandbox import ecb_api
-from ingestion.sandbox.currency import reporting_rate
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import catalog
+from sandbox import ecb_api
+from sandbox.currency import reporting_rate
+from sandbox.server import start_server
+from sandbox.simulation import catalog
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from ingestion.sandbox import meta_ads_api
-from ingestion.sandbox.faults import FaultPlan
-from ingestion.sandbox.http import Request
-from ingestion.sandbox.server import SandboxServer, start_server
+from sandbox import meta_ads_api
+from sandbox.faults import FaultPlan
+from sandbox.http import Request
+from sandbox.server import SandboxServer, start_server
 
 from .test_ads_apis import (
     AS_OF,

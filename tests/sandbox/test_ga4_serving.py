@@ -12,10 +12,10 @@ import fsspec
 import pytest
 import requests
 
-from ingestion.sandbox import ga4_export
-from ingestion.sandbox.http import Request
-from ingestion.sandbox.server import SandboxServer, start_server
-from ingestion.sandbox.world import World
+from sandbox import ga4_export
+from sandbox.http import Request
+from sandbox.server import SandboxServer, start_server
+from sandbox.world import World
 
 DAYS = ("20250101", "20250102", "20250103")
 

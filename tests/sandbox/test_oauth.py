@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, oauth
-from ingestion.sandbox.oauth import TokenAuthority
-from ingestion.sandbox.server import SandboxServer, start_server
-from ingestion.sandbox.world import World
 from ingestion.sources import google_ads, linkedin_ads, meta_ads
+from sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, oauth
+from sandbox.oauth import TokenAuthority
+from sandbox.server import SandboxServer, start_server
+from sandbox.world import World
 
 from .test_ads_apis import (
     DAILY_GAQL,

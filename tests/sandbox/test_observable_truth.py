@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sandbox.observable import EVENT_WINDOW_SECONDS, ObservableItems
-from ingestion.sandbox.simulation import Simulation, simulate
-from ingestion.sandbox.simulation.billing import (
+from sandbox.observable import EVENT_WINDOW_SECONDS, ObservableItems
+from sandbox.simulation import Simulation, simulate
+from sandbox.simulation.billing import (
     InvoiceRecord,
     Item,
     Ledger,
     SubscriptionRecord,
     SubState,
 )
-from ingestion.sandbox.simulation.clock import DAY, day_start
-from ingestion.sandbox.simulation.stripe_catalog import build_catalog
-from ingestion.sandbox.truth import UNDATABLE_FIELDS, subscription_mrr, write_truth
+from sandbox.simulation.clock import DAY, day_start
+from sandbox.simulation.stripe_catalog import build_catalog
+from sandbox.truth import UNDATABLE_FIELDS, subscription_mrr, write_truth
 
 CATALOG = build_catalog(1, 0)
 AS_OF = day_start(date(2025, 7, 1))  # the event window starts on June 1st

@@ -13,8 +13,8 @@ import pytest
 import requests
 import stripe
 
-from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
-from ingestion.sandbox.server import start_server
+from sandbox import google_ads_api, linkedin_ads_api, meta_ads_api, stripe_api
+from sandbox.server import start_server
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from ingestion.sandbox.simulation import simulate
-from ingestion.sandbox.simulation.clock import day_start
-from ingestion.sandbox.simulation.stripe_objects import StripeRenderer
+from sandbox.simulation import simulate
+from sandbox.simulation.clock import day_start
+from sandbox.simulation.stripe_objects import StripeRenderer
 
 
 def _files(folder):

@@ -21,9 +21,9 @@ import pytest
 import requests
 import stripe
 
-from ingestion.sandbox import stripe_api, stripe_versions
-from ingestion.sandbox.http import Request
-from ingestion.sandbox.world import STRIPE_RESOURCES, World
+from sandbox import stripe_api, stripe_versions
+from sandbox.http import Request
+from sandbox.world import STRIPE_RESOURCES, World
 
 KEY = stripe_api.SANDBOX_API_KEY
 AS_OF = date(2024, 6, 1)

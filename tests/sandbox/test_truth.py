@@ -10,10 +10,10 @@ from fractions import Fraction
 
 import pytest
 
-from ingestion.sandbox.currency import exponent
-from ingestion.sandbox.simulation.billing import Discount, Item, SubState
-from ingestion.sandbox.simulation.stripe_catalog import build_catalog
-from ingestion.sandbox.truth import subscription_mrr
+from sandbox.currency import exponent
+from sandbox.simulation.billing import Discount, Item, SubState
+from sandbox.simulation.stripe_catalog import build_catalog
+from sandbox.truth import subscription_mrr
 
 CATALOG = build_catalog(1, 0)
 

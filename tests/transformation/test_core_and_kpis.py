@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.sandbox.currency import exponent
+from sandbox.currency import exponent
 
 pytestmark = pytest.mark.slow
 

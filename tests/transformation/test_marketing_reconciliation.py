@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.sandbox.simulation import catalog
 from orchestration.dbt_build import failures, run_dbt
+from sandbox.simulation import catalog
 
 GROUPING = {c.code: c.grouping for c in catalog.CHANNELS}
 

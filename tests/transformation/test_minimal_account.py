@@ -16,8 +16,8 @@ from fractions import Fraction
 
 import pytest
 
-from ingestion.sandbox.simulation import simulate
-from ingestion.sandbox.truth import Truth
+from sandbox.simulation import simulate
+from sandbox.truth import Truth
 from tests.transformation.conftest import Warehouse, build, load_world
 from tests.transformation.test_mrr_reconciliation import (
     _assert_movements_match,

@@ -3,7 +3,7 @@
 The truth (mrr_monthly.csv) knows the instant of every plan change; Stripe forgets events after
 30 days and never bills a change whose prorations wait for an invoice that does not come (the
 subscription ended first, or its next invoice is after as-of), so nothing it returns dates
-such a change. The observable truth counts it from its next evidence (ingestion/sandbox/
+such a change. The observable truth counts it from its next evidence (sandbox/
 observable.py). Every cell must equal it exactly; the cells where it parts from the truth are
 exactly those mrr_undatable.csv names.
 
@@ -24,12 +24,12 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
-from ingestion.sandbox.client_env import source_env
-from ingestion.sandbox.server import start_server
-from ingestion.sandbox.simulation import Simulation, simulate
-from ingestion.sandbox.truth import write_truth
 from orchestration.checks.mrr_reconciliation import compare, fmt, warehouse_cells
 from orchestration.dbt_build import failures, run_dbt
+from sandbox.client_env import source_env
+from sandbox.server import start_server
+from sandbox.simulation import Simulation, simulate
+from sandbox.truth import write_truth
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """MRR, movements and active customers from the warehouse equal the sandbox's ground truth.
 
-The truth (ingestion/sandbox/truth.py) computes MRR from the simulator's own subscription
+The truth (sandbox/truth.py) computes MRR from the simulator's own subscription
 states; the dbt models rebuild it from what the Stripe API returns. Truth amounts are exact
 fractions of a minor unit written with 4 decimals (half-even). The models keep 12 x MRR in
 minor units as an exact decimal (``mrr_x12``: every normalisation factor is an integer at that
@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.sandbox.currency import exponent
 from orchestration.dbt_build import failures, run_dbt
+from sandbox.currency import exponent
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from ingestion.sandbox import ecb_api, google_ads_api, meta_ads_api, oauth, stripe_api
-from ingestion.sandbox.simulation import catalog
+from sandbox import ecb_api, google_ads_api, meta_ads_api, oauth, stripe_api
+from sandbox.simulation import catalog
 
 _ACCOUNTS = {platform: account for platform, account, _, _ in catalog.AD_ACCOUNTS}
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingestion.sandbox.simulation import catalog
-from ingestion.sandbox.simulation.billing import BillingSimulator, CustomerPlan
-from ingestion.sandbox.simulation.clock import DAY
-from ingestion.sandbox.simulation.ids import token
-from ingestion.sandbox.simulation.visitors import SOURCES, Sessions, Traffic
+from sandbox.simulation import catalog
+from sandbox.simulation.billing import BillingSimulator, CustomerPlan
+from sandbox.simulation.clock import DAY
+from sandbox.simulation.ids import token
+from sandbox.simulation.visitors import SOURCES, Sessions, Traffic
 
 _CHUNK = 64
 _DIRECT = catalog.CHANNEL_INDEX["direct"]

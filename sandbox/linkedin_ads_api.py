@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from urllib.parse import unquote, urlencode
 
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.world import AdAccount, World
+from sandbox.http import Request, Response
+from sandbox.world import AdAccount, World
 
 PLATFORM = "linkedin_ads"
 #: The bearer token (``Authorization: Bearer ...``) the sandbox accepts.

@@ -2,7 +2,7 @@
 
 Objects show their latest state before as-of. Events carry the object as it was at the
 event's time (``data.object``) and what changed (``data.previous_attributes``), like Stripe's.
-Everything is rendered in the 2024-06-20 shape; ``ingestion/sandbox/stripe_versions.py``
+Everything is rendered in the 2024-06-20 shape; ``sandbox/stripe_versions.py``
 derives the newer versions' shapes when serving. Every invoice with an amount due has one
 payment intent, which all its charges (attempts) share, and one invoice payment linking the
 two (the link newer versions keep once ``charge.invoice`` is gone).
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ingestion.sandbox.simulation import catalog
-from ingestion.sandbox.simulation.billing import (
+from sandbox.simulation import catalog
+from sandbox.simulation.billing import (
     ChargeRecord,
     CustomerRecord,
     Discount,
@@ -22,10 +22,10 @@ from ingestion.sandbox.simulation.billing import (
     SubscriptionRecord,
     SubState,
 )
-from ingestion.sandbox.simulation.clock import DAY
-from ingestion.sandbox.simulation.ids import stripe_id
-from ingestion.sandbox.simulation.stripe_catalog import StripeCatalog, plan_from_price
-from ingestion.sandbox.stripe_versions import STORED_VERSION
+from sandbox.simulation.clock import DAY
+from sandbox.simulation.ids import stripe_id
+from sandbox.simulation.stripe_catalog import StripeCatalog, plan_from_price
+from sandbox.stripe_versions import STORED_VERSION
 
 API_VERSION = STORED_VERSION  # the shape everything here is rendered in
 EVENT_WINDOW = 30 * DAY

@@ -21,9 +21,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
-from ingestion.sandbox.currency import exponent as currency_exponent
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.world import AdAccount, World
+from sandbox.currency import exponent as currency_exponent
+from sandbox.http import Request, Response
+from sandbox.world import AdAccount, World
 
 PLATFORM = "meta_ads"
 #: The access token (``access_token=`` or ``Authorization: Bearer``) the sandbox accepts.

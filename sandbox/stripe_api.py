@@ -27,9 +27,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ingestion.sandbox import stripe_versions
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.world import STRIPE_RESOURCES, World
+from sandbox import stripe_versions
+from sandbox.http import Request, Response
+from sandbox.world import STRIPE_RESOURCES, World
 
 #: The secret key the sandbox accepts unless the world carries its own ``stripe_api_key``.
 SANDBOX_API_KEY = "sk_test_northstar_sandbox"

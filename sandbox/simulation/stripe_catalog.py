@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingestion.sandbox.simulation import catalog
-from ingestion.sandbox.simulation.ids import stripe_id
+from sandbox.simulation import catalog
+from sandbox.simulation.ids import stripe_id
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import hashlib
 import re
 from collections import Counter
 
-from ingestion.sandbox import google_ads_api, linkedin_ads_api, meta_ads_api
-from ingestion.sandbox.http import Request, Response
+from sandbox import google_ads_api, linkedin_ads_api, meta_ads_api
+from sandbox.http import Request, Response
 
 _ERROR_STATUSES = (500, 502, 503)
 

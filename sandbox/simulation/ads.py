@@ -14,11 +14,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from ingestion.sandbox.simulation import catalog
-from ingestion.sandbox.simulation.clock import DAY, ts_date
-from ingestion.sandbox.simulation.journeys import User
-from ingestion.sandbox.simulation.visitors import Sessions
-from ingestion.sandbox.world import AdAccount, AdCampaign, AdStatRow
+from sandbox.simulation import catalog
+from sandbox.simulation.clock import DAY, ts_date
+from sandbox.simulation.journeys import User
+from sandbox.simulation.visitors import Sessions
+from sandbox.world import AdAccount, AdCampaign, AdStatRow
 
 CLAIM_WINDOW = 28 * DAY
 

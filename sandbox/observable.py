@@ -29,7 +29,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from ingestion.sandbox.simulation.billing import Item, Ledger, SubscriptionRecord, SubState
+from sandbox.simulation.billing import Item, Ledger, SubscriptionRecord, SubState
 
 #: Stripe serves the events of the last 30 days (stripe_api.EVENT_RETENTION_SECONDS).
 EVENT_WINDOW_SECONDS = 30 * 24 * 3600

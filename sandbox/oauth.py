@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ingestion.sandbox.http import Request, Response
+from sandbox.http import Request, Response
 
 GOOGLE_TOKEN_PATH = "/token"
 LINKEDIN_TOKEN_PATH = "/oauth/v2/accessToken"

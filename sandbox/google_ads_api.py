@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.world import AdAccount, AdCampaign, World
+from sandbox.http import Request, Response
+from sandbox.world import AdAccount, AdCampaign, World
 
 PLATFORM = "google_ads"
 #: The ``developer-token`` header value the sandbox accepts.

@@ -15,8 +15,8 @@ import re
 from email.utils import formatdate
 from pathlib import Path
 
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.world import World
+from sandbox.http import Request, Response
+from sandbox.world import World
 
 FILE_NAME = re.compile(r"^events_\d{8}\.json\.gz$")
 _RANGE = re.compile(r"^bytes=(?P<first>\d*)-(?P<last>\d*)$")

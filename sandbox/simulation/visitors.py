@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from ingestion.sandbox.simulation import catalog
-from ingestion.sandbox.simulation.clock import DAY, day_start
+from sandbox.simulation import catalog
+from sandbox.simulation.clock import DAY, day_start
 
 #: Flattened (channel code, source, medium) of the unpaid channels; sessions point into it.
 SOURCES: list[tuple[str, str, str]] = [

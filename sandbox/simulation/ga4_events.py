@@ -17,9 +17,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ingestion.sandbox.simulation import catalog
-from ingestion.sandbox.simulation.clock import DAY
-from ingestion.sandbox.simulation.visitors import SOURCES, Pseudos, Sessions
+from sandbox.simulation import catalog
+from sandbox.simulation.clock import DAY
+from sandbox.simulation.visitors import SOURCES, Pseudos, Sessions
 
 EVENT_NAMES = ("first_visit", "session_start", "login", "page_view", "sign_up", "activated",
                "feature_used", "scroll", "user_engagement")

@@ -26,14 +26,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from ingestion.sandbox import ecb_api
-from ingestion.sandbox.currency import exponent, rate_day, reporting_rate
-from ingestion.sandbox.observable import ObservableItems
-from ingestion.sandbox.simulation import Simulation, catalog
-from ingestion.sandbox.simulation.billing import LIVE_STATUSES, SubscriptionRecord, SubState
-from ingestion.sandbox.simulation.clock import day_start, month_starts, next_month
-from ingestion.sandbox.simulation.visitors import SOURCES
-from ingestion.sandbox.world import AD_PLATFORMS
+from sandbox import ecb_api
+from sandbox.currency import exponent, rate_day, reporting_rate
+from sandbox.observable import ObservableItems
+from sandbox.simulation import Simulation, catalog
+from sandbox.simulation.billing import LIVE_STATUSES, SubscriptionRecord, SubState
+from sandbox.simulation.clock import day_start, month_starts, next_month
+from sandbox.simulation.visitors import SOURCES
+from sandbox.world import AD_PLATFORMS
 
 DISCOUNT_MODES = ("forever", "all", "none")
 MOVEMENT_TYPES = ("new", "reactivation", "expansion", "contraction", "churn")

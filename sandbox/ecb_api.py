@@ -24,8 +24,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.world import World
+from sandbox.http import Request, Response
+from sandbox.world import World
 
 #: The first day the ECB published euro reference rates.
 FIRST_DAY = date(1999, 1, 4)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from ingestion.sandbox.stripe_versions import STORED_VERSION
+from sandbox.stripe_versions import STORED_VERSION
 
 #: Stripe resources the sandbox serves, by the name used in ``/v1/<name>``.
 STRIPE_RESOURCES = (

@@ -11,20 +11,20 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from ingestion.sandbox.simulation import ads, catalog
-from ingestion.sandbox.simulation.billing import BillingSimulator, Ledger
-from ingestion.sandbox.simulation.clock import DAY, day_start
-from ingestion.sandbox.simulation.ga4_events import (
+from sandbox.simulation import ads, catalog
+from sandbox.simulation.billing import BillingSimulator, Ledger
+from sandbox.simulation.clock import DAY, day_start
+from sandbox.simulation.ga4_events import (
     Ga4Output,
     expand_events,
     first_touch_traffic,
     write_export,
 )
-from ingestion.sandbox.simulation.journeys import User, simulate_journeys
-from ingestion.sandbox.simulation.stripe_catalog import StripeCatalog, build_catalog
-from ingestion.sandbox.simulation.stripe_objects import StripeRenderer
-from ingestion.sandbox.simulation.visitors import Pseudos, Sessions, simulate_traffic
-from ingestion.sandbox.world import World
+from sandbox.simulation.journeys import User, simulate_journeys
+from sandbox.simulation.stripe_catalog import StripeCatalog, build_catalog
+from sandbox.simulation.stripe_objects import StripeRenderer
+from sandbox.simulation.visitors import Pseudos, Sessions, simulate_traffic
+from sandbox.world import World
 
 
 @dataclass

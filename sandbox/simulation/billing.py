@@ -14,10 +14,10 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from ingestion.sandbox.simulation import catalog
-from ingestion.sandbox.simulation.clock import DAY, add_months
-from ingestion.sandbox.simulation.ids import stripe_id
-from ingestion.sandbox.simulation.stripe_catalog import StripeCatalog, plan_from_price
+from sandbox.simulation import catalog
+from sandbox.simulation.clock import DAY, add_months
+from sandbox.simulation.ids import stripe_id
+from sandbox.simulation.stripe_catalog import StripeCatalog, plan_from_price
 
 LIVE_STATUSES = ("active", "past_due")
 #: A subscription in one of these has ended: nothing changes on it any more.

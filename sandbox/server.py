@@ -21,7 +21,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from ingestion.sandbox import (
+from sandbox import (
     ecb_api,
     ga4_export,
     google_ads_api,
@@ -29,10 +29,10 @@ from ingestion.sandbox import (
     meta_ads_api,
     stripe_api,
 )
-from ingestion.sandbox.faults import FaultPlan
-from ingestion.sandbox.http import Request, Response
-from ingestion.sandbox.oauth import TokenAuthority
-from ingestion.sandbox.world import World
+from sandbox.faults import FaultPlan
+from sandbox.http import Request, Response
+from sandbox.oauth import TokenAuthority
+from sandbox.world import World
 
 Handler = Callable[[World, Request], Response]
 
