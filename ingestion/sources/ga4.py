@@ -87,12 +87,12 @@ from ingestion.notes import note_logger
 from ingestion.sources.ga4_drift import (
     SCHEMA_REASON,
     DriftTally,
-    decompressed,
     is_blank,
     line_keys,
     log_summary,
     misfit_lines,
     misshapen,
+    readable,
     scan_batch,
 )
 
@@ -311,9 +311,12 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
     records and non-numeric numbers (ga4_drift.misfit_lines); good lines are read again with
     the schema; bad ones come back as (1-based line number, reason, text).
     """
-    lines = decompressed(path).decode("utf-8", "replace").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    data, broken = readable(path)
+    lines = data.decode("utf-8", "replace").split("\n")
+    cut = lines.pop() if lines else ""  # "" after a final newline; else a line cut short
+    cut_at = len(lines) + 1
+    if broken is None and cut.strip():
+        lines.append(cut)  # a last line without a newline is a whole line
     arr = pa.table({"line": pa.array(lines, pa.string())})
     checked = con.sql(
         "select case when json_valid(line) then json_type(line) = 'OBJECT' else false end as ok, "
@@ -324,6 +327,8 @@ def parse_with_quarantine(con: duckdb.DuckDBPyConnection, path: str, columns: di
     bad = [(i + 1, "invalid JSON: not a complete JSON object (truncated or corrupt line)", line)
            for i, (line, ok, empty) in enumerate(zip(lines, valid, blank, strict=True))
            if not ok and not empty]
+    if broken is not None:
+        bad.append((cut_at, f"unreadable file: {broken}; lines from {cut_at} on are missing", cut))
     candidates = [i for i, (ok, empty) in enumerate(zip(valid, blank, strict=True))
                   if ok and not empty]
     columns = {**columns, **columns_for(line_keys(con, arr))}  # a key's type is fixed by name
@@ -556,7 +561,9 @@ def _parse_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[str, str]], l
             drift.saw(set(read_columns) - set(columns), names[path])
             columns = {**columns, **read_columns}
             if bad:
-                logger.warning("ga4: %s has %d bad line(s), quarantined", names[path], len(bad))
+                number, reason, _ = bad[0]
+                logger.warning("ga4: %s has %d bad line(s), quarantined (first: line %d, %s)",
+                               names[path], len(bad), number, reason)
                 quarantined.append(_quarantine(days[path], names[path], bad))
                 drift.tally.quarantined += len(bad)
         if table is not None:

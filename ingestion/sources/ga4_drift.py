@@ -118,6 +118,29 @@ def decompressed(path: str) -> bytes:
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
+def readable(path: str) -> tuple[bytes, str | None]:
+    """As much of the file as reads, and why the rest does not (None when all of it reads).
+
+    A gzip cut short (an interrupted copy, a full disk at the writer) or corrupt midway still
+    holds every line before the damage: those load, and the caller quarantines the break.
+    """
+    data = Path(path).read_bytes()
+    if data[:2] != b"\x1f\x8b":
+        return data, None
+    out: list[bytes] = []
+    while data:
+        stream = zlib.decompressobj(wbits=31)
+        try:
+            out.append(stream.decompress(data))
+        except zlib.error as exc:
+            return b"".join(out), f"corrupt gzip data ({exc})"
+        if not stream.eof:
+            out.append(stream.flush())
+            return b"".join(out), "the gzip stream ends early (truncated file)"
+        data = stream.unused_data  # concatenated gzip members are one file
+    return b"".join(out), None
+
+
 def is_blank(path: str) -> bool:
     """Whether the file holds nothing but white space (zero bytes, or an empty gzip stream)."""
     try:

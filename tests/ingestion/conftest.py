@@ -66,7 +66,7 @@ def sandbox_env(monkeypatch, sandbox, warehouse):
     return sandbox
 
 
-def query(path, sql: str) -> list[tuple]:
+def query(path, sql: str, parameters: list | None = None) -> list[tuple]:
     """Read the warehouse with a short-lived connection (DuckDB: one writer per file)."""
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, parameters).fetchall()

@@ -152,6 +152,31 @@ def test_malformed_lines_are_quarantined(monkeypatch, warehouse, tmp_path):
     assert event_count(warehouse) == clean.ga4.events
 
 
+def test_truncated_file_loads_its_whole_lines_and_quarantines_the_break(monkeypatch, warehouse,
+                                                                        tmp_path):
+    world = simulate(11, START, AS_OF, "small", tmp_path / "export")
+    files = sorted((tmp_path / "export").glob("events_*.json.gz"))
+    cut = files[len(files) // 2]
+    whole = gzip.decompress(cut.read_bytes()).decode().split("\n")
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])  # an interrupted copy
+    monkeypatch.setenv("SOURCES__GA4__BUCKET_URL", str(tmp_path / "export"))
+    monkeypatch.setenv("SOURCES__GA4__START_DATE", START.isoformat())
+    run_ga4()
+    [(file_name, line_number, reason, day)] = query(
+        warehouse, "select file_name, line_number, reason, event_date from raw_ga4.events_quarantine")
+    assert file_name == cut.name and day == cut.name[7:15]
+    assert reason == (f"unreadable file: the gzip stream ends early (truncated file); lines from "
+                      f"{line_number} on are missing")
+    kept = line_number - 1  # every whole line before the break loads
+    assert 0 < kept < len(whole) - 1
+    by_day = dict(query(warehouse, "select event_date, count(*) from raw_ga4.events group by 1"))
+    assert by_day == {**world.ga4.events_by_day, day: kept}
+    first = json.loads(whole[0])
+    assert query(warehouse, "select count(*) from raw_ga4.events where event_date = ? and "
+                            "event_timestamp = ? and user_pseudo_id = ?",
+                 [day, int(first["event_timestamp"]), first["user_pseudo_id"]])[0][0] >= 1
+
+
 def test_faults_end_with_fault_free_rows(monkeypatch, faulty_sandbox, warehouse, expected_counts,
                                          ingest_sim):
     point_sources_at(monkeypatch, faulty_sandbox)
