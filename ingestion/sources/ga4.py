@@ -81,9 +81,9 @@ from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.extract.exceptions import CurrentSourceSchemaNotAvailable
 
-from ingestion.errors import SourceTimeout
-from ingestion.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
-from ingestion.notes import note_logger
+from ingestion.common.errors import SourceTimeout
+from ingestion.common.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
+from ingestion.common.notes import note_logger
 from ingestion.sources.ga4_drift import (
     SCHEMA_REASON,
     DriftTally,

@@ -4,7 +4,7 @@ One GAQL query per resource; searchStream answers with a single JSON array of ba
 10,000 rows each), each yielded as one page. Money stays in integer micros of the customer's
 currency (``cost_micros``), as Google reports it.
 
-Authentication is OAuth 2.0 with a refresh token (``ingestion.oauth``): the access token is
+Authentication is OAuth 2.0 with a refresh token (``ingestion.common.oauth``): the access token is
 fetched from ``token_url``, renewed before it expires and once more on a 401, so a nightly
 never depends on a token that lives an hour. Settings (``SOURCES__GOOGLE_ADS__...``):
 ``CUSTOMER_ID``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``REFRESH_TOKEN``, ``DEVELOPER_TOKEN``, and
@@ -27,21 +27,21 @@ import dlt
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 
-from ingestion.errors import envelope_hook, error_hook, retries_exhausted
-from ingestion.http_client import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
-    Timeouts,
-    http_session,
-)
-from ingestion.oauth import RefreshTokenAuth
-from ingestion.sources.ad_tables import (
+from ingestion.common.ad_platform import (
     CAMPAIGN_COLUMNS,
     STATS_COLUMNS,
     STATS_KEY,
     date_cursor,
     window,
 )
+from ingestion.common.errors import envelope_hook, error_hook, retries_exhausted
+from ingestion.common.http_client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    Timeouts,
+    http_session,
+)
+from ingestion.common.oauth import RefreshTokenAuth
 
 SOURCE = "google_ads"
 DEFAULT_API_BASE = "https://googleads.googleapis.com"

@@ -6,7 +6,7 @@ Query values use Rest.li 2.0 syntax; every call carries ``LinkedIn-Version``. Co
 decimal string in the account currency: kept exactly as text (``spend``) and as integer micros
 (``spend_micros``); the account currency is read from ``adAccounts/{id}``.
 
-Authentication is OAuth 2.0 with a refresh token (``ingestion.oauth``; LinkedIn's
+Authentication is OAuth 2.0 with a refresh token (``ingestion.common.oauth``; LinkedIn's
 programmatic refresh tokens): the access token is fetched from ``token_url``, renewed before it
 expires and once more on a 401. Settings (``SOURCES__LINKEDIN_ADS__...``): ``ACCOUNT_ID``,
 ``CLIENT_ID``, ``CLIENT_SECRET``, ``REFRESH_TOKEN``.
@@ -30,27 +30,27 @@ from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, OffsetPaginator
 
-from ingestion.errors import (
-    envelope_hook,
-    error_hook,
-    list_under,
-    object_with,
-    retries_exhausted,
-)
-from ingestion.http_client import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
-    Timeouts,
-    http_session,
-)
-from ingestion.oauth import RefreshTokenAuth
-from ingestion.sources.ad_tables import (
+from ingestion.common.ad_platform import (
     CAMPAIGN_COLUMNS,
     STATS_COLUMNS,
     STATS_KEY,
     date_cursor,
     window,
 )
+from ingestion.common.errors import (
+    envelope_hook,
+    error_hook,
+    list_under,
+    object_with,
+    retries_exhausted,
+)
+from ingestion.common.http_client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    Timeouts,
+    http_session,
+)
+from ingestion.common.oauth import RefreshTokenAuth
 
 SOURCE = "linkedin_ads"
 DEFAULT_API_BASE = "https://api.linkedin.com"

@@ -28,25 +28,25 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
-from ingestion.errors import (
+from ingestion.common.ad_platform import (
+    CAMPAIGN_COLUMNS,
+    STATS_COLUMNS,
+    STATS_KEY,
+    date_cursor,
+    window,
+)
+from ingestion.common.errors import (
     envelope_hook,
     error_hook,
     list_under,
     object_with,
     retries_exhausted,
 )
-from ingestion.http_client import (
+from ingestion.common.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     Timeouts,
     http_session,
-)
-from ingestion.sources.ad_tables import (
-    CAMPAIGN_COLUMNS,
-    STATS_COLUMNS,
-    STATS_KEY,
-    date_cursor,
-    window,
 )
 
 SOURCE = "meta_ads"

@@ -49,7 +49,7 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from ingestion.errors import (
+from ingestion.common.errors import (
     Envelope,
     SourceHTTPError,
     envelope_hook,
@@ -58,7 +58,7 @@ from ingestion.errors import (
     object_with,
     retries_exhausted,
 )
-from ingestion.http_client import (
+from ingestion.common.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     Timeouts,

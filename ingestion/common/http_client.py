@@ -11,7 +11,7 @@ Settings (dlt resolves them like any source argument):
   ``RUNTIME__REQUEST_BACKOFF_FACTOR``; a 429's ``Retry-After`` is honoured.
 
 Why a read timeout and not a total one: a large answer that keeps arriving is fine, a server
-that stops sending is not. When the retries run out, ``ingestion.errors.retries_exhausted``
+that stops sending is not. When the retries run out, ``ingestion.common.errors.retries_exhausted``
 turns the timeout into one line naming the source, the endpoint and the seconds waited.
 """
 
@@ -49,7 +49,7 @@ def http_session(timeouts: Timeouts) -> Session:
     """A ``requests`` session with dlt's retries (``RUNTIME__REQUEST_*``) and ``timeouts``.
 
     It does not raise on error statuses: each source's response hook decides (see
-    ``ingestion.errors.error_hook``), which is what dlt's RESTClient expects of a session.
+    ``ingestion.common.errors.error_hook``), which is what dlt's RESTClient expects of a session.
     A timeout that survives the retries carries the seconds it waited (``timeout_seconds``),
     so the one-line failure can name them.
     """

@@ -151,7 +151,7 @@ def retries_exhausted(source: str) -> Iterator[None]:
     """What still fails after dlt's retries ends the run in one line naming the endpoint.
 
     A 429/5xx becomes a SourceHTTPError; a timeout a SourceTimeout with the seconds waited
-    (noted by ``ingestion.http_client``); a connection that could not be made at all a
+    (noted by ``ingestion.common.http_client``); a connection that could not be made at all a
     SourceUnreachable. URLs are reduced to host and path: no query string reaches a message.
     """
     try:
