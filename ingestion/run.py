@@ -19,9 +19,9 @@ from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.errors import RETRYABLE_STATUSES, SourceHTTPError
-from ingestion.notes import collecting_notes
-from ingestion.redaction import redact
+from ingestion.common.errors import RETRYABLE_STATUSES, SourceHTTPError
+from ingestion.common.notes import collecting_notes
+from ingestion.common.redaction import redact
 from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
@@ -40,7 +40,7 @@ class SourceResult:
     seconds: float = 0.0
     #: Load packages of a killed run that were discarded (and their data read again).
     discarded: list[str] = field(default_factory=list)
-    #: what the source warned about (ingestion/notes.py), printed indented under its line
+    #: what the source warned about (ingestion/common/notes.py), printed indented under its line
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -149,7 +149,7 @@ def ingest_one(name: str) -> SourceResult:
 
 
 def ingest_with_notes(name: str) -> SourceResult:
-    """``ingest_one``, with the warnings the source left (ingestion/notes.py) in ``notes``."""
+    """``ingest_one``, with the warnings the source left (ingestion/common/notes.py) in ``notes``."""
     with collecting_notes(name) as notes:
         result = ingest_one(name)
     result.notes = [scrub(note) for note in notes]

@@ -1,5 +1,5 @@
 {#-
-    The three ad platforms' raw tables have one shape (ingestion/sources/ad_tables.py), so their
+    The three ad platforms' raw tables have one shape (ingestion/common/ad_platform.py), so their
     staging models are one definition each, called with the platform's name.
 -#}
 

@@ -31,8 +31,8 @@ import dlt
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 
-from ingestion.errors import SourceBadAnswer, error_hook, retries_exhausted
-from ingestion.http_client import (
+from ingestion.common.errors import SourceBadAnswer, error_hook, retries_exhausted
+from ingestion.common.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     Timeouts,

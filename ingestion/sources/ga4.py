@@ -6,9 +6,9 @@ Configuration (dlt config / environment):
 - ``SOURCES__GA4__START_DATE``  first day to load (ISO date), optional.
 - ``SOURCES__GA4__CONNECT_TIMEOUT`` / ``__READ_TIMEOUT``  seconds (default 10 / 60) for an
   ``http(s)://`` bucket: fsspec's HTTP filesystem would otherwise wait up to aiohttp's five
-  minutes per request. Each request is tried ``RUNTIME__REQUEST_MAX_ATTEMPTS`` times (dlt's
-  setting, default 5); a server that never answers fails the source in one line naming the
-  file and the seconds. For ``gs://`` / ``s3://`` pass the client's own timeouts in
+  minutes per request. Each request is retried by the rule every source shares
+  (``ingestion.common.retries``: dlt's ``RUNTIME__REQUEST_*`` settings, default 5 attempts);
+  a server that never answers fails the source in one line naming the file and the seconds. For ``gs://`` / ``s3://`` pass the client's own timeouts in
   ``storage_options``.
 
 Tables:
@@ -49,7 +49,7 @@ replaces those days as a whole: ``merge`` with the ``delete-insert`` strategy an
 the tables without the staging copy a merge makes (half the load time of a backfill).
 
 Fast path: no per-row Python. Remote files are fetched in a thread pool (retrying transient
-errors and 429s, honouring ``Retry-After``) into a temporary folder, local ones are read in
+errors and 429s, honouring ``Retry-After``: ``ingestion.common.retries``) into a temporary folder, local ones are read in
 place. Per batch of files, one DuckDB query reads every line's keys (and counts each file's
 objects: an empty file is told apart from a broken one), then DuckDB's ``read_json`` parses
 the batch at once with an explicit ``columns=`` schema and hands dlt an Arrow table (written as
@@ -65,25 +65,21 @@ import logging
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import dlt
 import duckdb
 import fsspec
 import pyarrow as pa
-from dlt.common.configuration import resolve_configuration
-from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.extract.exceptions import CurrentSourceSchemaNotAvailable
 
-from ingestion.errors import SourceTimeout
-from ingestion.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
-from ingestion.notes import note_logger
+from ingestion.common.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
+from ingestion.common.notes import note_logger
+from ingestion.common.retries import Retries
 from ingestion.sources.ga4_drift import (
     SCHEMA_REASON,
     DriftTally,
@@ -97,6 +93,8 @@ from ingestion.sources.ga4_drift import (
 )
 
 logger = logging.getLogger(__name__)
+
+SOURCE = "ga4"
 
 FILE_NAME = re.compile(r"(?:^|/)events_(\d{8})\.json(?:\.gz)?$")
 #: The export's scalar columns with fixed types: every file yields the same column types.
@@ -149,72 +147,9 @@ QUARANTINE_SCHEMA = pa.schema([
 _MAX_LINE_CHARS = 10_000
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
-#: HTTP statuses worth another try; anything else (404, 403, ...) fails at once.
-TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-T = TypeVar("T")
 
 
 # --- fetching -------------------------------------------------------------------------------
-
-
-def _transient(exc: BaseException) -> tuple[bool, float | None]:
-    """Whether ``exc`` is worth a retry, and the server's ``Retry-After`` seconds if it said."""
-    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
-        return False, None
-    status = getattr(exc, "status", None) or getattr(exc, "code", None)
-    headers = getattr(exc, "headers", None)
-    response = getattr(exc, "response", None)  # requests.HTTPError
-    if response is not None and status is None:
-        status, headers = getattr(response, "status_code", None), getattr(response, "headers", None)
-    if isinstance(status, int):
-        retry_after = None
-        if status in TRANSIENT_STATUSES and headers is not None:
-            try:
-                retry_after = float(headers.get("Retry-After"))
-            except (TypeError, ValueError):
-                retry_after = None
-        return status in TRANSIENT_STATUSES, retry_after
-    return isinstance(exc, ConnectionError | TimeoutError) or _is_aiohttp_transient(exc), None
-
-
-def _is_aiohttp_transient(exc: BaseException) -> bool:
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - fsspec's http needs it, other protocols do not
-        return False
-    return isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError)
-
-
-def with_retries(fn: Callable[[], T], what: str, attempts: int = 8, backoff: float = 0.5,
-                 max_wait: float = 60.0, timeouts: Timeouts | None = None) -> T:
-    """``fn()``, retried on transient errors (honouring ``Retry-After``, else exponential).
-
-    A timeout still failing after the last attempt becomes a one-line ``SourceTimeout``
-    (``what`` is "reading <url>" or "listing <url>"), when ``timeouts`` says how long it waited.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except Exception as exc:  # classified just below
-            transient, retry_after = _transient(exc)
-            if attempt == attempts and timeouts is not None and isinstance(exc, TimeoutError):
-                raise _timed_out(exc, what, timeouts) from None
-            if not transient or attempt == attempts:
-                raise
-            wait = min(retry_after if retry_after is not None else backoff * 2 ** (attempt - 1),
-                       max_wait)
-            logger.warning("ga4: %s failed (%s), retry %d in %.1fs", what, exc, attempt, wait)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
-
-
-def _timed_out(exc: BaseException, what: str, timeouts: Timeouts) -> SourceTimeout:
-    """aiohttp says whether connecting or reading timed out; the message gives the URL path."""
-    import aiohttp
-
-    connecting = isinstance(exc, getattr(aiohttp, "ConnectionTimeoutError", ()))
-    path = urlsplit(what.split(" ", 1)[-1]).path
-    return SourceTimeout("ga4", path, timeouts.connect if connecting else timeouts.read, connecting)
 
 
 def http_timeouts(bucket_url: str, storage_options: dict[str, Any] | None,
@@ -232,11 +167,11 @@ def http_timeouts(bucket_url: str, storage_options: dict[str, Any] | None,
     return options
 
 
-def list_day_files(fs: fsspec.AbstractFileSystem, root: str, attempts: int = 8,
+def list_day_files(fs: fsspec.AbstractFileSystem, root: str, retries: Retries | None = None,
                    timeouts: Timeouts | None = None) -> list[tuple[str, str]]:
     """``(day YYYYMMDD, path)`` of the export files directly under ``root``, sorted by day."""
-    names = with_retries(lambda: fs.ls(root, detail=False), f"listing {root}", attempts,
-                         timeouts=timeouts)
+    retries = retries or Retries.from_runtime()
+    names = retries.call(lambda: fs.ls(root, detail=False), f"listing {root}", SOURCE, timeouts)
     found: dict[str, str] = {}
     for name in names:
         match = FILE_NAME.search(name.rstrip("/"))
@@ -361,12 +296,12 @@ def _quarantine(day: str, file_name: str, bad: list[tuple[int, str, str]]) -> pa
     }, schema=QUARANTINE_SCHEMA)
 
 
-def _fetch(fs: fsspec.AbstractFileSystem, path: str, tmp: Path, attempts: int = 8,
+def _fetch(fs: fsspec.AbstractFileSystem, path: str, tmp: Path, retries: Retries,
            timeouts: Timeouts | None = None) -> str:
     """A local path holding the file's bytes: the file itself when ``fs`` is local."""
     if _is_local(fs):
         return path
-    data = with_retries(lambda: fs.cat_file(path), f"reading {path}", attempts, timeouts=timeouts)
+    data = retries.call(lambda: fs.cat_file(path), f"reading {path}", SOURCE, timeouts)
     local = tmp / path.rsplit("/", 1)[-1]
     local.write_bytes(data)
     return str(local)
@@ -425,9 +360,9 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
         disposition: Any = MERGE if last_day else "replace"
         hinted = False
         json_columns = set(NESTED_COLUMNS)
-        attempts = resolve_configuration(RuntimeConfiguration()).request_max_attempts
+        retries = Retries.from_runtime()  # the rule every source shares
         fs, root = fsspec.core.url_to_fs(bucket_url, **options)
-        files = [(day, path) for day, path in list_day_files(fs, root, attempts, timeouts)
+        files = [(day, path) for day, path in list_day_files(fs, root, retries, timeouts)
                  if (since is None or day > since) and (start_day is None or day >= start_day)]
         logger.info("ga4: %d file(s) to read after %s", len(files), since or start_day or "-")
         batches = list(_batches(files, max(1, batch_files)))
@@ -441,7 +376,7 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
             def fetch(i: int) -> list[Future[str]]:
                 folder = tmp / f"batch_{i}"
                 folder.mkdir()
-                return [pool.submit(_fetch, fs, path, folder, attempts, timeouts)
+                return [pool.submit(_fetch, fs, path, folder, retries, timeouts)
                         for _, path in batches[i]]
 
             def parse(i: int, fetched: list[Future[str]]) -> tuple[Any, ...]:

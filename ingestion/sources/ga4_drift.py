@@ -16,7 +16,7 @@ breaks this goes to the quarantine with a reason naming the field.
 
 Each run ends with one summary line (:func:`summary`), at WARNING when a column was added, a
 line quarantined or a file empty, so it shows at the default log level; it is logged to
-:func:`ingestion.notes.note_logger`, which ``northstar ingest`` prints under the source's line.
+:func:`ingestion.common.notes.note_logger`, which ``northstar ingest`` prints under the source's line.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ One GAQL query per resource; searchStream answers with a single JSON array of ba
 10,000 rows each), each yielded as one page. Money stays in integer micros of the customer's
 currency (``cost_micros``), as Google reports it.
 
-Authentication is OAuth 2.0 with a refresh token (``ingestion.oauth``): the access token is
+Authentication is OAuth 2.0 with a refresh token (``ingestion.common.oauth``): the access token is
 fetched from ``token_url``, renewed before it expires and once more on a 401, so a nightly
 never depends on a token that lives an hour. Settings (``SOURCES__GOOGLE_ADS__...``):
 ``CUSTOMER_ID``, ``CLIENT_ID``, ``CLIENT_SECRET``, ``REFRESH_TOKEN``, ``DEVELOPER_TOKEN``, and
@@ -20,28 +20,15 @@ Tables in ``raw_google_ads``:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
+from datetime import date
 from typing import Any
 
 import dlt
 from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 
-from ingestion.errors import envelope_hook, error_hook, retries_exhausted
-from ingestion.http_client import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
-    Timeouts,
-    http_session,
-)
-from ingestion.oauth import RefreshTokenAuth
-from ingestion.sources.ad_tables import (
-    CAMPAIGN_COLUMNS,
-    STATS_COLUMNS,
-    STATS_KEY,
-    date_cursor,
-    window,
-)
+from ingestion.common import ad_platform as ads
+from ingestion.common.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
 
 SOURCE = "google_ads"
 DEFAULT_API_BASE = "https://googleads.googleapis.com"
@@ -52,7 +39,6 @@ DEFAULT_API_BASE = "https://googleads.googleapis.com"
 #: old default, sunset 2025-06-04). Our GAQL fields are unchanged from v17 to v26.
 DEFAULT_API_VERSION = "v26"
 DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
-SETTINGS = "SOURCES__GOOGLE_ADS__"
 
 CAMPAIGN_QUERY = (
     "SELECT campaign.id, campaign.name, campaign.status, customer.id, customer.currency_code "
@@ -64,7 +50,6 @@ STATS_QUERY = (
     "FROM campaign WHERE segments.date BETWEEN '{first}' AND '{last}' "
     "ORDER BY segments.date, campaign.id"
 )
-
 
 
 @dlt.source(name="google_ads")
@@ -85,76 +70,57 @@ def google_ads_source(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """Campaigns and daily stats of one Google Ads customer (``customer_id``, digits or 123-456-7890)."""
-    customer = str(customer_id).replace("-", "")
-    session = http_session(Timeouts(connect_timeout, read_timeout))
-    auth = RefreshTokenAuth(
-        access_token_url=token_url, client_id=client_id, client_secret=client_secret,
-        refresh_token=refresh_token, source=SOURCE, settings=SETTINGS, session=session,
-    )
+    session = ads.session(Timeouts(connect_timeout, read_timeout))
+    auth = ads.refresh_token_auth(SOURCE, session, token_url, client_id, client_secret, refresh_token)
     headers = {"developer-token": developer_token}
     if login_customer_id:
         headers["login-customer-id"] = str(login_customer_id).replace("-", "")
     client = RESTClient(base_url=api_base, headers=headers, auth=auth, session=session)
-    path = f"/{api_version}/customers/{customer}/googleAds:searchStream"
+    customer = str(customer_id).replace("-", "")
     secrets = (developer_token, client_secret, refresh_token)
-    hooks = {"response": [error_hook(SOURCE, _detail, secrets), envelope_hook(SOURCE, _stream)]}
+    api = ads.AdAPI(GOOGLE_ADS, client, customer, secrets, api_version=api_version)
+    return ads.resources(api, start_date, lookback_days, end_date)
 
-    def search(query: str) -> Iterator[list[dict[str, Any]]]:
-        with retries_exhausted(SOURCE):
-            response = client.post(path, json={"query": query}, hooks=hooks)
-            for batch in response.json():
-                yield batch.get("results", [])
 
-    @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)
-    def campaigns() -> Iterator[list[dict[str, Any]]]:
-        for results in search(CAMPAIGN_QUERY):
-            yield [_campaign_row(result) for result in results]
+def _search(api: ads.AdAPI, query: str) -> Iterator[ads.Page]:
+    """searchStream's batches of results, one page each."""
+    path = f"/{api.options['api_version']}/customers/{api.account}/googleAds:searchStream"
+    for batch in api.post(path, {"query": query}, _stream):
+        yield batch.get("results", [])
 
-    cursor_on_date = date_cursor(start_date, lookback_days, end_date)
 
-    @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=STATS_COLUMNS)
-    def campaign_stats_daily(
-        cursor: dlt.sources.incremental[str] = cursor_on_date,
-    ) -> Iterator[list[dict[str, Any]]]:
-        first, last = window(cursor, end_date)
-        for results in search(STATS_QUERY.format(first=first.isoformat(), last=last.isoformat())):
-            yield [_stats_row(result) for result in results]
+def _campaigns(api: ads.AdAPI) -> Iterator[ads.Page]:
+    for results in _search(api, CAMPAIGN_QUERY):
+        yield [_campaign_row(result) for result in results]
 
-    return campaigns, campaign_stats_daily
+
+def _stats(api: ads.AdAPI, first: date, last: date) -> Iterator[ads.Page]:
+    for results in _search(api, STATS_QUERY.format(first=first.isoformat(), last=last.isoformat())):
+        yield [_stats_row(result) for result in results]
 
 
 def _campaign_row(result: dict[str, Any]) -> dict[str, Any]:
     campaign = dict(result.get("campaign") or {})
     customer = dict(result.get("customer") or {})
-    row = {
-        "id": str(campaign.pop("id")),
-        "name": campaign.pop("name", None),
-        "status": campaign.pop("status", None),
-        "account_id": str(customer.pop("id")),
-        "currency": customer.pop("currencyCode", None),
-    }
+    account_id = str(customer.pop("id"))
+    row = ads.campaign_row(campaign, account_id, customer.pop("currencyCode", None))
     return _keep_rest(row, {**result, "campaign": campaign, "customer": customer})
 
 
+#: cost comes in micros of the customer's currency; proto3 JSON leaves zero metrics out
+METRICS = ads.Metrics(spend="costMicros", spend_in_micros=True, conversions="conversions")
+
+
 def _stats_row(result: dict[str, Any]) -> dict[str, Any]:
-    segments = dict(result.get("segments") or {})
-    customer = dict(result.get("customer") or {})
-    campaign = dict(result.get("campaign") or {})
-    metrics = dict(result.get("metrics") or {})
-    # proto3 JSON leaves zero values out, so a metric may be missing: it is 0.
-    cost_micros = int(metrics.pop("costMicros", 0))
-    row = {
-        "date": segments.pop("date"),
-        "account_id": str(customer.pop("id")),
-        "campaign_id": str(campaign.pop("id")),
-        "currency": customer.pop("currencyCode", None),
-        "impressions": int(metrics.pop("impressions", 0)),
-        "clicks": int(metrics.pop("clicks", 0)),
-        "spend_micros": cost_micros,
-        "spend": f"{Decimal(cost_micros).scaleb(-6):f}",
-        "conversions": float(metrics.pop("conversions", 0.0)),
-    }
-    rest = {**result, "segments": segments, "customer": customer, "campaign": campaign, "metrics": metrics}
+    segments, customer, campaign, metrics = (
+        dict(result.get(key) or {}) for key in ("segments", "customer", "campaign", "metrics")
+    )
+    row = ads.stats_row(
+        METRICS, metrics, date=segments.pop("date"), account_id=str(customer.pop("id")),
+        campaign_id=str(campaign.pop("id")), currency=customer.pop("currencyCode", None),
+    )
+    rest = {**result, "segments": segments, "customer": customer, "campaign": campaign,
+            "metrics": metrics}
     return _keep_rest(row, rest)
 
 
@@ -186,3 +152,8 @@ def _detail(response: Response) -> str:
     error = response.json()
     error = (error[0] if isinstance(error, list) else error)["error"]
     return f"{error.get('status', '')} {error.get('message', '')}".strip()
+
+
+GOOGLE_ADS = ads.AdPlatform(
+    source=SOURCE, describe=_detail, read_campaigns=_campaigns, read_stats=_stats,
+)

@@ -6,7 +6,7 @@ Query values use Rest.li 2.0 syntax; every call carries ``LinkedIn-Version``. Co
 decimal string in the account currency: kept exactly as text (``spend``) and as integer micros
 (``spend_micros``); the account currency is read from ``adAccounts/{id}``.
 
-Authentication is OAuth 2.0 with a refresh token (``ingestion.oauth``; LinkedIn's
+Authentication is OAuth 2.0 with a refresh token (``ingestion.common.oauth``; LinkedIn's
 programmatic refresh tokens): the access token is fetched from ``token_url``, renewed before it
 expires and once more on a 401. Settings (``SOURCES__LINKEDIN_ADS__...``): ``ACCOUNT_ID``,
 ``CLIENT_ID``, ``CLIENT_SECRET``, ``REFRESH_TOKEN``.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -30,27 +29,8 @@ from dlt.sources.helpers.requests import Response
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator, OffsetPaginator
 
-from ingestion.errors import (
-    envelope_hook,
-    error_hook,
-    list_under,
-    object_with,
-    retries_exhausted,
-)
-from ingestion.http_client import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
-    Timeouts,
-    http_session,
-)
-from ingestion.oauth import RefreshTokenAuth
-from ingestion.sources.ad_tables import (
-    CAMPAIGN_COLUMNS,
-    STATS_COLUMNS,
-    STATS_KEY,
-    date_cursor,
-    window,
-)
+from ingestion.common import ad_platform as ads
+from ingestion.common.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
 
 SOURCE = "linkedin_ads"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -61,7 +41,6 @@ DEFAULT_API_BASE = "https://api.linkedin.com"
 #: adAnalytics and adCampaigns fields we read are unchanged from 202505 to 202607.
 DEFAULT_API_VERSION = "202607"
 DEFAULT_TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
-SETTINGS = "SOURCES__LINKEDIN_ADS__"
 ACCOUNT_URN = "urn:li:sponsoredAccount:"
 CAMPAIGN_URN = "urn:li:sponsoredCampaign:"
 #: Elements per adAnalytics page (``count``) and per adCampaigns page (``pageSize``).
@@ -88,75 +67,51 @@ def linkedin_ads_source(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """Campaigns and daily campaign analytics of the ad account ``account_id`` (id or URN)."""
-    account = str(account_id).removeprefix(ACCOUNT_URN)
-    session = http_session(Timeouts(connect_timeout, read_timeout))
-    auth = RefreshTokenAuth(
-        access_token_url=token_url, client_id=client_id, client_secret=client_secret,
-        refresh_token=refresh_token, source=SOURCE, settings=SETTINGS, session=session,
-    )
+    session = ads.session(Timeouts(connect_timeout, read_timeout))
+    auth = ads.refresh_token_auth(SOURCE, session, token_url, client_id, client_secret, refresh_token)
     client = RESTClient(
         base_url=f"{api_base.rstrip('/')}/rest",
         headers={"LinkedIn-Version": api_version, "X-Restli-Protocol-Version": "2.0.0"},
         auth=auth,
         session=session,
     )
-    refused = error_hook(SOURCE, _detail, [client_secret, refresh_token])
-    # Rest.li collections are {"elements": [...], "paging"/"metadata": ...}; the account is
-    # one entity with its currency.
-    list_hooks = {"response": [refused, envelope_hook(SOURCE, list_under("elements"))]}
-    account_hooks = {"response": [refused, envelope_hook(SOURCE, object_with("currency"))]}
-    currency_of: dict[str, str] = {}
+    account = str(account_id).removeprefix(ACCOUNT_URN)
+    api = ads.AdAPI(LINKEDIN_ADS, client, account, (client_secret, refresh_token))
+    return ads.resources(api, start_date, lookback_days, end_date)
 
-    def currency() -> str:
-        if not currency_of:
-            with retries_exhausted(SOURCE):
-                account_node = client.get(f"/adAccounts/{account}", hooks=account_hooks).json()
-            currency_of["value"] = account_node["currency"]
-        return currency_of["value"]
 
-    @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)
-    def campaigns() -> Iterator[list[dict[str, Any]]]:
-        account_currency = currency()
-        with retries_exhausted(SOURCE):
-            for page in client.paginate(
-                f"/adAccounts/{account}/adCampaigns",
-                params={"q": "search", "pageSize": CAMPAIGN_PAGE_SIZE},
-                paginator=JSONResponseCursorPaginator(
-                    cursor_path="metadata.nextPageToken", cursor_param="pageToken"
-                ),
-                data_selector="elements",
-                hooks=list_hooks,
-            ):
-                yield [_campaign_row(item, account, account_currency) for item in page]
+def _currency(api: ads.AdAPI) -> str:
+    """The ad account is one entity with its currency."""
+    return api.currency(f"/adAccounts/{api.account}")
 
-    cursor_on_date = date_cursor(start_date, lookback_days, end_date)
 
-    @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=STATS_COLUMNS)
-    def campaign_stats_daily(
-        cursor: dlt.sources.incremental[str] = cursor_on_date,
-    ) -> Iterator[list[dict[str, Any]]]:
-        first, last = window(cursor, end_date)
-        account_currency = currency()
-        # Rest.li values go in the URL as they are: parentheses, colons and commas must stay
-        # unencoded; only the URNs inside List(...) are percent-encoded.
-        query = (
-            f"q=analytics&pivot=CAMPAIGN&timeGranularity=DAILY"
-            f"&dateRange=(start:{_restli_date(first)},end:{_restli_date(last)})"
-            f"&accounts=List({quote(ACCOUNT_URN + account, safe='')})&fields={ANALYTICS_FIELDS}"
-        )
-        with retries_exhausted(SOURCE):
-            for page in client.paginate(
-                f"/adAnalytics?{query}",
-                paginator=OffsetPaginator(
-                    limit=ANALYTICS_PAGE_SIZE, offset_param="start", limit_param="count",
-                    total_path="paging.total",
-                ),
-                data_selector="elements",
-                hooks=list_hooks,
-            ):
-                yield [_stats_row(item, account, account_currency) for item in page]
+def _campaigns(api: ads.AdAPI) -> Iterator[ads.Page]:
+    """The adCampaigns search finder, paged with ``pageToken``."""
+    currency = _currency(api)
+    paginator = JSONResponseCursorPaginator(
+        cursor_path="metadata.nextPageToken", cursor_param="pageToken"
+    )
+    path = f"/adAccounts/{api.account}/adCampaigns"
+    for page in api.pages(path, paginator, {"q": "search", "pageSize": CAMPAIGN_PAGE_SIZE}):
+        yield [_campaign_row(item, api.account, currency) for item in page]
 
-    return campaigns, campaign_stats_daily
+
+def _stats(api: ads.AdAPI, first: date, last: date) -> Iterator[ads.Page]:
+    """The adAnalytics finder (daily, by campaign), paged with ``start``/``count``."""
+    currency = _currency(api)
+    # Rest.li values go in the URL as they are: parentheses, colons and commas must stay
+    # unencoded; only the URNs inside List(...) are percent-encoded.
+    query = (
+        f"q=analytics&pivot=CAMPAIGN&timeGranularity=DAILY"
+        f"&dateRange=(start:{_restli_date(first)},end:{_restli_date(last)})"
+        f"&accounts=List({quote(ACCOUNT_URN + api.account, safe='')})&fields={ANALYTICS_FIELDS}"
+    )
+    paginator = OffsetPaginator(
+        limit=ANALYTICS_PAGE_SIZE, offset_param="start", limit_param="count",
+        total_path="paging.total",
+    )
+    for page in api.pages(f"/adAnalytics?{query}", paginator):
+        yield [_stats_row(item, api.account, currency) for item in page]
 
 
 def _restli_date(day: date) -> str:
@@ -165,41 +120,33 @@ def _restli_date(day: date) -> str:
 
 def _campaign_row(item: dict[str, Any], account: str, currency: str) -> dict[str, Any]:
     rest = dict(item)
-    row = {
-        "id": str(rest.pop("id")),
-        "name": rest.pop("name", None),
-        "status": rest.pop("status", None),
-        "account_id": str(rest.pop("account", account)).removeprefix(ACCOUNT_URN),
-        "currency": currency,
-    }
-    return {**row, **rest}  # anything else LinkedIn sends lands as its own column
+    account_id = str(rest.pop("account", account)).removeprefix(ACCOUNT_URN)
+    return {**ads.campaign_row(rest, account_id, currency), **rest}  # the rest: own columns
+
+
+#: cost is decimal text in the account currency
+METRICS = ads.Metrics(spend="costInLocalCurrency", conversions="externalWebsiteConversions")
 
 
 def _stats_row(item: dict[str, Any], account: str, currency: str) -> dict[str, Any]:
     rest = dict(item)
     start = rest.pop("dateRange")["start"]
-    pivot = rest.pop("pivotValues")
-    spend = str(rest.pop("costInLocalCurrency", "0"))
-    row = {
-        "date": date(int(start["year"]), int(start["month"]), int(start["day"])).isoformat(),
-        "account_id": account,
-        "campaign_id": str(pivot[0]).removeprefix(CAMPAIGN_URN),
-        "currency": currency,
-        "impressions": int(rest.pop("impressions", 0)),
-        "clicks": int(rest.pop("clicks", 0)),
-        "spend": spend,
-        "spend_micros": _micros(spend),
-        "conversions": float(rest.pop("externalWebsiteConversions", 0)),
-    }
+    day = date(int(start["year"]), int(start["month"]), int(start["day"]))
+    campaign_urn = rest.pop("pivotValues")[0]
+    row = ads.stats_row(
+        METRICS, rest, date=day.isoformat(), account_id=account,
+        campaign_id=str(campaign_urn).removeprefix(CAMPAIGN_URN), currency=currency,
+    )
     return {**row, **rest}
-
-
-def _micros(amount: str) -> int:
-    """A decimal string as integer micros (LinkedIn may send more digits: rounded half-even)."""
-    return int((Decimal(amount) * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def _detail(response: Response) -> str:
     """LinkedIn's error body: code and message."""
     body = response.json()
     return f"{body.get('code', '')} {body.get('message', '')}".strip()
+
+
+LINKEDIN_ADS = ads.AdPlatform(
+    source=SOURCE, describe=_detail, read_campaigns=_campaigns, read_stats=_stats,
+    rows_under="elements",
+)

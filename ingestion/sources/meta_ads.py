@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from decimal import ROUND_HALF_EVEN, Decimal
+from datetime import date
 from typing import Any
 
 import dlt
@@ -28,26 +28,8 @@ from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
-from ingestion.errors import (
-    envelope_hook,
-    error_hook,
-    list_under,
-    object_with,
-    retries_exhausted,
-)
-from ingestion.http_client import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_READ_TIMEOUT,
-    Timeouts,
-    http_session,
-)
-from ingestion.sources.ad_tables import (
-    CAMPAIGN_COLUMNS,
-    STATS_COLUMNS,
-    STATS_KEY,
-    date_cursor,
-    window,
-)
+from ingestion.common import ad_platform as ads
+from ingestion.common.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
 
 SOURCE = "meta_ads"
 DEFAULT_API_BASE = "https://graph.facebook.com"
@@ -71,7 +53,7 @@ INSIGHTS_FIELDS = (
 CAMPAIGN_FIELDS = "id,account_id,name,status,effective_status,objective,created_time,start_time"
 
 #: Meta keeps the raw actions list next to the chosen conversion count.
-META_STATS_COLUMNS = {**STATS_COLUMNS, "actions": {"data_type": "json"}}
+META_STATS_COLUMNS = {**ads.STATS_COLUMNS, "actions": {"data_type": "json"}}
 
 
 @dlt.source(name="meta_ads")
@@ -88,91 +70,67 @@ def meta_ads_source(
     read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """Campaigns and daily campaign insights of the ad account ``account_id`` (with or without ``act_``)."""
-    account = str(account_id).removeprefix("act_")
     # The token travels in the Authorization header, so it is never part of a paging.next URL.
     client = RESTClient(
         base_url=f"{api_base.rstrip('/')}/{api_version}",
         auth=BearerTokenAuth(access_token),
-        session=http_session(Timeouts(connect_timeout, read_timeout)),
+        session=ads.session(Timeouts(connect_timeout, read_timeout)),
     )
-    refused = error_hook(SOURCE, _detail, [access_token])
-    # Graph lists are {"data": [...], "paging": ...}; the account node answers its fields.
-    list_hooks = {"response": [refused, envelope_hook(SOURCE, list_under("data"))]}
-    node_hooks = {"response": [refused, envelope_hook(SOURCE, object_with("currency"))]}
-    currency_of: dict[str, str] = {}
+    account = str(account_id).removeprefix("act_")
+    api = ads.AdAPI(META_ADS, client, account, (access_token,),
+                conversion_action_type=conversion_action_type)
+    return ads.resources(api, start_date, lookback_days, end_date)
 
-    def currency() -> str:
-        if not currency_of:
-            with retries_exhausted(SOURCE):
-                node = client.get(
-                    f"/act_{account}", params={"fields": "currency"}, hooks=node_hooks
-                ).json()
-            currency_of["value"] = node["currency"]
-        return currency_of["value"]
 
-    def pages(path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        with retries_exhausted(SOURCE):
-            yield from client.paginate(
-                path,
-                params={**params, "limit": PAGE_SIZE},
-                paginator=JSONLinkPaginator(next_url_path="paging.next"),
-                data_selector="data",
-                hooks=list_hooks,
-            )
+def _pages(api: ads.AdAPI, edge: str, params: dict[str, Any]) -> Iterator[ads.Page]:
+    """An edge of the ad account, following Graph's ``paging.next`` links."""
+    return api.pages(f"/act_{api.account}/{edge}", JSONLinkPaginator(next_url_path="paging.next"),
+                     {**params, "limit": PAGE_SIZE})
 
-    @dlt.resource(write_disposition="merge", primary_key="id", columns=CAMPAIGN_COLUMNS)
-    def campaigns() -> Iterator[list[dict[str, Any]]]:
-        account_currency = currency()
-        for page in pages(f"/act_{account}/campaigns", {"fields": CAMPAIGN_FIELDS}):
-            yield [
-                {**item, "id": str(item["id"]), "account_id": str(item.get("account_id", account)),
-                 "currency": account_currency}
-                for item in page
-            ]
 
-    cursor_on_date = date_cursor(start_date, lookback_days, end_date)
+def _currency(api: ads.AdAPI) -> str:
+    return api.currency(f"/act_{api.account}", {"fields": "currency"})
 
-    @dlt.resource(write_disposition="merge", primary_key=STATS_KEY, columns=META_STATS_COLUMNS)
-    def campaign_stats_daily(
-        cursor: dlt.sources.incremental[str] = cursor_on_date,
-    ) -> Iterator[list[dict[str, Any]]]:
-        first, last = window(cursor, end_date)
-        params = {
-            "level": "campaign",
-            "time_increment": 1,
-            "time_range": json.dumps({"since": first.isoformat(), "until": last.isoformat()}),
-            "fields": INSIGHTS_FIELDS,
-        }
-        for page in pages(f"/act_{account}/insights", params):
-            yield [_stats_row(item, conversion_action_type) for item in page]
 
-    return campaigns, campaign_stats_daily
+def _campaigns(api: ads.AdAPI) -> Iterator[ads.Page]:
+    currency = _currency(api)
+    for page in _pages(api, "campaigns", {"fields": CAMPAIGN_FIELDS}):
+        yield [_campaign_row(item, api.account, currency) for item in page]
+
+
+def _stats(api: ads.AdAPI, first: date, last: date) -> Iterator[ads.Page]:
+    params = {
+        "level": "campaign",
+        "time_increment": 1,
+        "time_range": json.dumps({"since": first.isoformat(), "until": last.isoformat()}),
+        "fields": INSIGHTS_FIELDS,
+    }
+    for page in _pages(api, "insights", params):
+        yield [_stats_row(item, api.options["conversion_action_type"]) for item in page]
+
+
+def _campaign_row(item: dict[str, Any], account: str, currency: str) -> dict[str, Any]:
+    rest = dict(item)
+    account_id = str(rest.pop("account_id", account))
+    return {**ads.campaign_row(rest, account_id, currency), **rest}
+
+
+#: Meta sends numbers as strings, spend as decimal text in the account currency
+METRICS = ads.Metrics(spend="spend")
 
 
 def _stats_row(item: dict[str, Any], conversion_action_type: str) -> dict[str, Any]:
     rest = dict(item)
-    spend = str(rest.pop("spend", "0"))
     actions = rest.pop("actions", None) or []
     rest.pop("date_stop", None)  # equals date_start with time_increment=1
-    row = {
-        "date": rest.pop("date_start"),
-        "account_id": str(rest.pop("account_id")),
-        "campaign_id": str(rest.pop("campaign_id")),
-        "currency": rest.pop("account_currency", None),
-        "impressions": int(rest.pop("impressions", 0)),
-        "clicks": int(rest.pop("clicks", 0)),
-        "spend": spend,
-        "spend_micros": _micros(spend),
-        "conversions": sum(float(a.get("value", 0)) for a in actions
-                           if a.get("action_type") == conversion_action_type),
-        "actions": actions,
-    }
-    return {**row, **rest}  # anything else Meta sends lands as its own column
-
-
-def _micros(amount: str) -> int:
-    """A decimal string as integer micros (Meta spend has at most the currency's minor unit)."""
-    return int((Decimal(amount) * 1_000_000).to_integral_value(rounding=ROUND_HALF_EVEN))
+    conversions = sum(float(a.get("value", 0)) for a in actions
+                      if a.get("action_type") == conversion_action_type)
+    row = ads.stats_row(
+        METRICS, rest, conversions, date=rest.pop("date_start"),
+        account_id=str(rest.pop("account_id")), campaign_id=str(rest.pop("campaign_id")),
+        currency=rest.pop("account_currency", None),
+    )
+    return {**row, "actions": actions, **rest}  # anything else Meta sends: its own column
 
 
 #: OAuthException 190 subcodes: why Meta refused the access token.
@@ -194,3 +152,9 @@ def _detail(response: Response) -> str:
         return (f"the access token {why} (OAuthException {code}); create a new long-lived "
                 f"token and set {SETTINGS}ACCESS_TOKEN")
     return f"(code {error.get('code')}) {error.get('message', '')}"
+
+
+META_ADS = ads.AdPlatform(
+    source=SOURCE, describe=_detail, read_campaigns=_campaigns, read_stats=_stats,
+    rows_under="data", stats_columns=META_STATS_COLUMNS,
+)

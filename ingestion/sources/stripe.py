@@ -39,6 +39,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -49,7 +50,7 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
-from ingestion.errors import (
+from ingestion.common.errors import (
     Envelope,
     SourceHTTPError,
     envelope_hook,
@@ -58,7 +59,7 @@ from ingestion.errors import (
     object_with,
     retries_exhausted,
 )
-from ingestion.http_client import (
+from ingestion.common.http_client import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     Timeouts,
@@ -77,24 +78,6 @@ PAGE_LIMIT = 100
 #: How far back balance transactions are re-listed: their status settles within days.
 BALANCE_LOOKBACK_SECONDS = 14 * 24 * 3600
 
-#: Objects that change after creation, by the ``object`` name their events carry.
-MUTABLE_RESOURCES = {
-    "customer": "customers",
-    "subscription": "subscriptions",
-    "invoice": "invoices",
-    "charge": "charges",
-    "invoice_payment": "invoice_payments",
-}
-#: Extra list parameters: without ``status=all`` Stripe hides canceled subscriptions; since
-#: basil a subscription's or invoice's discounts (and their coupon) come only as expanded
-#: ``discounts`` (Stripe keeps only ids otherwise).
-LIST_PARAMS: dict[str, dict[str, str]] = {
-    "subscriptions": {"status": "all", "expand[]": "data.discounts"},
-    "invoices": {"expand[]": "data.discounts"},
-}
-#: Resources whose objects are read with ``discounts`` expanded (see LIST_PARAMS).
-EXPANDS_DISCOUNTS = frozenset({"subscriptions", "invoices"})
-
 Page = list[dict[str, Any]]
 
 #: Cursors on ``created`` (dlt copies a default incremental for every resource it binds).
@@ -103,6 +86,59 @@ CREATED_CURSOR = dlt.sources.incremental("created")
 PRICES_CURSOR = dlt.sources.incremental("created", on_cursor_value_missing="include")
 #: Balance transactions are re-read over the lookback window, where their status settles.
 BALANCE_CURSOR = dlt.sources.incremental("created", lag=BALANCE_LOOKBACK_SECONDS)
+#: Since basil a subscription's or invoice's discounts (and their coupon) come only expanded
+#: (Stripe keeps only their ids otherwise).
+EXPAND_DISCOUNTS = {"expand[]": "data.discounts"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A Stripe list ``/v1/<name>`` loaded into the table ``<name>``, merged on ``id``, with
+    the column types of ``stripe_columns.COLUMNS[name]`` (and its ``NESTED`` tables).
+
+    Either ``changes_as`` or ``cursor`` is set: they are the two incremental strategies (see
+    the module's docstring).
+    """
+
+    name: str
+    #: An object that changes after creation: the ``object`` name its events carry.
+    changes_as: str | None = None
+    #: An object that does not: listed with ``created[gte]`` from this cursor.
+    cursor: dlt.sources.incremental[int] | None = None
+    #: Extra list parameters.
+    params: dict[str, str] = field(default_factory=dict)
+    #: An account with no such object yet still gets the (empty) table staging reads.
+    always_table: bool = False
+    #: When the endpoint answers 404 (an account or a Stripe without it, e.g. localstripe):
+    #: the path loaded instead, or "" to load nothing. None: a 404 fails the source.
+    if_missing: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"/v1/{self.name}"
+
+    @property
+    def expands_discounts(self) -> bool:
+        return "discounts" in self.params.get("expand[]", "")
+
+
+#: Every list endpoint, in load order; adding one is one row (and its columns).
+#: ``status=all``: without it Stripe hides canceled subscriptions.
+ENDPOINTS = (
+    Endpoint("customers", changes_as="customer"),
+    Endpoint("products", cursor=CREATED_CURSOR),
+    Endpoint("prices", cursor=PRICES_CURSOR, if_missing="/v1/plans"),
+    Endpoint("coupons", cursor=CREATED_CURSOR, always_table=True),
+    Endpoint("subscriptions", changes_as="subscription",
+             params={"status": "all", **EXPAND_DISCOUNTS}),
+    Endpoint("invoices", changes_as="invoice", params=EXPAND_DISCOUNTS),
+    Endpoint("charges", changes_as="charge"),
+    # since basil the only link from a charge to its invoice (``charge.invoice`` is gone);
+    # where the endpoint is missing, older versions' ``charge.invoice`` serves
+    Endpoint("invoice_payments", changes_as="invoice_payment", always_table=True, if_missing=""),
+    Endpoint("refunds", cursor=CREATED_CURSOR, always_table=True),
+    Endpoint("balance_transactions", cursor=BALANCE_CURSOR, always_table=True),
+)
 
 
 class StripePaginator(BasePaginator):
@@ -271,7 +307,7 @@ def _latest_objects(events: Page, object_name: str) -> dict[str, dict[str, Any]]
     return {object_id: obj for object_id, (_, obj) in latest.items()}
 
 
-def _mutable_pages(api: StripeAPI, object_name: str) -> Iterator[Page]:
+def _mutable_pages(api: StripeAPI, endpoint: Endpoint) -> Iterator[Page]:
     """Current state of a mutable resource: the changes since the last run when Stripe still
     has the events for them, else a full listing.
 
@@ -282,21 +318,20 @@ def _mutable_pages(api: StripeAPI, object_name: str) -> Iterator[Page]:
     state = dlt.current.resource_state()
     cursor = state.get("event_cursor")
     if cursor and state.get("max_created") is not None and api.event_retained(cursor["id"]):
-        yield from _changed_pages(api, object_name, state)
+        yield from _changed_pages(api, endpoint, state)
         return
     if cursor:
         logger.warning(
             f"{SOURCE}: the events since the last run are gone (Stripe keeps 30 days);"
-            f" reloading all {MUTABLE_RESOURCES[object_name]}"
+            f" reloading all {endpoint.name}"
         )
-    yield from _full_pages(api, object_name, state)
+    yield from _full_pages(api, endpoint, state)
 
 
-def _full_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> Iterator[Page]:
-    resource = MUTABLE_RESOURCES[object_name]
+def _full_pages(api: StripeAPI, endpoint: Endpoint, state: dict[str, Any]) -> Iterator[Page]:
     newest = api.newest_event()
     max_created = None
-    for page in _listing(api, resource, LIST_PARAMS.get(resource, {})):
+    for page in _listing(api, endpoint.path, endpoint.params):
         max_created = _max_created(max_created, page)
         api.observe(page)
         yield page
@@ -304,41 +339,40 @@ def _full_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> Iter
     state["max_created"] = max_created
 
 
-def _changed_pages(api: StripeAPI, object_name: str, state: dict[str, Any]) -> Iterator[Page]:
+def _changed_pages(api: StripeAPI, endpoint: Endpoint, state: dict[str, Any]) -> Iterator[Page]:
     """Latest event snapshots of the objects changed since the cursor, plus new objects
     listed by ``created[gte]`` (a listing is at least as fresh as any snapshot, so it wins)."""
-    resource = MUTABLE_RESOURCES[object_name]
     events = api.events_since(state["event_cursor"]["created"])
-    snapshots = _latest_objects(events, object_name)
+    snapshots = _latest_objects(events, endpoint.changes_as)
     api.observe(list(snapshots.values()), api.events_read_at(state["event_cursor"]["created"]))
     listed: dict[str, dict[str, Any]] = {}
-    params = {**LIST_PARAMS.get(resource, {}), "created[gte]": state["max_created"]}
-    for page in _listing(api, resource, params):
+    params = {**endpoint.params, "created[gte]": state["max_created"]}
+    for page in _listing(api, endpoint.path, params):
         listed.update((obj["id"], obj) for obj in page)
         api.observe(page)
         state["max_created"] = _max_created(state["max_created"], page)
     changed = {**snapshots, **listed}
-    if resource in EXPANDS_DISCOUNTS:
+    if endpoint.expands_discounts:
         for object_id, obj in snapshots.items():
             if object_id not in listed and _discounts_unknown(obj):
-                changed[object_id] = _reread(api, resource, obj)
+                changed[object_id] = _reread(api, endpoint.path, obj)
     if events:
         state["event_cursor"] = _event_cursor(events[0])  # lists are newest first
     if changed:
         yield list(changed.values())
 
 
-def _listing(api: StripeAPI, resource: str, params: dict[str, Any]) -> Iterator[Page]:
+def _listing(api: StripeAPI, path: str, params: dict[str, Any]) -> Iterator[Page]:
     """A list's pages, its discounts expanded where the API can: a Stripe whose objects have
     no discounts at all (localstripe) refuses the expansion, and is read without it."""
     try:
-        yield from api.pages(f"/v1/{resource}", params)
+        yield from api.pages(path, params)
     except SourceHTTPError as exc:
         if exc.status != 400 or "expand" not in exc.detail.lower() or "expand[]" not in params:
             raise
-        logger.warning(f"{SOURCE}: /v1/{resource} refused expand[]: reading it unexpanded")
+        logger.warning(f"{SOURCE}: {path} refused expand[]: reading it unexpanded")
         unexpanded = {k: v for k, v in params.items() if k != "expand[]"}
-        yield from api.pages(f"/v1/{resource}", unexpanded)
+        yield from api.pages(path, unexpanded)
 
 
 def _discount_ids(obj: dict[str, Any]) -> list[str]:
@@ -355,10 +389,10 @@ def _discounts_unknown(obj: dict[str, Any]) -> bool:
     return any(i not in known | expanded for i in _discount_ids(obj))
 
 
-def _reread(api: StripeAPI, resource: str, snapshot: dict[str, Any]) -> dict[str, Any]:
+def _reread(api: StripeAPI, path: str, snapshot: dict[str, Any]) -> dict[str, Any]:
     """The object as it is now, its discounts expanded (the snapshot if it is gone)."""
     try:
-        current = api.get(f"/v1/{resource}/{snapshot['id']}", {"expand[]": "discounts"})
+        current = api.get(f"{path}/{snapshot['id']}", {"expand[]": "discounts"})
         api.observe([current])
         return current
     except SourceHTTPError as exc:
@@ -421,91 +455,50 @@ def _state_hash(sub: dict[str, Any]) -> str:
 # --- resources ---------------------------------------------------------------------------------
 
 
-@dlt.resource(name="customers", primary_key="id", write_disposition="merge",
-              columns=columns.CUSTOMERS)
-def customers(api: StripeAPI) -> Iterator[Page]:
-    yield from _mutable_pages(api, "customer")
-
-
-@dlt.resource(name="subscriptions", primary_key="id", write_disposition="merge",
-              columns=columns.SUBSCRIPTIONS, nested_hints=columns.SUBSCRIPTIONS_NESTED)
-def subscriptions(api: StripeAPI) -> Iterator[Page]:
-    yield from _mutable_pages(api, "subscription")
-
-
-@dlt.resource(name="invoices", primary_key="id", write_disposition="merge",
-              columns=columns.INVOICES, nested_hints=columns.INVOICES_NESTED)
-def invoices(api: StripeAPI) -> Iterator[Page]:
-    yield from _mutable_pages(api, "invoice")
-
-
-@dlt.resource(name="charges", primary_key="id", write_disposition="merge",
-              columns=columns.CHARGES)
-def charges(api: StripeAPI) -> Iterator[Page]:
-    yield from _mutable_pages(api, "charge")
-
-
-@dlt.resource(name="invoice_payments", primary_key="id", write_disposition="merge",
-              columns=columns.INVOICE_PAYMENTS)
-def invoice_payments(api: StripeAPI) -> Iterator[Any]:
-    """Which payment (intent) pays which invoice: since basil the only link from a charge to
-    its invoice (``charge.invoice`` is gone). An account or a Stripe without the endpoint
-    (localstripe) has none: older versions' ``charge.invoice`` serves."""
+def _read(
+    api: StripeAPI, endpoint: Endpoint, created: dlt.sources.incremental[int] | None
+) -> Iterator[Any]:
+    """An endpoint's pages, by its incremental strategy, as its row in ENDPOINTS says."""
+    if endpoint.changes_as:
+        pages = _mutable_pages(api, endpoint)
+    else:
+        pages = api.pages(endpoint.path, _created_params(created))
     try:
-        yield from _or_empty_table(_mutable_pages(api, "invoice_payment"))
+        yield from _or_empty_table(pages) if endpoint.always_table else pages
     except SourceHTTPError as exc:
-        if exc.status != 404:
+        if exc.status != 404 or endpoint.if_missing is None:
             raise
-        logger.warning(f"{SOURCE}: /v1/invoice_payments answered 404; no invoice payments loaded")
+        if not endpoint.if_missing:
+            logger.warning(f"{SOURCE}: {endpoint.path} answered 404;"
+                           f" no {endpoint.name.replace('_', ' ')} loaded")
+            return
+        logger.warning(f"{SOURCE}: {endpoint.path} answered 404;"
+                       f" loading {endpoint.if_missing} into {endpoint.name} instead")
+        yield from api.pages(endpoint.if_missing)
 
 
-@dlt.resource(name="products", primary_key="id", write_disposition="merge",
-              columns=columns.PRODUCTS)
-def products(
-    api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
-) -> Iterator[Page]:
-    yield from api.pages("/v1/products", _created_params(created))
+def _resource(endpoint: Endpoint) -> Any:
+    """The dlt resource of one ENDPOINTS row (called with the StripeAPI to bind it)."""
+    if endpoint.cursor is None:
+
+        def read(api: StripeAPI) -> Iterator[Any]:
+            yield from _read(api, endpoint, None)
+
+    else:
+
+        def read(  # the cursor is a default argument: that is where dlt looks for it
+            api: StripeAPI, created: dlt.sources.incremental[int] = endpoint.cursor
+        ) -> Iterator[Any]:
+            yield from _read(api, endpoint, created)
+
+    return dlt.resource(
+        read, name=endpoint.name, primary_key="id", write_disposition="merge",
+        columns=columns.COLUMNS[endpoint.name], nested_hints=columns.NESTED.get(endpoint.name),
+    )
 
 
-@dlt.resource(name="prices", primary_key="id", write_disposition="merge", columns=columns.PRICES)
-def prices(
-    api: StripeAPI,
-    created: dlt.sources.incremental[int] = PRICES_CURSOR,
-) -> Iterator[Page]:
-    """Prices, or the legacy plans where ``/v1/prices`` does not exist (localstripe)."""
-    try:
-        yield from api.pages("/v1/prices", _created_params(created))
-    except SourceHTTPError as exc:
-        if exc.status != 404:
-            raise
-        logger.warning(f"{SOURCE}: /v1/prices answered 404; loading /v1/plans into prices instead")
-        yield from api.pages("/v1/plans")
-
-
-@dlt.resource(name="coupons", primary_key="id", write_disposition="merge", columns=columns.COUPONS)
-def coupons(
-    api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
-) -> Iterator[Any]:
-    yield from _or_empty_table(api.pages("/v1/coupons", _created_params(created)))
-
-
-@dlt.resource(name="refunds", primary_key="id", write_disposition="merge", columns=columns.REFUNDS)
-def refunds(
-    api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
-) -> Iterator[Any]:
-    yield from _or_empty_table(api.pages("/v1/refunds", _created_params(created)))
-
-
-@dlt.resource(name="balance_transactions", primary_key="id", write_disposition="merge",
-              columns=columns.BALANCE_TRANSACTIONS)
-def balance_transactions(
-    api: StripeAPI,
-    created: dlt.sources.incremental[int] = BALANCE_CURSOR,
-) -> Iterator[Any]:
-    yield from _or_empty_table(api.pages("/v1/balance_transactions", _created_params(created)))
-
-
-@dlt.resource(name="events", primary_key="id", write_disposition="merge", columns=columns.EVENTS)
+@dlt.resource(name="events", primary_key="id", write_disposition="merge",
+              columns=columns.COLUMNS["events"])
 def events(
     api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
 ) -> Iterator[Page]:
@@ -519,7 +512,7 @@ def events(
     name="subscription_history",
     primary_key=("subscription_id", "state_hash"),
     write_disposition={"disposition": "merge", "strategy": "insert-only"},
-    columns=columns.SUBSCRIPTION_HISTORY,
+    columns=columns.COLUMNS["subscription_history"],
 )
 def subscription_history(page: Page, api: StripeAPI) -> Iterator[Page]:
     """One row per distinct subscription state seen (``_state_hash``); a state seen again, in
@@ -556,18 +549,7 @@ def stripe_source(
     ``api_version`` (``SOURCES__STRIPE__API_VERSION``) is sent as ``Stripe-Version``.
     """
     api = StripeAPI(api_base, api_key, api_version, Timeouts(connect_timeout, read_timeout))
-    subs = subscriptions(api)
-    return (
-        customers(api),
-        products(api),
-        prices(api),
-        coupons(api),
-        subs,
-        subs | subscription_history(api),
-        invoices(api),
-        charges(api),
-        invoice_payments(api),
-        refunds(api),
-        balance_transactions(api),
-        events(api),
-    )
+    listed = [_resource(endpoint)(api) for endpoint in ENDPOINTS]
+    after = [endpoint.name for endpoint in ENDPOINTS].index("subscriptions") + 1
+    history = listed[after - 1] | subscription_history(api)
+    return (*listed[:after], history, *listed[after:], events(api))

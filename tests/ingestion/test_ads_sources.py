@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.errors import SourceHTTPError
+from ingestion.common.errors import SourceHTTPError
 from ingestion.sources.google_ads import google_ads_source
 from ingestion.sources.linkedin_ads import linkedin_ads_source
 from ingestion.sources.meta_ads import meta_ads_source

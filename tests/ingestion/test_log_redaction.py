@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.redaction import RedactingFilter, is_secret_setting, redact
+from ingestion.common.redaction import RedactingFilter, is_secret_setting, redact
 from ingestion.run import SOURCES
 from sandbox.client_env import source_env
 

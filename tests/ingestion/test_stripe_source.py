@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.errors import SourceHTTPError
+from ingestion.common.errors import SourceHTTPError
 from ingestion.sources.stripe import DEFAULT_API_VERSION, stripe_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline, pipelines_dir
 from sandbox import stripe_api, stripe_versions

@@ -8,10 +8,11 @@ Settings (dlt resolves them like any source argument):
 - ``SOURCES__CONNECT_TIMEOUT`` / ``SOURCES__READ_TIMEOUT`` set both for every source at once
   (dlt looks a source's key up in ``sources.<name>`` first, then in ``sources``);
 - retries are dlt's own: ``RUNTIME__REQUEST_MAX_ATTEMPTS`` (default 5, timeouts included) and
-  ``RUNTIME__REQUEST_BACKOFF_FACTOR``; a 429's ``Retry-After`` is honoured.
+  ``RUNTIME__REQUEST_BACKOFF_FACTOR``, on ``errors.RETRYABLE_STATUSES`` (the rule every source
+  shares, ``ingestion.common.retries``); a 429's ``Retry-After`` is honoured.
 
 Why a read timeout and not a total one: a large answer that keeps arriving is fine, a server
-that stops sending is not. When the retries run out, ``ingestion.errors.retries_exhausted``
+that stops sending is not. When the retries run out, ``ingestion.common.errors.retries_exhausted``
 turns the timeout into one line naming the source, the endpoint and the seconds waited.
 """
 
@@ -21,11 +22,12 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from dlt.common.configuration import resolve_configuration
-from dlt.common.configuration.specs import RuntimeConfiguration
 from dlt.sources.helpers.requests.retry import Client
 from requests import PreparedRequest, Session
 from requests.exceptions import ConnectTimeout, Timeout
+
+from ingestion.common.errors import RETRYABLE_STATUSES
+from ingestion.common.retries import Retries
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
@@ -49,17 +51,18 @@ def http_session(timeouts: Timeouts) -> Session:
     """A ``requests`` session with dlt's retries (``RUNTIME__REQUEST_*``) and ``timeouts``.
 
     It does not raise on error statuses: each source's response hook decides (see
-    ``ingestion.errors.error_hook``), which is what dlt's RESTClient expects of a session.
+    ``ingestion.common.errors.error_hook``), which is what dlt's RESTClient expects of a session.
     A timeout that survives the retries carries the seconds it waited (``timeout_seconds``),
     so the one-line failure can name them.
     """
-    runtime = resolve_configuration(RuntimeConfiguration())
+    retries = Retries.from_runtime()
     client = Client(
         request_timeout=(timeouts.connect, timeouts.read),
         raise_for_status=False,
-        request_max_attempts=runtime.request_max_attempts,
-        request_backoff_factor=runtime.request_backoff_factor,
-        request_max_retry_delay=runtime.request_max_retry_delay,
+        status_codes=tuple(sorted(RETRYABLE_STATUSES)),
+        request_max_attempts=retries.attempts,
+        request_backoff_factor=retries.backoff_factor,
+        request_max_retry_delay=retries.max_delay,
     )
     session = client.session
     session.send = _noting_timeouts(session.send, timeouts)  # type: ignore[method-assign]

@@ -25,7 +25,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 from requests import PreparedRequest, Response
 
-from ingestion.errors import SourceHTTPError
+from ingestion.common.errors import SourceHTTPError
 
 #: Marks a request already sent again after a 401, so it is never retried twice.
 _RETRIED = "_northstar_token_refreshed"

@@ -118,12 +118,15 @@ def envelope_hook(source: str, envelope: Envelope) -> Callable[..., None]:
     return hook
 
 
-#: Statuses worth retrying: dlt's retrying session backs off and honours Retry-After.
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Statuses worth another try (the server is busy, timed out or not ready yet), for every
+#: source: dlt's retrying session (``http_client``) and ``retries.Retries`` (GA4's files) retry
+#: these, backing off and honouring Retry-After; any other error status fails at once.
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 def error_hook(source: str, describe: Callable[[Response], str], secrets: Iterable[str]) -> Callable[..., None]:
-    """A requests response hook: 429/5xx go back to dlt's retries, other errors end the run.
+    """A requests response hook: RETRYABLE_STATUSES go back to dlt's retries, other errors end
+    the run.
 
     ``describe`` turns the platform's error body into a short text; every secret in it is
     replaced by ``***`` before it can reach a message.
@@ -151,7 +154,7 @@ def retries_exhausted(source: str) -> Iterator[None]:
     """What still fails after dlt's retries ends the run in one line naming the endpoint.
 
     A 429/5xx becomes a SourceHTTPError; a timeout a SourceTimeout with the seconds waited
-    (noted by ``ingestion.http_client``); a connection that could not be made at all a
+    (noted by ``ingestion.common.http_client``); a connection that could not be made at all a
     SourceUnreachable. URLs are reduced to host and path: no query string reaches a message.
     """
     try:
