@@ -23,7 +23,7 @@ from orchestration.checks.kpi import build_kpi_checks
 from orchestration.checks.quality import build_quality_checks
 from orchestration.checks.reconciliation import build_reconciliation_checks
 from orchestration.jobs import build_jobs, build_schedules
-from orchestration.warehouse import WarehouseResource
+from orchestration.resources import WarehouseResource
 
 
 def build_definitions() -> Definitions:

@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from orchestration.quality import SUITES, Suite, validate
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 
 def check_name(suite: Suite) -> str:

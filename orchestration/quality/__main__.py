@@ -12,9 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect, warehouse_path
 from orchestration.quality import SUITES, validate
 
 
@@ -32,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{time.perf_counter() - started:6.2f}s  import great_expectations", flush=True)
     failed = 0
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect(path) as con:
         for suite in SUITES:
             began = time.perf_counter()
             result = validate(con, suite)

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from orchestration.quality.reference import reference_data
-from orchestration.quality.results import EXAMPLES, SuiteResult, SuiteTally
-from orchestration.quality.suite import Suite
-from orchestration.quality.warehouse import (
+from orchestration.quality.frames import (
     DEFAULT_CHUNK_ROWS,
     read_frames,
     select_sql,
     table_columns,
 )
+from orchestration.quality.reference import reference_data
+from orchestration.quality.results import EXAMPLES, SuiteResult, SuiteTally
+from orchestration.quality.suite import Suite
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite

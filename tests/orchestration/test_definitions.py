@@ -21,7 +21,7 @@ from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.checks.reconciliation import TRUTH_SETTING
 from orchestration.graph import build_definitions
-from orchestration.warehouse import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL
 from sandbox.client_env import source_env
 
 RAW_KEYS = {key for assets in INGESTION_ASSETS for key in assets.keys}

@@ -12,9 +12,9 @@ import duckdb
 import pytest
 
 from orchestration.quality import SUITES, Suite, SuiteResult, validate
+from orchestration.quality.frames import read_frames
 from orchestration.quality.reference import known_currency_codes
 from orchestration.quality.suite import ReferenceData
-from orchestration.quality.warehouse import read_frames
 from sandbox.simulation.ga4_events import EVENT_NAMES
 from tests.quality.conftest import BEFORE_US, NOW, NOW_S, NOW_US, TABLES, create_tables
 
