@@ -6,6 +6,11 @@ columns with DuckDB, in chunks, and GX validates them as pandas DataFrames.
 - ``SUITES``: every suite, raw tables first (raw_suites.py), then marts (mart_suites.py).
 - ``validate(con, suite, now=None)``: one suite on the warehouse ``con`` reads -> SuiteResult.
 - ``python -m orchestration.quality [WAREHOUSE]``: every suite, one line and the seconds each.
+
+Everything about data quality outside dbt's tests lives in this package: the suites (what is
+checked), rules.py (the expectation shapes), frames.py (reading a table as DataFrames),
+validation.py and results.py (running GX, one line per failure), and checks.py (the suites
+as Dagster asset checks; imported by the Dagster definitions only, not by this __init__).
 """
 
 from orchestration.quality.mart_suites import MART_SUITES

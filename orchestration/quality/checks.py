@@ -1,4 +1,4 @@
-"""The great-expectations suites (orchestration/quality/) as blocking asset checks.
+"""The great-expectations suites of this package as Dagster asset checks (blocking).
 
 Two steps: the suites on raw tables run right after ingestion and gate the dbt build; the
 suites on marts run after it and gate publishing. A failed suite is an ERROR: the run fails,
