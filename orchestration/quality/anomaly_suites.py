@@ -24,6 +24,7 @@ import pandas as pd
 from orchestration.quality.docs import QualityDocs, gx_context
 from orchestration.quality.frames import table_columns
 from orchestration.quality.results import SuiteResult, show_value
+from orchestration.quality.suite import OnTable
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -35,7 +36,7 @@ HISTORY_WEEKS = 8
 
 
 @dataclass(frozen=True)
-class Series:
+class Series(OnTable):
     """One series of a table: its value per period, and how much history it is compared with."""
 
     name: str  # the suite's name, e.g. "volume_raw_ga4_events"
@@ -44,14 +45,6 @@ class Series:
     sql: str  # (period, value) rows; periods are days, or weeks given by their first day
     history: int  # periods before the latest that it is compared with
     daily: bool = True  # days without a row are 0 (a day with no rows is the anomaly)
-
-    @property
-    def schema_name(self) -> str:
-        return self.table.split(".", 1)[0]
-
-    @property
-    def table_name(self) -> str:
-        return self.table.split(".", 1)[1]
 
 
 def _daily_rows(name: str, table: str, asset_key: tuple[str, ...], day: str) -> Series:

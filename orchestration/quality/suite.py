@@ -64,8 +64,22 @@ def utc_now(now: datetime | None) -> datetime:
 ExpectationBuilder = Callable[[ReferenceData], "list[Expectation]"]
 
 
+class OnTable:
+    """Something checked on one warehouse table, named ``"<schema>.<table>"`` in ``table``."""
+
+    table: str
+
+    @property
+    def schema_name(self) -> str:
+        return self.table.split(".", 1)[0]
+
+    @property
+    def table_name(self) -> str:
+        return self.table.split(".", 1)[1]
+
+
 @dataclass(frozen=True)
-class Suite:
+class Suite(OnTable):
     """A great-expectations suite on one table, and the Dagster asset its check belongs to."""
 
     name: str  # e.g. "raw_stripe_invoices"
@@ -77,14 +91,6 @@ class Suite:
     def columns(self, reference: ReferenceData) -> tuple[str, ...]:
         """The only columns read (GA4 events are millions of wide rows): those the rules name."""
         return columns_read(self.expectations(reference))
-
-    @property
-    def schema_name(self) -> str:
-        return self.table.split(".", 1)[0]
-
-    @property
-    def table_name(self) -> str:
-        return self.table.split(".", 1)[1]
 
 
 def columns_read(expectations: list[Expectation]) -> tuple[str, ...]:
