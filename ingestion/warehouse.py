@@ -1,18 +1,27 @@
-"""The one setting that names the warehouse, and the dlt pipelines that load into it.
+"""The warehouse: the one setting that names it, connections to it, and the dlt pipelines
+that load into it. Every other module reaches the warehouse file through this one.
 
 ``NORTHSTAR_WAREHOUSE`` (default ``warehouse/northstar.duckdb``) is read by dlt, dbt, the
 quality suites and the CLI alike. It is resolved to an absolute path before dlt sees it:
 given a relative path or nothing, dlt would write ``<pipeline_name>.duckdb`` in the working
 directory, and dbt would read a different file.
+
+DuckDB allows one writing process per file, and a process that holds a connection holds the
+file's lock: so connections are short-lived (:func:`connect` closes on leaving its block) and
+read-only unless the caller writes. Write-audit-publish (drafts of a run, the atomic publish)
+is orchestration's, built on these: ``orchestration/resources.py``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dlt
+import duckdb
 
 DEFAULT_WAREHOUSE = "warehouse/northstar.duckdb"
 #: Every source loads parquet: dlt's default insert format is ~100x slower into DuckDB.
@@ -24,6 +33,19 @@ def warehouse_path() -> Path:
     path = Path(os.environ.get("NORTHSTAR_WAREHOUSE") or DEFAULT_WAREHOUSE).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def connect(path: Path | str | None = None, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse (``path``, else :func:`warehouse_path`), closed on leaving.
+
+    Read-only by default: any number of read-only processes may share a file that no process
+    writes. ``read_only=False`` where this process writes, or where DuckDB may already hold the
+    file open read-write in this process (dbt run in-process): DuckDB refuses a second
+    configuration of one file in a process.
+    """
+    with duckdb.connect(str(path or warehouse_path()), read_only=read_only) as con:
+        yield con
 
 
 def pipelines_dir() -> Path:

@@ -20,10 +20,10 @@ from orchestration.assets.publish import build_publish_asset
 from orchestration.checks.freshness import build_freshness_checks, build_freshness_sensor
 from orchestration.checks.history import build_history_check
 from orchestration.checks.kpi import build_kpi_checks
-from orchestration.checks.quality import build_quality_checks
 from orchestration.checks.reconciliation import build_reconciliation_checks
 from orchestration.jobs import build_jobs, build_schedules
-from orchestration.warehouse import WarehouseResource
+from orchestration.quality.checks import build_quality_checks
+from orchestration.resources import WarehouseResource
 
 
 def build_definitions() -> Definitions:

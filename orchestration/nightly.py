@@ -21,8 +21,8 @@ from orchestration.graph import build_definitions
 from orchestration.jobs import NIGHTLY
 from orchestration.progress import PROGRESS_LOGGER, progress_logger
 from orchestration.recovery import DeadRun, claim_warehouse, run_tags
+from orchestration.resources import WarehouseResource
 from orchestration.storage_errors import problem_in_text
-from orchestration.warehouse import WarehouseResource
 
 #: Dagster's own log lines (stack traces included) are for the UI and the instance's event log;
 #: the terminal gets the summary below, one line per failure.

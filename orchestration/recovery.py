@@ -151,7 +151,7 @@ def ensure_pool_free(instance: DagsterInstance, pool: str, current_run_id: str) 
 def claim_warehouse(instance: DagsterInstance, published: Path, run_id: str,
                     refuse_if_blocked: bool = True) -> list[DeadRun]:
     """Before a run: recover dead runs, then make sure nothing else holds the pool's slot."""
-    from orchestration.warehouse import WAREHOUSE_POOL
+    from orchestration.resources import WAREHOUSE_POOL
 
     dead = recover_dead_runs(instance, published, run_id)
     if refuse_if_blocked:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import duckdb
-
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect
 
 
 def report_queries() -> dict[str, tuple[list[str], list[tuple]]]:
@@ -18,7 +16,7 @@ def report_queries() -> dict[str, tuple[list[str], list[tuple]]]:
                       "where is_latest_period order by metric",
     }
     result = {}
-    with duckdb.connect(str(warehouse_path()), read_only=True) as con:
+    with connect() as con:
         tables = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
         for name, sql in queries.items():

@@ -87,8 +87,8 @@ def _report(run_id: str, published: Path, reason: str, before: tuple | None, to_
     from dagster import DagsterInstance
 
     from orchestration.recovery import FINISHED, fail_run
+    from orchestration.resources import WarehouseResource
     from orchestration.storage_errors import storage_problem
-    from orchestration.warehouse import WarehouseResource
 
     marked = ""
     try:

@@ -44,8 +44,8 @@ from dagster_dbt import (
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from orchestration.dbt_build import PROJECT_DIR
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.storage_errors import problem_in_text
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 #: dbt beside the running Python (the project's venv), whatever the PATH holds: a nightly
 #: started as ``.venv/bin/northstar run`` has no ``.venv/bin`` on its PATH.

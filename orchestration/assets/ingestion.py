@@ -6,7 +6,7 @@ raw tables to marts. Child tables (``invoices__lines__data``) are loaded by thei
 resource; their dbt sources carry ``meta.dagster.asset_key`` of the parent.
 
 Each source is one multi-asset: one dlt pipeline run loads all its resources, into the run's
-draft warehouse (orchestration/warehouse.py), in the ``warehouse`` pool. Transient failures
+draft warehouse (orchestration/resources.py), in the ``warehouse`` pool. Transient failures
 (5xx and 429 still failing after dlt's own retries, connection errors) are retried by Dagster's
 RetryPolicy; a refused credential or a missing setting is not: retrying cannot fix it.
 """
@@ -37,7 +37,7 @@ from ingestion.run import (
     source_resources,
 )
 from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 INGESTION_GROUP = "ingestion"
 #: Two more attempts, 30 s then 60 s later: outlasts a brief API outage, not a long one.

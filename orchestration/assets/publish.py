@@ -19,7 +19,7 @@ from dagster import (
     asset,
 )
 
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 PUBLISHED_WAREHOUSE = AssetKey("published_warehouse")
 

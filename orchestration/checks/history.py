@@ -39,7 +39,7 @@ from dagster import (
 )
 
 from orchestration.checks.reconciliation import model_mrr, truth_dir, truth_mrr
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 HISTORY_ASSET = AssetKey("mrr_summary")
 CHECK_NAME = "published_history_not_worse"

@@ -36,7 +36,7 @@ from dagster import (
 )
 
 from orchestration.checks import mrr_reconciliation
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 TRUTH_SETTING = "NORTHSTAR_SANDBOX_TRUTH"
 MRR_ASSET = AssetKey("int_customer_mrr_monthly")

@@ -99,33 +99,27 @@ def _ad_stats(ref: ReferenceData) -> list[Expectation]:
             *not_less_than("impressions", "clicks")]
 
 
-def _stripe(table: str, columns: tuple[str, ...], build: ExpectationBuilder, asset_table: str | None = None) -> Suite:
+def _stripe(table: str, build: ExpectationBuilder, asset_table: str | None = None) -> Suite:
     return Suite(name=f"raw_stripe_{table}", table=f"raw_stripe.{table}", asset_key=("stripe", asset_table or table),
-                 columns=columns, expectations=build)
+                 expectations=build)
 
 
 def _ad_platform(source: str) -> Suite:
     return Suite(name=f"raw_{source}_campaign_stats_daily", table=f"raw_{source}.campaign_stats_daily",
-                 asset_key=(source, "campaign_stats_daily"),
-                 columns=("date", "campaign_id", "currency", "spend_micros", "impressions", "clicks"),
-                 expectations=_ad_stats)
+                 asset_key=(source, "campaign_stats_daily"), expectations=_ad_stats)
 
 
 RAW_SUITES: tuple[Suite, ...] = (
-    _stripe("customers", ("id", "created"), _customers),
-    _stripe("subscriptions", ("id", "created", "currency"), _subscriptions),
-    _stripe("subscriptions__items__data", ("id", "created", "price__currency", "price__unit_amount", "quantity"),
-            _subscription_items, asset_table="subscriptions"),
-    _stripe("prices", ("id", "created", "currency", "unit_amount"), _prices),
-    _stripe("invoices", ("id", "created", "currency", "amount_due", "amount_paid", "amount_remaining", "total"),
-            _invoices),
-    _stripe("invoices__lines__data", ("id", "currency", "amount", "quantity"), _invoice_lines,
-            asset_table="invoices"),
-    _stripe("charges", ("id", "created", "currency", "amount", "amount_captured", "amount_refunded"), _charges),
-    _stripe("refunds", ("id", "created", "currency", "amount"), _refunds),
-    _stripe("balance_transactions", ("id", "created", "currency", "amount", "fee", "net"), _balance_transactions),
-    Suite(name="raw_ga4_events", table="raw_ga4.events", asset_key=("ga4", "events"),
-          columns=("user_pseudo_id", "event_name", "event_timestamp"), expectations=_ga4_events),
+    _stripe("customers", _customers),
+    _stripe("subscriptions", _subscriptions),
+    _stripe("subscriptions__items__data", _subscription_items, asset_table="subscriptions"),
+    _stripe("prices", _prices),
+    _stripe("invoices", _invoices),
+    _stripe("invoices__lines__data", _invoice_lines, asset_table="invoices"),
+    _stripe("charges", _charges),
+    _stripe("refunds", _refunds),
+    _stripe("balance_transactions", _balance_transactions),
+    Suite(name="raw_ga4_events", table="raw_ga4.events", asset_key=("ga4", "events"), expectations=_ga4_events),
     _ad_platform("google_ads"),
     _ad_platform("meta_ads"),
     _ad_platform("linkedin_ads"),

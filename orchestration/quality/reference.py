@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from ingestion.sources.ecb_fx import ECB_REFERENCE_CURRENCIES
+from orchestration.quality.frames import table_columns
 from orchestration.quality.suite import ReferenceData, utc_now
-from orchestration.quality.warehouse import table_columns
 
 SEED_SCHEMA = "main_seeds"
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"

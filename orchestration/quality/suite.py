@@ -1,4 +1,7 @@
-"""What a suite is: one warehouse table, the columns it reads, and the expectations on them.
+"""What a suite is: one warehouse table and the expectations on it.
+
+The columns a suite reads are those its expectations name (:func:`columns_read`): written once,
+in the expectations, so that a list of columns cannot fall out of step with the rules.
 
 Expectations are built by a function of :class:`ReferenceData` rather than stored, because
 some bounds only exist at validation time: "not in the future" needs the run's ``now``, and
@@ -61,16 +64,10 @@ def utc_now(now: datetime | None) -> datetime:
 ExpectationBuilder = Callable[[ReferenceData], "list[Expectation]"]
 
 
-@dataclass(frozen=True)
-class Suite:
-    """A great-expectations suite on one table, and the Dagster asset its check belongs to."""
+class OnTable:
+    """Something checked on one warehouse table, named ``"<schema>.<table>"`` in ``table``."""
 
-    name: str  # e.g. "raw_stripe_invoices"
-    table: str  # "<schema>.<table>", e.g. "raw_stripe.invoices" or "main.mrr_summary"
-    asset_key: tuple[str, ...]  # ("stripe", "invoices") for raw tables, ("mrr_summary",) for models
-    columns: tuple[str, ...]  # the only columns read: GA4 events are millions of wide rows
-    expectations: ExpectationBuilder
-    where: str | None = None  # optional SQL filter on the rows read
+    table: str
 
     @property
     def schema_name(self) -> str:
@@ -79,3 +76,34 @@ class Suite:
     @property
     def table_name(self) -> str:
         return self.table.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class Suite(OnTable):
+    """A great-expectations suite on one table, and the Dagster asset its check belongs to."""
+
+    name: str  # e.g. "raw_stripe_invoices"
+    table: str  # "<schema>.<table>", e.g. "raw_stripe.invoices" or "main.mrr_summary"
+    asset_key: tuple[str, ...]  # ("stripe", "invoices") for raw tables, ("mrr_summary",) for models
+    expectations: ExpectationBuilder
+    where: str | None = None  # optional SQL filter on the rows read
+
+    def columns(self, reference: ReferenceData) -> tuple[str, ...]:
+        """The only columns read (GA4 events are millions of wide rows): those the rules name."""
+        return columns_read(self.expectations(reference))
+
+
+def columns_read(expectations: list[Expectation]) -> tuple[str, ...]:
+    """The columns ``expectations`` name (their columns and row conditions), in first-use order."""
+    names: dict[str, None] = {}
+    for expectation in expectations:
+        kwargs = expectation.configuration.kwargs
+        for key in ("column", "column_A", "column_B"):
+            if kwargs.get(key):
+                names[kwargs[key]] = None
+        condition = kwargs.get("row_condition")
+        if hasattr(condition, "dict"):  # a GX Condition object
+            condition = condition.dict()
+        if isinstance(condition, dict) and "column" in condition:
+            names[condition["column"]["name"]] = None
+    return tuple(names)

@@ -1,8 +1,8 @@
 """Validating a suite on the warehouse: GX on pandas DataFrames read with DuckDB, in chunks.
 
-Per call, one ephemeral GX context, one pandas datasource with one DataFrame asset and its
-whole-DataFrame batch definition, and one suite; each chunk is then a batch of that asset
-validated against that suite. Building them costs more than validating a small chunk, so
+Per call, one GX context (a fresh in-memory one, or the Data Docs' shared one), one pandas
+datasource with one DataFrame asset and its whole-DataFrame batch definition, and one suite;
+each chunk is then a batch of that asset validated against that suite. Building them costs more than validating a small chunk, so
 they are never rebuilt per chunk.
 """
 
@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from orchestration.quality.reference import reference_data
-from orchestration.quality.results import EXAMPLES, SuiteResult, SuiteTally
-from orchestration.quality.suite import Suite
-from orchestration.quality.warehouse import (
+from orchestration.quality.docs import QualityDocs, gx_context
+from orchestration.quality.frames import (
     DEFAULT_CHUNK_ROWS,
     read_frames,
     select_sql,
     table_columns,
 )
+from orchestration.quality.reference import reference_data
+from orchestration.quality.results import EXAMPLES, SuiteResult, SuiteTally
+from orchestration.quality.suite import Suite, columns_read
 
 if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuite
@@ -33,25 +34,19 @@ if TYPE_CHECKING:
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES}
 
 
-def _gx_objects(suite: Suite, expectations: list[Expectation]) -> tuple[BatchDefinition, ExpectationSuite]:
-    """An in-memory GX context holding the suite and a batch definition for DataFrames.
+def _gx_objects(suite: Suite, expectations: list[Expectation],
+               docs: QualityDocs | None) -> tuple[BatchDefinition, ExpectationSuite]:
+    """The GX context's suite and a batch definition for DataFrames of its table.
 
-    Analytics and progress bars off: a check run must not phone home nor fill logs with bars.
+    The context is the Data Docs' one when results are kept, else a fresh in-memory one.
     Adding the suite to the context gives each expectation the id results are matched by.
     """
     import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
 
-    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(), analytics_enabled=False,
-                               progress_bars=ProgressBarsConfig(globally=False))
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    asset = context.data_sources.add_pandas("warehouse").add_dataframe_asset(suite.table)
+    context = docs.context if docs is not None else gx_context()
+    asset = context.data_sources.add_or_update_pandas(suite.name).add_dataframe_asset(suite.table)
     batch_definition = asset.add_batch_definition_whole_dataframe("whole_dataframe")
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations))
+    gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name, expectations=expectations))
     return batch_definition, gx_suite
 
 
@@ -66,11 +61,12 @@ def _missing_columns(suite: Suite, missing: list[str]) -> SuiteResult:
 
 
 def validate(con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime | None = None,
-             chunk_rows: int = DEFAULT_CHUNK_ROWS) -> SuiteResult:
+             chunk_rows: int = DEFAULT_CHUNK_ROWS, docs: QualityDocs | None = None) -> SuiteResult:
     """Validate ``suite`` on its table in the warehouse ``con`` is connected to.
 
     ``now`` bounds "not in the future" (default: the current time; naive means UTC).
-    ``chunk_rows`` bounds the rows held in memory at once.
+    ``chunk_rows`` bounds the rows held in memory at once. With ``docs``, each chunk's
+    result is kept for GX's Data Docs.
 
     A table that does not exist passes with rows=0 and a note: a raw table is absent when its
     source is not configured (no LinkedIn Ads account, say), and dbt then builds the marts from
@@ -81,14 +77,19 @@ def validate(con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime | None 
     present = table_columns(con, suite.schema_name, suite.table_name)
     if not present:
         return _missing_table(suite)
-    missing = [c for c in suite.columns if c not in present]
+    expectations = suite.expectations(reference_data(con, now))
+    columns = columns_read(expectations)
+    missing = [c for c in columns if c not in present]
     if missing:
         return _missing_columns(suite, missing)
 
-    batch_definition, gx_suite = _gx_objects(suite, suite.expectations(reference_data(con, now)))
+    batch_definition, gx_suite = _gx_objects(suite, expectations, docs)
     tally = SuiteTally(gx_suite.expectations)
-    sql = select_sql(suite.schema_name, suite.table_name, suite.columns, suite.where)
-    for frame in read_frames(con, sql, chunk_rows):
+    sql = select_sql(suite.schema_name, suite.table_name, columns, suite.where)
+    for number, frame in enumerate(read_frames(con, sql, chunk_rows), start=1):
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        tally.add(len(frame), batch.validate(gx_suite, result_format=RESULT_FORMAT))
+        validation = batch.validate(gx_suite, result_format=RESULT_FORMAT)
+        tally.add(len(frame), validation)
+        if docs is not None:
+            docs.record(suite.name, f"rows_chunk_{number}", validation)
     return tally.result(suite.name, suite.table)

@@ -114,7 +114,7 @@ from dagster_dlt import DagsterDltResource
 
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.dagster_home import ensure_dagster_home
-from orchestration.warehouse import WarehouseResource
+from orchestration.resources import WarehouseResource
 
 ensure_dagster_home()
 assets = [a for a in INGESTION_ASSETS if a.node_def.name != "ingest_ga4"]

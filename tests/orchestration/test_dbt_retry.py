@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from orchestration.assets.dbt import RUN_TARGETS, dbt_models, dbt_resource, run_target_path
-from orchestration.warehouse import WarehouseResource
+from orchestration.resources import WarehouseResource
 
 BROKEN, HEALTHY = AssetKey("stg_stripe__coupons"), AssetKey("stg_stripe__prices")
 

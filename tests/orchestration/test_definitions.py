@@ -21,7 +21,7 @@ from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.checks.reconciliation import TRUTH_SETTING
 from orchestration.graph import build_definitions
-from orchestration.warehouse import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL
 from sandbox.client_env import source_env
 
 RAW_KEYS = {key for assets in INGESTION_ASSETS for key in assets.keys}
@@ -123,6 +123,9 @@ def test_gx_suites_and_reconciliations_block_publishing(defs, monkeypatch, tmp_p
     # what no Stripe data dates is news, not bad data: a WARN
     assert not specs[("int_customer_mrr_monthly", "mrr_matches_sandbox_truth")].blocking
     assert not specs[("kpi_alerts", "kpi_blended_cac_usd")].blocking  # a red KPI is news, not bad data
+    # an unusual volume or KPI against its own history is news too
+    assert not specs[("ga4/events", "gx_volume_raw_ga4_events")].blocking
+    assert not specs[("kpi_alerts", "gx_anomaly_weekly_trial_signups")].blocking
     graph = defs.resolve_asset_graph()
     assert graph.get(PUBLISHED_WAREHOUSE).parent_keys >= RAW_KEYS | {AssetKey("mrr_summary")}
 

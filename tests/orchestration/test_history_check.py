@@ -27,7 +27,7 @@ from orchestration.checks.history import (
     tolerance,
 )
 from orchestration.checks.reconciliation import TRUTH_SETTING
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 #: (month, currency) -> (ending MRR in major units, ending customers, MRR x 12 in minor units)
 FIRST = {

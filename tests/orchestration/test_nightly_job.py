@@ -139,11 +139,15 @@ def test_first_build_passes_every_data_check_and_publishes(runs: Runs):
     names = {c.name for c in data_checks}
     assert "stripe/invoices:gx_raw_stripe_invoices" in names
     assert "mrr_summary:gx_mrr_summary" in names
+    assert {"ga4/events:gx_volume_raw_ga4_events", "kpi_alerts:gx_anomaly_weekly_trial_signups"} <= names
     assert "stripe/invoices:rows_match_sandbox_truth" in names
     assert "int_customer_mrr_monthly:mrr_matches_sandbox_truth" in names
     assert "int_customer_mrr_monthly:mrr_matches_observable_truth" in names
     steps = {step: status for step, status, _ in first.steps}
     assert steps["published_warehouse"] == "success"
+    docs = (runs.published.parent / "quality_docs" / "index.html").read_text()  # GX's Data Docs
+    for suite in ("raw_stripe_invoices", "mrr_summary", "volume_raw_ga4_events", "anomaly_weekly_trial_signups"):
+        assert f"validations/{suite}/{first.run_id}/" in docs, suite
 
 
 def test_kpi_checks_follow_the_kpi_alerts_mart(runs: Runs):

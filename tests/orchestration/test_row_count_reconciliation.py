@@ -16,7 +16,7 @@ from dagster import AssetExecutionContext, AssetKey, DagsterInstance, asset, mat
 
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE, build_publish_asset
 from orchestration.checks.reconciliation import build_row_count_checks, row_count_outcome
-from orchestration.warehouse import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 
 def test_zero_expected_rows_equal_a_missing_table():

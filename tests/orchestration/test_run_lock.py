@@ -14,8 +14,8 @@ import pytest
 
 from ingestion.warehouse import warehouse_path
 from orchestration import run_lock
+from orchestration.resources import WarehouseResource
 from orchestration.storage_errors import problem_in_text, storage_problem
-from orchestration.warehouse import WarehouseResource
 
 RUN_A = "1a2b3c4d-0000-4000-8000-000000000001"
 RUN_B = "5e6f7a8b-0000-4000-8000-000000000002"

@@ -136,15 +136,17 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             "('trial_start', 2.4, 0, 3)", "('paid', 1, 290, 1)",
         ]),
     "main.kpi_alerts": (
-        "metric varchar, metric_value decimal(38,6), status varchar, direction varchar, period_grain varchar", [
-            "('monthly_logo_churn_rate', 0.04, 'green', 'lower_is_better', 'month')",
-            "('mrr_growth_rate', -0.2, 'red', 'higher_is_better', 'month')",  # growth may be negative
-            "('weekly_trial_signups', 55, 'green', 'higher_is_better', 'week')",
+        ("metric varchar, metric_value decimal(38,6), status varchar, direction varchar, period_grain varchar,"
+         " period_start date, is_latest_period boolean"), [
+            "('monthly_logo_churn_rate', 0.04, 'green', 'lower_is_better', 'month', date '2026-10-01', true)",
+            # growth may be negative
+            "('mrr_growth_rate', -0.2, 'red', 'higher_is_better', 'month', date '2026-10-01', true)",
+            "('weekly_trial_signups', 55, 'green', 'higher_is_better', 'week', date '2026-10-19', true)",
         ]),
     "main.fct_ad_spend_daily": (
         ("spend_amount decimal(18,6), spend_amount_usd decimal(18,6), impressions bigint, clicks bigint,"
-         " currency varchar"), [
-            "(7.06, 7.66, 1000, 12, 'EUR')", "(0, 0, 0, 0, 'USD')",
+         " currency varchar, spend_date date"), [
+            "(7.06, 7.66, 1000, 12, 'EUR', date '2026-10-30')", "(0, 0, 0, 0, 'USD', date '2026-10-31')",
         ]),
     "main_seeds.currency_exponents": ("currency varchar, exponent integer", ["('JPY', 0)", "('KWD', 3)"]),
     "raw_ecb_fx.daily_rates": ("date date, currency varchar, rate varchar", [

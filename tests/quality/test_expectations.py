@@ -1,5 +1,8 @@
 """The great-expectations suites: correct data passes, each broken rule fails its suite only.
 
+The marts' keys, accepted values and ranges are dbt's tests (test_dbt_rules.py); the mart
+suites here hold what relates two columns of a row.
+
 Failure lines are asserted whole: they are what a Dagster check and a nightly alert show.
 """
 
@@ -12,9 +15,9 @@ import duckdb
 import pytest
 
 from orchestration.quality import SUITES, Suite, SuiteResult, validate
+from orchestration.quality.frames import read_frames
 from orchestration.quality.reference import known_currency_codes
 from orchestration.quality.suite import ReferenceData
-from orchestration.quality.warehouse import read_frames
 from sandbox.simulation.ga4_events import EVENT_NAMES
 from tests.quality.conftest import BEFORE_US, NOW, NOW_S, NOW_US, TABLES, create_tables
 
@@ -32,7 +35,7 @@ def _validate_all(con: duckdb.DuckDBPyConnection) -> dict[str, SuiteResult]:
 # --- the suites themselves ------------------------------------------------------------------
 
 def test_suites_are_named_uniquely_and_keyed_like_their_dagster_assets() -> None:
-    assert len(SUITE) == len(SUITES) == 23
+    assert len(SUITE) == len(SUITES) == 20
     raw = {s.name: s.asset_key for s in SUITES if s.table.startswith("raw_")}
     assert raw["raw_stripe_invoices"] == ("stripe", "invoices")
     assert raw["raw_stripe_invoices__lines__data"] == ("stripe", "invoices")  # the parent resource's asset
@@ -44,17 +47,29 @@ def test_suites_are_named_uniquely_and_keyed_like_their_dagster_assets() -> None
     assert SUITE["mrr_summary"].table == "main.mrr_summary"
 
 
+REFERENCE = ReferenceData(now=NOW, currency_codes=frozenset({"USD"}), ga4_event_names=frozenset({"page_view"}))
+
+
+def test_a_suite_reads_exactly_the_columns_its_rules_name() -> None:
+    assert SUITE["raw_stripe_invoices"].columns(REFERENCE) == (
+        "id", "created", "currency", "amount_due", "amount_paid", "amount_remaining", "total")
+    assert SUITE["raw_stripe_customers"].columns(REFERENCE) == ("id", "created")  # no currency: often unset
+    assert SUITE["feature_adoption"].columns(REFERENCE) == (
+        "active_users", "discovered_users", "tried_users", "adopted_users", "habitual_users")
+
+
 @pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
-def test_expectations_only_use_the_columns_the_suite_reads(suite: Suite) -> None:
-    reference = ReferenceData(now=NOW, currency_codes=frozenset({"USD"}), ga4_event_names=frozenset({"page_view"}))
-    used = set()
-    for expectation in suite.expectations(reference):
-        kwargs = expectation.configuration.kwargs
-        used |= {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
-        condition = kwargs.get("row_condition")
-        if condition:
-            used.add(condition["column"]["name"])
-    assert used == set(suite.columns)
+def test_every_column_a_suite_reads_is_in_the_good_warehouse(suite: Suite) -> None:
+    columns, _ = TABLES[suite.table]
+    assert set(suite.columns(REFERENCE)) <= {c.split()[0] for c in columns.split(",")}
+
+
+def test_mart_suites_hold_no_rule_dbt_owns() -> None:
+    """Keys, accepted values and ranges of the marts are dbt's tests: only pair rules here."""
+    for suite in SUITES:
+        if suite.table.startswith("main."):
+            types = {e.expectation_type for e in suite.expectations(REFERENCE)}
+            assert types == {"expect_column_pair_values_a_to_be_greater_than_b"}, suite.name
 
 
 def test_known_event_names_cover_the_product_and_ga4s_automatic_events() -> None:
@@ -113,21 +128,25 @@ BROKEN = [
                  [("expect_column_pair_values_a_to_be_greater_than_b on impressions, clicks: 1 of 2 rows unexpected, "
                    "e.g. [(1000, 1001)]")],
                  id="clicks-above-impressions"),
-    pytest.param("update main.user_retention set retention_rate = 1.2 where weeks_since_first_visit = 1",
+    pytest.param("update main.user_retention set active_users = 11 where weeks_since_first_visit = 1",
                  "user_retention",
-                 ["expect_column_values_to_be_between on retention_rate: 1 of 2 rows unexpected, e.g. [1.200000]"],
-                 id="retention-rate-above-1"),
-    pytest.param("update main.mrr_summary set ending_mrr = -20 where starting_mrr = 100", "mrr_summary",
-                 ["expect_column_values_to_be_between on ending_mrr: 1 of 2 rows unexpected, e.g. [-20.000000]"],
-                 id="negative-mrr"),
-    pytest.param("update main.funnel set trial_to_paid_rate = 1.5 where funnel_view = 'cohorted'", "funnel",
-                 [("expect_column_values_to_be_between on trial_to_paid_rate where funnel_view == 'cohorted': "
-                   "1 of 1 rows unexpected, e.g. [1.500000]")],
-                 id="cohorted-funnel-rate-above-1"),
-    pytest.param("update main.fct_ad_spend_daily set spend_amount_usd = null where currency = 'EUR'",
+                 [("expect_column_pair_values_a_to_be_greater_than_b on cohort_users, active_users: "
+                   "1 of 2 rows unexpected, e.g. [(10, 11)]")],
+                 id="more-active-users-than-the-cohort"),
+    pytest.param("update main.mrr_summary set churned_customers = 2 where starting_mrr = 100", "mrr_summary",
+                 [("expect_column_pair_values_a_to_be_greater_than_b on starting_customers, churned_customers: "
+                   "1 of 2 rows unexpected, e.g. [(1, 2)]")],
+                 id="more-churned-than-starting-customers"),
+    pytest.param("update main.feature_adoption set habitual_users = 4 where active_users = 10",
+                 "feature_adoption",
+                 [("expect_column_pair_values_a_to_be_greater_than_b on adopted_users, habitual_users: "
+                   "1 of 2 rows unexpected, e.g. [(3, 4)]")],
+                 id="more-habitual-than-adopted-users"),
+    pytest.param("update main.fct_ad_spend_daily set clicks = 1001 where currency = 'EUR'",
                  "fct_ad_spend_daily",
-                 ["expect_column_values_to_not_be_null on spend_amount_usd: 1 of 2 rows unexpected, e.g. [None]"],
-                 id="spend-without-fx-rate"),
+                 [("expect_column_pair_values_a_to_be_greater_than_b on impressions, clicks: "
+                   "1 of 2 rows unexpected, e.g. [(1000, 1001)]")],
+                 id="more-clicks-than-impressions"),
 ]
 
 
@@ -155,14 +174,6 @@ def test_every_breakage_at_once_fails_exactly_the_broken_suites(warehouse: duckd
         assert sorted(results[name].failures) == sorted(failures)
 
 
-def test_by_event_month_funnel_rates_may_exceed_1(warehouse: duckdb.DuckDBPyConnection) -> None:
-    # the good data already has one (1.5); a negative one is still wrong
-    assert validate(warehouse, SUITE["funnel"], now=NOW).passed
-    warehouse.execute("update main.funnel set trial_to_paid_rate = -0.5 where funnel_view = 'by_event_month'")
-    assert validate(warehouse, SUITE["funnel"], now=NOW).failures == [
-        "expect_column_values_to_be_between on trial_to_paid_rate: 1 of 2 rows unexpected, e.g. [-0.500000]"]
-
-
 def test_amounts_stored_as_floats_fail_the_integer_rule(warehouse: duckdb.DuckDBPyConnection) -> None:
     warehouse.execute("alter table raw_stripe.refunds alter amount type double")
     result = validate(warehouse, SUITE["raw_stripe_refunds"], now=NOW)
@@ -170,18 +181,20 @@ def test_amounts_stored_as_floats_fail_the_integer_rule(warehouse: duckdb.DuckDB
 
 
 def test_an_expectation_that_errors_fails_in_one_line(warehouse: duckdb.DuckDBPyConnection) -> None:
-    warehouse.execute("alter table main.fct_mrr_daily alter mrr_amount type varchar")
-    result = validate(warehouse, SUITE["fct_mrr_daily"], now=NOW)
-    assert result.failures == [("expect_column_values_to_be_between on mrr_amount: error: "
-                                "Column values, min_value, and max_value must either be None or of the same type.")]
+    warehouse.execute("alter table raw_stripe.prices alter unit_amount type varchar")
+    result = validate(warehouse, SUITE["raw_stripe_prices"], now=NOW)
+    assert result.failures == [
+        "expect_column_values_to_be_in_type_list on unit_amount: observed str",
+        ("expect_column_values_to_be_between on unit_amount: error: "
+         "Column values, min_value, and max_value must either be None or of the same type.")]
 
 
 def test_where_filters_the_rows_read(warehouse: duckdb.DuckDBPyConnection) -> None:
-    cohorted = replace(SUITE["funnel"], name="funnel_cohorted", where="funnel_view = 'cohorted'")
-    warehouse.execute("update main.funnel set visitors = -1 where funnel_view = 'by_event_month'")
-    result = validate(warehouse, cohorted, now=NOW)
+    first_month = replace(SUITE["cohort_retention"], name="cohort_month_0", where="months_since_start = 0")
+    warehouse.execute("update main.cohort_retention set active_customers = 5 where months_since_start = 1")
+    result = validate(warehouse, first_month, now=NOW)
     assert (result.passed, result.rows) == (True, 1)
-    assert not validate(warehouse, SUITE["funnel"], now=NOW).passed
+    assert not validate(warehouse, SUITE["cohort_retention"], now=NOW).passed
 
 
 def test_integers_with_nulls_stay_integers(warehouse: duckdb.DuckDBPyConnection) -> None:

@@ -1,4 +1,7 @@
-"""Write-audit-publish of the warehouse file, as a Dagster resource.
+"""Write-audit-publish of the warehouse file, as a Dagster resource (``WarehouseResource``).
+
+Where the warehouse is and how to connect to it is ``ingestion/warehouse.py``'s; this module
+adds what a Dagster run does with it.
 
 BI tools read the *published* file (``NORTHSTAR_WAREHOUSE``). A run never writes it: the first
 step of a run that writes copies the published file to a *draft* of its own
@@ -36,7 +39,7 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource, Failure, InitResourceContext
 
-from ingestion.warehouse import warehouse_path
+from ingestion.warehouse import connect, warehouse_path
 from orchestration import run_lock
 from orchestration.storage_errors import disk_full, problem_in_text, storage_problem
 
@@ -108,7 +111,8 @@ class WarehouseResource(ConfigurableResource):
                 if wal.exists():  # never left by a publish; copied so the draft replays it
                     shutil.copyfile(wal, Path(f"{draft}.wal"))
             else:
-                duckdb.connect(str(draft)).close()
+                with connect(draft, read_only=False):  # an empty DuckDB file
+                    pass
             self._point_fixed_path_at(run_id)
         return draft
 
@@ -175,7 +179,7 @@ class WarehouseResource(ConfigurableResource):
         Not ``read_only``: dbt may have opened this file in this process (DuckDB refuses a
         second configuration of one file in a process). Checks only read.
         """
-        with duckdb.connect(str(self.draft(run_id))) as con:
+        with connect(self.draft(run_id), read_only=False) as con:
             yield con
 
     def publish(self, run_id: str) -> Path:
@@ -200,5 +204,5 @@ def _checkpoint(path: Path) -> None:
     """Fold a leftover write-ahead log into the file, so that the renamed file is complete."""
     if not Path(f"{path}.wal").exists():
         return
-    with duckdb.connect(str(path)) as con:
+    with connect(path, read_only=False) as con:
         con.execute("checkpoint")
