@@ -1,5 +1,3 @@
-{{ config(materialized='view') }}
-
 with events as (
     select * from {{ source_or_empty('ga4', 'events', {
             'event_date': 'varchar',
