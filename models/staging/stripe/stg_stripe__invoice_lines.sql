@@ -5,40 +5,11 @@
 -- (pricing.price_details.price, pricing.unit_amount_decimal): `price` and `plan` are gone, so
 -- the billing cycle comes from the price itself (prices are immutable).
 with lines as (
-    select * from {{ source_or_empty('stripe', 'invoices__lines__data', {
-            'id': 'varchar',
-            'invoice': 'varchar',
-            'subscription': 'varchar',
-            'subscription_item': 'varchar',
-            'type': 'varchar',
-            'proration': 'boolean',
-            'description': 'varchar',
-            'currency': 'varchar',
-            'price__id': 'varchar',
-            'quantity': 'bigint',
-            'amount': 'bigint',
-            'price__unit_amount': 'bigint',
-            'plan__interval': 'varchar',
-            'plan__interval_count': 'bigint',
-            'plan__usage_type': 'varchar',
-            'discountable': 'boolean',
-            'period__start': 'bigint',
-            'period__end': 'bigint',
-            'parent__type': 'varchar',
-            'parent__subscription_item_details': 'json',
-            'parent__invoice_item_details': 'json',
-            'pricing__price_details': 'json',
-            'pricing__unit_amount_decimal': 'varchar',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'invoices__lines__data') }}
 ),
 
 prices as (
-    select * from {{ source_or_empty('stripe', 'prices', {
-            'id': 'varchar',
-            'recurring__interval': 'varchar',
-            'recurring__interval_count': 'bigint',
-            'recurring__usage_type': 'varchar',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'prices') }}
 ),
 
 parents as (

@@ -11,22 +11,11 @@
 -- JSON unnesting is DuckDB's.
 
 with events as (
-    select * from {{ source_or_empty('stripe', 'events', {
-            'id': 'varchar',
-            'type': 'varchar',
-            'created': 'bigint',
-            'data': 'json',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'events') }}
 ),
 
 history as (
-    select * from {{ source_or_empty('stripe', 'subscription_history', {
-            '_dlt_id': 'varchar',
-            '_dlt_load_id': 'varchar',
-            'subscription_id': 'varchar',
-            'observed_at': 'bigint',
-            'state': 'json',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'subscription_history') }}
 ),
 
 subscription_events as (
