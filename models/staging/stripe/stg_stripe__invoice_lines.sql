@@ -24,9 +24,11 @@ parents as (
 versioned as (
     select
         parents.*,
-        coalesce(parents.parent_details ->> '$.subscription', parents.subscription) as subscription_id,
-        coalesce(parents.parent__subscription_item_details ->> '$.subscription_item', parents.subscription_item)
-            as subscription_item_id,
+        coalesce({{ json_field('parents.parent_details', 'subscription') }}, parents.subscription) as subscription_id,
+        coalesce(
+            {{ json_field('parents.parent__subscription_item_details', 'subscription_item') }},
+            parents.subscription_item
+        ) as subscription_item_id,
         coalesce(
             case parents.parent__type
                 when 'subscription_item_details' then 'subscription'
@@ -34,8 +36,9 @@ versioned as (
             end,
             parents.type
         ) as line_type,
-        coalesce(cast(parents.parent_details ->> '$.proration' as boolean), parents.proration) as is_proration,
-        coalesce(parents.pricing__price_details ->> '$.price', parents.price__id) as price_id,
+        coalesce(cast({{ json_field('parents.parent_details', 'proration') }} as boolean), parents.proration)
+            as is_proration,
+        coalesce({{ json_field('parents.pricing__price_details', 'price') }}, parents.price__id) as price_id,
         coalesce(
             case
                 when parents.pricing_unit_amount = floor(parents.pricing_unit_amount)
@@ -47,7 +50,8 @@ versioned as (
         coalesce(prices.recurring__interval_count, parents.plan__interval_count) as billing_interval_count,
         coalesce(prices.recurring__usage_type, parents.plan__usage_type) as usage_type
     from parents
-    left join prices on coalesce(parents.pricing__price_details ->> '$.price', parents.price__id) = prices.id
+    left join prices
+        on coalesce({{ json_field('parents.pricing__price_details', 'price') }}, parents.price__id) = prices.id
 ),
 
 final as (
