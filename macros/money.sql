@@ -3,14 +3,14 @@
 {% macro currency_exponent(currency) -%}
     {#- Decimal places of a currency's minor unit: seed currency_exponents lists every currency
         whose minor unit is not 2 digits (Stripe's zero- and three-decimal currencies), every
-        other has 2. Compiled from the seed's rows into a CASE (no join in the models), read
-        at execution time (macros/seeds.sql); at parse time every model that uses it gets the
-        seed as a parent, so dbt builds the seed first. -#}
+        other has 2. The seed's rows are compiled into a CASE (no join in the models) at
+        execution time (macros/seeds.sql: the built seed, else its CSV file); at parse time
+        every model that uses this macro gets the seed as a parent, so `dbt build` seeds first. -#}
     {%- if not execute -%}
         {%- do ref('currency_exponents') -%}
         {{ return('2') }}
     {%- endif -%}
-    {%- set seed = built_seed('currency_exponents', 'currency_exponent()') -%}
+    {%- set seed = seed_from('currency_exponents', 'currency_exponent()') -%}
     {%- set by_exponent = {} -%}
     {%- if seed is not none -%}
         {%- set rows = run_query(
