@@ -5,13 +5,7 @@
 
 {% macro stg_ad_campaigns(platform) -%}
 with campaigns as (
-    select * from {{ source_or_empty(platform, 'campaigns', {
-            'id': 'varchar',
-            'name': 'varchar',
-            'status': 'varchar',
-            'account_id': 'varchar',
-            'currency': 'varchar',
-        }) }}
+    select * from {{ source_or_empty(platform, 'campaigns') }}
 ),
 
 final as (
@@ -31,17 +25,7 @@ select * from final
 
 {% macro stg_ad_campaign_stats_daily(platform) -%}
 with stats as (
-    select * from {{ source_or_empty(platform, 'campaign_stats_daily', {
-            'date': 'date',
-            'account_id': 'varchar',
-            'campaign_id': 'varchar',
-            'currency': 'varchar',
-            'impressions': 'bigint',
-            'clicks': 'bigint',
-            'spend': 'varchar',
-            'spend_micros': 'bigint',
-            'conversions': 'double',
-        }) }}
+    select * from {{ source_or_empty(platform, 'campaign_stats_daily') }}
 ),
 
 final as (

@@ -38,3 +38,31 @@
 {% macro duckdb__json_field(column, path) -%}
     ({{ column }} ->> '$.{{ path }}')
 {%- endmacro %}
+
+{#- json_node(column, path): the JSON value at a path of a JSON column, still JSON (to read
+    further with json_field, json_node or json_array_items). -#}
+{% macro json_node(column, path) %}
+    {{ return(adapter.dispatch('json_node', 'northstar')(column, path)) }}
+{% endmacro %}
+
+{% macro default__json_node(column, path) %}
+    {{ exceptions.raise_compiler_error("json_node: no implementation for adapter " ~ target.type) }}
+{% endmacro %}
+
+{% macro duckdb__json_node(column, path) -%}
+    ({{ column }} -> '$.{{ path }}')
+{%- endmacro %}
+
+{#- json_array_items(column, path): one row per element (JSON) of the JSON array at a path of
+    a JSON column, as a select-list expression (no row for a missing or empty array). -#}
+{% macro json_array_items(column, path) %}
+    {{ return(adapter.dispatch('json_array_items', 'northstar')(column, path)) }}
+{% endmacro %}
+
+{% macro default__json_array_items(column, path) %}
+    {{ exceptions.raise_compiler_error("json_array_items: no implementation for adapter " ~ target.type) }}
+{% endmacro %}
+
+{% macro duckdb__json_array_items(column, path) -%}
+    unnest(from_json({{ column }} -> '$.{{ path }}', '["json"]'))
+{%- endmacro %}

@@ -1,16 +1,31 @@
 {#- Money: Stripe amounts are integers in the currency's minor unit (METRICS.md "Money"). -#}
 
 {% macro currency_exponent(currency) -%}
-    {#- Decimal places of a currency's minor unit: 0 for zero-decimal currencies, 3 for the
-        three-decimal ones, 2 for every other (Stripe's lists; seeds/currency_exponents.csv
-        holds the same exceptions and tests/sql/assert_currency_exponent_macro_matches_seed.sql
-        keeps the two in step). -#}
+    {#- Decimal places of a currency's minor unit: seed currency_exponents lists every currency
+        whose minor unit is not 2 digits (Stripe's zero- and three-decimal currencies), every
+        other has 2. The seed's rows are compiled into a CASE (no join in the models) at
+        execution time (macros/seeds.sql: the built seed, else its CSV file); at parse time
+        every model that uses this macro gets the seed as a parent, so `dbt build` seeds first. -#}
+    {%- if not execute -%}
+        {%- do ref('currency_exponents') -%}
+        {{ return('2') }}
+    {%- endif -%}
+    {%- set seed = seed_from('currency_exponents', 'currency_exponent()') -%}
+    {%- set by_exponent = {} -%}
+    {%- if seed is not none -%}
+        {%- set rows = run_query(
+            "select exponent, upper(currency) from " ~ seed ~ " where exponent <> 2 order by exponent, upper(currency)") -%}
+        {%- for row in rows.rows -%}
+            {%- do by_exponent.setdefault(row[0] | int, []).append(row[1] | replace("'", "''")) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if not by_exponent -%}
+        {{ return('2') }}
+    {%- endif -%}
     case
-        when upper({{ currency }}) in (
-            'BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA',
-            'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'
-        ) then 0
-        when upper({{ currency }}) in ('BHD', 'JOD', 'KWD', 'OMR', 'TND') then 3
+    {%- for exponent, currencies in by_exponent.items() %}
+        when upper({{ currency }}) in ('{{ currencies | join("', '") }}') then {{ exponent }}
+    {%- endfor %}
         else 2
     end
 {%- endmacro %}

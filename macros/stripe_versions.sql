@@ -25,23 +25,10 @@
         discounts.start as discount_start,
         discounts."end" as discount_end  -- noqa: RF06
     from (
-        select * from {{ source_or_empty('stripe', discounts_table, {
-                '_dlt_parent_id': 'varchar',
-                '_dlt_list_idx': 'bigint',
-                'id': 'varchar',
-                'coupon__id': 'varchar',
-                'source__coupon': 'varchar',
-                'start': 'bigint',
-                '"end"': 'bigint',
-            }) }}
+        select * from {{ source_or_empty('stripe', discounts_table) }}
     ) as discounts
     left join (
-        select * from {{ source_or_empty('stripe', 'coupons', {
-                'id': 'varchar',
-                'duration': 'varchar',
-                'percent_off': 'double',
-                'amount_off': 'bigint',
-            }) }}
+        select * from {{ source_or_empty('stripe', 'coupons') }}
     ) as coupons
         on coalesce(discounts.source__coupon, discounts.coupon__id) = coupons.id
     where discounts._dlt_list_idx = 0

@@ -57,12 +57,15 @@ def test_dagster_definitions_validate():
 
 def test_staging_models_read_the_dlt_assets_themselves():
     # invoices__discounts, invoices__lines__data: the invoices resource; coupons give a discount's
-    # terms, charges an invoice's latest charge, prices a line's billing cycle (newer API versions)
+    # terms, charges an invoice's latest charge, prices a line's billing cycle (newer API versions);
+    # models with money in minor units read the currency exponents seed (macro currency_exponent)
     assert _deps("stg_stripe__invoices") == {
-        "stripe/invoices", "stripe/coupons", "stg_stripe__charges"
+        "stripe/invoices", "stripe/coupons", "stg_stripe__charges", "seeds/currency_exponents"
     }
-    assert _deps("stg_stripe__invoice_lines") == {"stripe/invoices", "stripe/prices"}
-    assert _deps("stg_stripe__subscription_items") == {"stripe/subscriptions"}
+    assert _deps("stg_stripe__invoice_lines") == {
+        "stripe/invoices", "stripe/prices", "seeds/currency_exponents"
+    }
+    assert _deps("stg_stripe__subscription_items") == {"stripe/subscriptions", "seeds/currency_exponents"}
     assert _deps("stg_stripe__customers") == {"stripe/customers"}
     assert _deps("stg_ga4__events") == {"ga4/events"}
     assert _deps("stg_ecb_fx__daily_rates") == {"ecb_fx/daily_rates"}

@@ -1,4 +1,5 @@
 {{ config(materialized='table') }}
+-- A table in a folder of views: the daily grid is costly and two models read it.
 
 -- One row per subscription per day (from the day it was created): its status and MRR at the
 -- day's last instant (METRICS.md "MRR"), in minor units of the subscription's currency.

@@ -1,4 +1,5 @@
 {{ config(materialized='table') }}
+-- A table in a folder of views: every mart that converts money joins it.
 
 -- One row per currency x month the marts convert (int_fx_currency_months): reporting-currency
 -- units per unit of the currency (METRICS.md "Money"). The ECB reference rate of the month's

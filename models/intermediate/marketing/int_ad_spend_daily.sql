@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with google_ads as (select * from {{ ref('stg_google_ads__campaign_stats_daily') }}),
 
 meta_ads as (select * from {{ ref('stg_meta_ads__campaign_stats_daily') }}),

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 {#-
     Data-driven attribution weights (METRICS.md): a first-order Markov chain over channel paths,
     converting (a conversion's touches in the lookback window, then "(conversion)") and

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Conversions to attribute (METRICS.md "Attribution"): trial_start = the customer's first
 -- subscription; paid = the first month with MRR > 0, valued at that month's MRR (reporting currency).
 with subscriptions as (select * from {{ ref('stg_stripe__subscriptions') }}),

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Each conversion's touches: the customer's sessions in the lookback window before it
 -- (var attribution_lookback_days), numbered from the first.
 with conversions as (select * from {{ ref('int_attribution_conversions') }}),

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 {#-
     Attribution weights (METRICS.md "Attribution"), written once for every model. Grain: one row
     per conversion x attribution model x touch; a conversion without a touch in the lookback gets

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with touchpoints as (select * from {{ ref('int_touchpoints') }}),
 
 final as (

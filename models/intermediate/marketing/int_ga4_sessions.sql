@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- depends_on: {{ ref('channel_grouping') }}
 
 with events as (select * from {{ ref('stg_ga4__events') }}),

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with events as (select * from {{ ref('stg_ga4__events') }}),
 
 customers as (select * from {{ ref('stg_stripe__customers') }}),

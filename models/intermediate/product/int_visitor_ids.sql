@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One visitor per person: every GA4 browser (user_pseudo_id) seen with a user_id belongs to
 -- that user, and a user with a Stripe customer to the customer (int_identity_map), so a
 -- visitor_id is a customer_id, else a user_id, else the user_pseudo_id.

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per visitor (int_visitor_ids) and per converted customer never seen in GA4: when
 -- each growth stage first happened. First touch = the visitor's first session over all its
 -- browsers; its channel is the visitor's acquisition channel ('Unattributed' without one).

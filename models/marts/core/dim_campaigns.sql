@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- depends_on: {{ ref('channel_grouping') }}
 
 with google_ads as (select * from {{ ref('stg_google_ads__campaigns') }}),

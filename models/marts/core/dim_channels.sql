@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- The ten reporting channels (METRICS.md), whatever data exists; seed channel_grouping maps
 -- (source, medium) pairs onto them.
 with channels as (

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per Stripe customer: identity, cohort (first month with MRR > 0, the `paid`
 -- conversion of int_attribution_conversions), first touch ('Unattributed' when unknown) and
 -- current MRR (the latest month of int_customer_mrr_monthly: month-to-date for the extract's month).

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per calendar day from the earliest to the latest day any core fact touches
 -- (Stripe customers and invoices, GA4 sessions, ad spend). Weeks are ISO weeks (Monday start).
 with customers as (select * from {{ ref('stg_stripe__customers') }}),

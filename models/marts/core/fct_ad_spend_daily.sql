@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with spend as (select * from {{ ref('int_ad_spend_daily') }}),
 
 campaigns as (select * from {{ ref('dim_campaigns') }}),

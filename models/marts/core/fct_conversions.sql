@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per customer x conversion type (trial_start, paid): METRICS.md "Attribution"
 -- conversions, as int_attribution_conversions defines them, with the customer's first touch.
 with conversions as (select * from {{ ref('int_attribution_conversions') }}),

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per Stripe invoice: amounts in the invoice currency (major units) and in the
 -- reporting currency at the rate of the invoice's month (int_fx_rates_monthly). Revenue
 -- excludes tax (METRICS.md "Money"); discount = subtotal - total excluding tax.

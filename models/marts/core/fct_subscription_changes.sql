@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per customer x currency x month in which the customer's MRR moved
 -- (METRICS.md "MRR movements", classified in its order: new, reactivation, churn,
 -- expansion, contraction). mrr_change is signed: churn and contraction are negative.

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with weights as (select * from {{ ref('int_attribution_weights') }}),
 
 final as (

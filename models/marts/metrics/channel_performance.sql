@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per month x channel (METRICS.md "Spend and unit economics"). Spend, impressions and
 -- clicks come from fct_ad_spend_daily (channel via the campaign's platform: Google Ads = Paid
 -- Search, Meta / LinkedIn = Paid Social); trials, new customers and new MRR are the

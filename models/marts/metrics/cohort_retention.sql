@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per cohort_month x months_since_start x channel (METRICS.md "Cohort retention").
 -- Cohort = the month of a customer's first month-end with MRR > 0; channel = the customer's
 -- first-touch channel ('Unattributed' when unknown) plus an 'All channels' row. Money in the

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per funnel_view x month x channel (METRICS.md "Funnel"): visitors -> sign-ups ->
 -- activated -> trials -> paid -> expanded. channel = the visitor's first-touch channel.
 -- funnel_view 'cohorted': visitors in the month of their first visit, each stage counted if

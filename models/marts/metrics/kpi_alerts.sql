@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per complete period x metric (METRICS.md "KPI alerts"): the metric's value and its
 -- status against the thresholds of seed kpi_thresholds. A period is complete when its last day
 -- is on or before the last day of data (dim_dates: GA4 and ad exports come by whole days).

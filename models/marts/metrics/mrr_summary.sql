@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per month x currency_scope x currency: each billing currency in its own units
 -- (currency_scope = 'currency'), plus one row per month for all currencies converted to the
 -- reporting currency at that month's rate (currency_scope = 'reporting'). Amounts in major

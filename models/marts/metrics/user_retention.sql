@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- One row per cohort_week x weeks_since_first_visit (METRICS.md "Cohort retention", product
 -- user retention). Cohort = the week (dbt.date_trunc 'week') of a visitor's first GA4 session
 -- (int_visitors); a visitor is active in week k if any of its browsers has a session that

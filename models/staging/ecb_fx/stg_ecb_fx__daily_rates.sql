@@ -1,10 +1,6 @@
 -- Casts only: the ECB's exact decimal text to a decimal (never a float), currency upper-case.
 with daily_rates as (
-    select * from {{ source_or_empty('ecb_fx', 'daily_rates', {
-            'date': 'date',
-            'currency': 'varchar',
-            'rate': 'varchar',
-        }) }}
+    select * from {{ source_or_empty('ecb_fx', 'daily_rates') }}
 ),
 
 final as (

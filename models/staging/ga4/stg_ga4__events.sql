@@ -1,21 +1,5 @@
-{{ config(materialized='view') }}
-
 with events as (
-    select * from {{ source_or_empty('ga4', 'events', {
-            'event_date': 'varchar',
-            'event_timestamp': 'bigint',
-            'event_name': 'varchar',
-            'user_id': 'varchar',
-            'user_pseudo_id': 'varchar',
-            'user_first_touch_timestamp': 'bigint',
-            'event_params': 'json',
-            'device': 'json',
-            'geo': 'json',
-            'traffic_source': 'json',
-            'collected_traffic_source': 'json',
-            'platform': 'varchar',
-            'stream_id': 'varchar',
-        }) }}
+    select * from {{ source_or_empty('ga4', 'events') }}
 ),
 
 final as (

@@ -2,28 +2,11 @@
 -- names its invoice (`invoice`); the invoice payment that holds its payment intent (or the
 -- charge itself) does. The newer path first, then the 2024-06-20 field.
 with charges as (
-    select * from {{ source_or_empty('stripe', 'charges', {
-            'id': 'varchar',
-            'invoice': 'varchar',
-            'payment_intent': 'varchar',
-            'customer': 'varchar',
-            'currency': 'varchar',
-            'status': 'varchar',
-            'paid': 'boolean',
-            'failure_code': 'varchar',
-            'amount': 'bigint',
-            'amount_refunded': 'bigint',
-            'created': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'charges') }}
 ),
 
 invoice_payments as (
-    select * from {{ source_or_empty('stripe', 'invoice_payments', {
-            'id': 'varchar',
-            'invoice': 'varchar',
-            'payment__payment_intent': 'varchar',
-            'payment__charge': 'varchar',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'invoice_payments') }}
 ),
 
 invoice_by_intent as (

@@ -1,15 +1,5 @@
 with coupons as (
-    select * from {{ source_or_empty('stripe', 'coupons', {
-            'id': 'varchar',
-            'name': 'varchar',
-            'duration': 'varchar',
-            'duration_in_months': 'bigint',
-            'percent_off': 'double',
-            'amount_off': 'bigint',
-            'currency': 'varchar',
-            'valid': 'boolean',
-            'created': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'coupons') }}
 ),
 
 final as (

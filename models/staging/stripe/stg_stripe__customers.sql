@@ -1,14 +1,5 @@
 with customers as (
-    select * from {{ source_or_empty('stripe', 'customers', {
-            'id': 'varchar',
-            'currency': 'varchar',
-            'email': 'varchar',
-            'name': 'varchar',
-            'address__country': 'varchar',
-            'metadata__user_id': 'varchar',
-            'delinquent': 'boolean',
-            'created': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'customers') }}
 ),
 
 final as (

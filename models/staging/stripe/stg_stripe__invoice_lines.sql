@@ -5,40 +5,11 @@
 -- (pricing.price_details.price, pricing.unit_amount_decimal): `price` and `plan` are gone, so
 -- the billing cycle comes from the price itself (prices are immutable).
 with lines as (
-    select * from {{ source_or_empty('stripe', 'invoices__lines__data', {
-            'id': 'varchar',
-            'invoice': 'varchar',
-            'subscription': 'varchar',
-            'subscription_item': 'varchar',
-            'type': 'varchar',
-            'proration': 'boolean',
-            'description': 'varchar',
-            'currency': 'varchar',
-            'price__id': 'varchar',
-            'quantity': 'bigint',
-            'amount': 'bigint',
-            'price__unit_amount': 'bigint',
-            'plan__interval': 'varchar',
-            'plan__interval_count': 'bigint',
-            'plan__usage_type': 'varchar',
-            'discountable': 'boolean',
-            'period__start': 'bigint',
-            'period__end': 'bigint',
-            'parent__type': 'varchar',
-            'parent__subscription_item_details': 'json',
-            'parent__invoice_item_details': 'json',
-            'pricing__price_details': 'json',
-            'pricing__unit_amount_decimal': 'varchar',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'invoices__lines__data') }}
 ),
 
 prices as (
-    select * from {{ source_or_empty('stripe', 'prices', {
-            'id': 'varchar',
-            'recurring__interval': 'varchar',
-            'recurring__interval_count': 'bigint',
-            'recurring__usage_type': 'varchar',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'prices') }}
 ),
 
 parents as (
@@ -53,9 +24,11 @@ parents as (
 versioned as (
     select
         parents.*,
-        coalesce(parents.parent_details ->> '$.subscription', parents.subscription) as subscription_id,
-        coalesce(parents.parent__subscription_item_details ->> '$.subscription_item', parents.subscription_item)
-            as subscription_item_id,
+        coalesce({{ json_field('parents.parent_details', 'subscription') }}, parents.subscription) as subscription_id,
+        coalesce(
+            {{ json_field('parents.parent__subscription_item_details', 'subscription_item') }},
+            parents.subscription_item
+        ) as subscription_item_id,
         coalesce(
             case parents.parent__type
                 when 'subscription_item_details' then 'subscription'
@@ -63,8 +36,9 @@ versioned as (
             end,
             parents.type
         ) as line_type,
-        coalesce(cast(parents.parent_details ->> '$.proration' as boolean), parents.proration) as is_proration,
-        coalesce(parents.pricing__price_details ->> '$.price', parents.price__id) as price_id,
+        coalesce(cast({{ json_field('parents.parent_details', 'proration') }} as boolean), parents.proration)
+            as is_proration,
+        coalesce({{ json_field('parents.pricing__price_details', 'price') }}, parents.price__id) as price_id,
         coalesce(
             case
                 when parents.pricing_unit_amount = floor(parents.pricing_unit_amount)
@@ -76,7 +50,8 @@ versioned as (
         coalesce(prices.recurring__interval_count, parents.plan__interval_count) as billing_interval_count,
         coalesce(prices.recurring__usage_type, parents.plan__usage_type) as usage_type
     from parents
-    left join prices on coalesce(parents.pricing__price_details ->> '$.price', parents.price__id) = prices.id
+    left join prices
+        on coalesce({{ json_field('parents.pricing__price_details', 'price') }}, parents.price__id) = prices.id
 ),
 
 final as (

@@ -5,37 +5,7 @@
 --     through invoice payments, stg_stripe__charges);
 --   discount: the first expanded `discounts` entry (basil dropped the single `discount`).
 with invoices as (
-    select * from {{ source_or_empty('stripe', 'invoices', {
-            '_dlt_id': 'varchar',
-            'id': 'varchar',
-            'customer': 'varchar',
-            'subscription': 'varchar',
-            'parent__subscription_details__subscription': 'varchar',
-            'currency': 'varchar',
-            'billing_reason': 'varchar',
-            'status': 'varchar',
-            'attempt_count': 'bigint',
-            'charge': 'varchar',
-            'subtotal': 'bigint',
-            'tax': 'bigint',
-            'total': 'bigint',
-            'total_excluding_tax': 'bigint',
-            'amount_due': 'bigint',
-            'amount_paid': 'bigint',
-            'created': 'bigint',
-            'period_start': 'bigint',
-            'period_end': 'bigint',
-            'status_transitions__finalized_at': 'bigint',
-            'status_transitions__paid_at': 'bigint',
-            'status_transitions__marked_uncollectible_at': 'bigint',
-            'discount__id': 'varchar',
-            'discount__coupon__id': 'varchar',
-            'discount__coupon__duration': 'varchar',
-            'discount__coupon__percent_off': 'double',
-            'discount__coupon__amount_off': 'bigint',
-            'discount__start': 'bigint',
-            'discount__end': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'invoices') }}
 ),
 
 charges as (select * from {{ ref('stg_stripe__charges') }}),

@@ -1,18 +1,5 @@
 with prices as (
-    select * from {{ source_or_empty('stripe', 'prices', {
-            'id': 'varchar',
-            'product': 'varchar',
-            'nickname': 'varchar',
-            'lookup_key': 'varchar',
-            'type': 'varchar',
-            'currency': 'varchar',
-            'unit_amount': 'bigint',
-            'recurring__interval': 'varchar',
-            'recurring__interval_count': 'bigint',
-            'recurring__usage_type': 'varchar',
-            'active': 'boolean',
-            'created': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'prices') }}
 ),
 
 final as (

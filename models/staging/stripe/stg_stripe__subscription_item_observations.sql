@@ -8,25 +8,14 @@
 --     every event of the last stripe_event_retention_days days, so a subscription with no event
 --     in that window was already in its read state at its start, and one with events was in
 --     the state its first event there replaced (data.previous_attributes, else data.object).
--- JSON unnesting is DuckDB's.
+-- JSON is read through macros/json.sql (each adapter implements it).
 
 with events as (
-    select * from {{ source_or_empty('stripe', 'events', {
-            'id': 'varchar',
-            'type': 'varchar',
-            'created': 'bigint',
-            'data': 'json',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'events') }}
 ),
 
 history as (
-    select * from {{ source_or_empty('stripe', 'subscription_history', {
-            '_dlt_id': 'varchar',
-            '_dlt_load_id': 'varchar',
-            'subscription_id': 'varchar',
-            'observed_at': 'bigint',
-            'state': 'json',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'subscription_history') }}
 ),
 
 subscription_events as (
@@ -35,7 +24,7 @@ subscription_events as (
         type as event_type,
         created,
         data,
-        data -> '$.object' ->> '$.id' as subscription_id
+        {{ json_field('data', 'object.id') }} as subscription_id
     from events
     where type like 'customer.subscription.%'
 ),
@@ -74,7 +63,7 @@ observations as (
         'event' as observed_via,
         created as observed_epoch,
         subscription_id,
-        data -> '$.object.items' as item_list
+        {{ json_node('data', 'object.items') }} as item_list
     from subscription_events
     union all
     select
@@ -82,7 +71,7 @@ observations as (
         'pipeline_load' as observed_via,
         read_epoch - 1 as observed_epoch,
         subscription_id,
-        state -> '$.items' as item_list
+        {{ json_node('state', 'items') }} as item_list
     from reads
     union all
     select
@@ -91,10 +80,13 @@ observations as (
         reads.window_start_epoch - 1 as observed_epoch,
         reads.subscription_id,
         case
-            when window_events.event_type is null then reads.state -> '$.items'
+            when window_events.event_type is null then {{ json_node('reads.state', 'items') }}
             -- created inside the window: it had no state at the window's start
             when window_events.event_type = 'customer.subscription.created' then null
-            else coalesce(window_events.data -> '$.previous_attributes.items', window_events.data -> '$.object.items')
+            else coalesce(
+                {{ json_node('window_events.data', 'previous_attributes.items') }},
+                {{ json_node('window_events.data', 'object.items') }}
+            )
         end as item_list
     from reads
     left join window_events on reads._dlt_id = window_events._dlt_id and window_events.event_number = 1
@@ -106,7 +98,7 @@ items as (
         observed_via,
         observed_epoch,
         subscription_id,
-        unnest(from_json(item_list -> '$.data', '["json"]')) as item
+        {{ json_array_items('item_list', 'data') }} as item
     from observations
 ),
 
@@ -115,13 +107,13 @@ final as (
         observation_id,
         observed_via,
         subscription_id,
-        item ->> '$.id' as subscription_item_id,
-        item ->> '$.price.id' as price_id,
-        cast(item ->> '$.quantity' as bigint) as quantity,
-        cast(item ->> '$.price.unit_amount' as bigint) as unit_amount_minor,
-        item ->> '$.price.recurring.interval' as billing_interval,
-        cast(item ->> '$.price.recurring.interval_count' as bigint) as billing_interval_count,
-        item ->> '$.price.recurring.usage_type' as usage_type,
+        {{ json_field('item', 'id') }} as subscription_item_id,
+        {{ json_field('item', 'price.id') }} as price_id,
+        cast({{ json_field('item', 'quantity') }} as bigint) as quantity,
+        cast({{ json_field('item', 'price.unit_amount') }} as bigint) as unit_amount_minor,
+        {{ json_field('item', 'price.recurring.interval') }} as billing_interval,
+        cast({{ json_field('item', 'price.recurring.interval_count') }} as bigint) as billing_interval_count,
+        {{ json_field('item', 'price.recurring.usage_type') }} as usage_type,
         {{ epoch_seconds_to_timestamp('observed_epoch') }} as observed_at
     from items
 )

@@ -1,18 +1,5 @@
 with items as (
-    select * from {{ source_or_empty('stripe', 'subscriptions__items__data', {
-            'id': 'varchar',
-            'subscription': 'varchar',
-            'price__id': 'varchar',
-            'price__currency': 'varchar',
-            'quantity': 'bigint',
-            'price__unit_amount': 'bigint',
-            'plan__interval': 'varchar',
-            'plan__interval_count': 'bigint',
-            'plan__usage_type': 'varchar',
-            'created': 'bigint',
-            'current_period_start': 'bigint',
-            'current_period_end': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'subscriptions__items__data') }}
 ),
 
 final as (

@@ -3,41 +3,11 @@
 --     subscription;
 --   discount: the first expanded `discounts` entry (basil dropped the single `discount`).
 with subscriptions as (
-    select * from {{ source_or_empty('stripe', 'subscriptions', {
-            '_dlt_id': 'varchar',
-            'id': 'varchar',
-            'customer': 'varchar',
-            'currency': 'varchar',
-            'status': 'varchar',
-            'cancel_at_period_end': 'boolean',
-            'collection_method': 'varchar',
-            'latest_invoice': 'varchar',
-            'created': 'bigint',
-            'start_date': 'bigint',
-            'billing_cycle_anchor': 'bigint',
-            'current_period_start': 'bigint',
-            'current_period_end': 'bigint',
-            'trial_start': 'bigint',
-            'trial_end': 'bigint',
-            'cancel_at': 'bigint',
-            'canceled_at': 'bigint',
-            'ended_at': 'bigint',
-            'discount__id': 'varchar',
-            'discount__coupon__id': 'varchar',
-            'discount__coupon__duration': 'varchar',
-            'discount__coupon__percent_off': 'double',
-            'discount__coupon__amount_off': 'bigint',
-            'discount__start': 'bigint',
-            'discount__end': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'subscriptions') }}
 ),
 
 items as (
-    select * from {{ source_or_empty('stripe', 'subscriptions__items__data', {
-            '_dlt_parent_id': 'varchar',
-            'current_period_start': 'bigint',
-            'current_period_end': 'bigint',
-        }) }}
+    select * from {{ source_or_empty('stripe', 'subscriptions__items__data') }}
 ),
 
 applied_discounts as (
