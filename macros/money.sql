@@ -1,4 +1,4 @@
-{#- Money: Stripe amounts are integers in the currency's minor unit (METRICS.md "Money"). -#}
+{#- Money: Stripe amounts are integers in the currency's minor unit (docs/metrics.md "Money"). -#}
 
 {% macro currency_exponent(currency) -%}
     {#- Decimal places of a currency's minor unit: seed currency_exponents lists every currency

@@ -1,4 +1,4 @@
-{#- MRR building blocks (METRICS.md "MRR"). Each definition lives here once. -#}
+{#- MRR building blocks (docs/metrics.md "MRR"). Each definition lives here once. -#}
 
 {% macro mrr_x12(amount, billing_interval, billing_interval_count) -%}
     {#- 12 x the monthly normalisation of an amount billed every `interval_count` `interval`s:

@@ -1,7 +1,7 @@
 """Currency facts shared by the sandbox and the warehouse: minor-unit exponents and FX.
 
 Stripe amounts are integers in a currency's minor unit; the exponent says how many digits
-that unit has. Monthly FX rates follow METRICS.md "Money" from the ECB reference rates the
+that unit has. Monthly FX rates follow docs/metrics.md "Money" from the ECB reference rates the
 sandbox serves (``ecb_api``), computed as dbt's ``int_fx_rates_monthly`` computes them from
 the loaded copy, so the truth and the warehouse agree exactly.
 """
@@ -58,7 +58,7 @@ def rate_day(month: date, as_of: date) -> date:
 
 
 def reporting_rate(currency: str, month: date, as_of: date, reporting: str = "USD") -> Decimal:
-    """Reporting-currency units per unit of ``currency`` in ``month`` (METRICS.md "Money").
+    """Reporting-currency units per unit of ``currency`` in ``month`` (docs/metrics.md "Money").
 
     The ECB reference rates of ``rate_day`` crossed through the euro: (reporting per EUR) /
     (currency per EUR), the euro itself at 1 per EUR, rounded half up to RATE_DECIMALS like

@@ -239,7 +239,7 @@ class Truth:
 
 
 def _movement(prev: Fraction, now: Fraction, had_before: bool) -> str | None:
-    """METRICS.md's classification, in its order."""
+    """docs/metrics.md's classification, in its order."""
     if prev == 0 and now > 0:
         return "reactivation" if had_before else "new"
     if prev > 0 and now == 0:

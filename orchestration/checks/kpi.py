@@ -1,4 +1,4 @@
-"""The KPI alerts of METRICS.md (the ``kpi_alerts`` mart) as asset checks, one per metric.
+"""The KPI alerts of docs/metrics.md (the ``kpi_alerts`` mart) as asset checks, one per metric.
 
 Red is an ERROR-severity failure and posts an alert; yellow is a WARN failure; green and
 neutral (no bound applies, or no complete period yet) pass. KPI checks are not blocking: a red

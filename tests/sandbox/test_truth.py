@@ -1,4 +1,4 @@
-"""Ground truth: METRICS.md's MRR rules on hand-computed cases, and its invariants."""
+"""Ground truth: docs/metrics.md's MRR rules on hand-computed cases, and its invariants."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
--- METRICS.md "Attribution": for every conversion month x conversion type x attribution model,
+-- docs/metrics.md "Attribution": for every conversion month x conversion type x attribution model,
 -- the attributed conversions add up to the number of conversions and the attributed value to
 -- the conversions' total value, exactly (decimals; Unattributed included). A model missing
 -- from a month counts as attributing nothing. Returns the combinations where it breaks.

@@ -1,4 +1,4 @@
--- METRICS.md "Attribution": each conversion's weights sum to exactly 1 (decimals) for every
+-- docs/metrics.md "Attribution": each conversion's weights sum to exactly 1 (decimals) for every
 -- attribution model, and every conversion has weights under every model. Returns the
 -- conversion x model pairs where it breaks.
 {{ config(meta={'dagster': {'ref': {'name': 'int_attribution_weights'}}}) }}  -- the Dagster asset this check belongs to

@@ -1,4 +1,4 @@
--- METRICS.md invariant, every month and every currency (and the reporting-currency rows):
+-- docs/metrics.md invariant, every month and every currency (and the reporting-currency rows):
 -- starting + new + reactivation + expansion - contraction - churn = ending, exactly (decimals),
 -- and the same for customer counts. Returns the months where it breaks.
 with summary as (select * from {{ ref('mrr_summary') }}),

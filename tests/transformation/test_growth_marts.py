@@ -2,7 +2,7 @@
 
 Each expected value is rebuilt here from the sandbox's truth files or from the warehouse's lowest
 layers (staging events, the identity map, the unified spend fact), never from the marts' own
-intermediate models, so agreement means the SQL implements METRICS.md's definitions.
+intermediate models, so agreement means the SQL implements docs/metrics.md's definitions.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 -- One row per subscription item per version: the licensed price and quantity a subscription
--- item had from `valid_from`. Five kinds of evidence (METRICS.md "MRR"):
+-- item had from `valid_from`. Five kinds of evidence (docs/metrics.md "MRR"):
 --   snapshot_kind = 'invoice': the non-proration subscription lines of each invoice give the
 --     full set of items for the invoice's period (history Stripe keeps);
 --   snapshot_kind = 'proration': a 'remaining time' proration line (amount >= 0) gives one

@@ -2,7 +2,7 @@
 -- A table in a folder of views: the daily grid is costly and two models read it.
 
 -- One row per subscription per day (from the day it was created): its status and MRR at the
--- day's last instant (METRICS.md "MRR"), in minor units of the subscription's currency.
+-- day's last instant (docs/metrics.md "MRR"), in minor units of the subscription's currency.
 -- The monthly value is the value of the month's last day (int_subscription_mrr_monthly).
 with lifecycle as (select * from {{ ref('int_subscription_lifecycle') }}),
 

@@ -1,4 +1,4 @@
--- One row per currency x month whose money the marts convert (METRICS.md "Money"): every
+-- One row per currency x month whose money the marts convert (docs/metrics.md "Money"): every
 -- currency the account bills or settles in (Stripe prices, subscriptions, invoices, charges)
 -- or advertises in (each ad account's daily stats), from the first month it appears to the
 -- extract's month (the newest month with any activity, is_current_month).

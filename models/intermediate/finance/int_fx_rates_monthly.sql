@@ -2,7 +2,7 @@
 -- A table in a folder of views: every mart that converts money joins it.
 
 -- One row per currency x month the marts convert (int_fx_currency_months): reporting-currency
--- units per unit of the currency (METRICS.md "Money"). The ECB reference rate of the month's
+-- units per unit of the currency (docs/metrics.md "Money"). The ECB reference rate of the month's
 -- last publication day, crossed through the euro: (reporting per EUR) / (currency per EUR),
 -- the euro at 1 per EUR, exact to 10 decimals (rounded half up); the reporting currency
 -- (var reporting_currency) is exactly 1. The current month, before its first publication, takes

@@ -1,5 +1,5 @@
 {#-
-    Data-driven attribution weights (METRICS.md): a first-order Markov chain over channel paths,
+    Data-driven attribution weights (docs/metrics.md): a first-order Markov chain over channel paths,
     converting (a conversion's touches in the lookback window, then "(conversion)") and
     non-converting (every other journey's sessions, then "(null)"). A channel's removal effect =
     1 - P(conversion with the channel removed) / P(conversion); shares = removal effects

@@ -1,4 +1,4 @@
--- Conversions to attribute (METRICS.md "Attribution"): trial_start = the customer's first
+-- Conversions to attribute (docs/metrics.md "Attribution"): trial_start = the customer's first
 -- subscription; paid = the first month with MRR > 0, valued at that month's MRR (reporting currency).
 with subscriptions as (select * from {{ ref('stg_stripe__subscriptions') }}),
 

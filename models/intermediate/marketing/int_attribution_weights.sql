@@ -1,5 +1,5 @@
 {#-
-    Attribution weights (METRICS.md "Attribution"), written once for every model. Grain: one row
+    Attribution weights (docs/metrics.md "Attribution"), written once for every model. Grain: one row
     per conversion x attribution model x touch; a conversion without a touch in the lookback gets
     one 'Unattributed' row of weight 1. Weights are DECIMAL(38, 18) and sum to exactly 1 per
     conversion and model: every touch but the last takes its weight rounded to 15 decimals

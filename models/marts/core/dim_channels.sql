@@ -1,4 +1,4 @@
--- The ten reporting channels (METRICS.md), whatever data exists; seed channel_grouping maps
+-- The ten reporting channels (docs/metrics.md), whatever data exists; seed channel_grouping maps
 -- (source, medium) pairs onto them.
 with channels as (
     select

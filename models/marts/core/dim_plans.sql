@@ -1,5 +1,5 @@
 -- One row per Stripe price: its product, tier, billing interval and amount, and the amount
--- normalised to a month with the MRR macro (METRICS.md "MRR"; null for metered and one-off prices).
+-- normalised to a month with the MRR macro (docs/metrics.md "MRR"; null for metered and one-off prices).
 with prices as (select * from {{ ref('stg_stripe__prices') }}),
 
 final as (

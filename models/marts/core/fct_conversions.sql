@@ -1,4 +1,4 @@
--- One row per customer x conversion type (trial_start, paid): METRICS.md "Attribution"
+-- One row per customer x conversion type (trial_start, paid): docs/metrics.md "Attribution"
 -- conversions, as int_attribution_conversions defines them, with the customer's first touch.
 with conversions as (select * from {{ ref('int_attribution_conversions') }}),
 

@@ -1,6 +1,6 @@
 -- One row per Stripe invoice: amounts in the invoice currency (major units) and in the
 -- reporting currency at the rate of the invoice's month (int_fx_rates_monthly). Revenue
--- excludes tax (METRICS.md "Money"); discount = subtotal - total excluding tax.
+-- excludes tax (docs/metrics.md "Money"); discount = subtotal - total excluding tax.
 with invoices as (select * from {{ ref('stg_stripe__invoices') }}),
 
 fx_rates as (select * from {{ ref('int_fx_rates_monthly') }}),

@@ -1,4 +1,4 @@
--- One row per day x currency: MRR at the day's last instant (METRICS.md "MRR": a daily
+-- One row per day x currency: MRR at the day's last instant (docs/metrics.md "MRR": a daily
 -- series uses the end of each day) and the customers with MRR > 0 then.
 with subscription_mrr as (select * from {{ ref('int_subscription_mrr_daily') }}),
 

@@ -1,5 +1,5 @@
 -- One row per customer x currency x month in which the customer's MRR moved
--- (METRICS.md "MRR movements", classified in its order: new, reactivation, churn,
+-- (docs/metrics.md "Movements", classified in its order: new, reactivation, churn,
 -- expansion, contraction). mrr_change is signed: churn and contraction are negative.
 with customer_mrr as (select * from {{ ref('int_customer_mrr_monthly') }}),
 

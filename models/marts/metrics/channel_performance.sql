@@ -1,4 +1,4 @@
--- One row per month x channel (METRICS.md "Spend and unit economics"). Spend, impressions and
+-- One row per month x channel (docs/metrics.md "Spend and unit economics"). Spend, impressions and
 -- clicks come from fct_ad_spend_daily (channel via the campaign's platform: Google Ads = Paid
 -- Search, Meta / LinkedIn = Paid Social); trials, new customers and new MRR are the
 -- attributed conversions of channel_attribution under var attribution_model.

@@ -1,4 +1,4 @@
--- One row per cohort_month x months_since_start x channel (METRICS.md "Cohort retention").
+-- One row per cohort_month x months_since_start x channel (docs/metrics.md "Cohorts").
 -- Cohort = the month of a customer's first month-end with MRR > 0; channel = the customer's
 -- first-touch channel ('Unattributed' when unknown) plus an 'All channels' row. Money in the
 -- reporting currency at the cohort month's rate (constant currency: FX moves do not show as

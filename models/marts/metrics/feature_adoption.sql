@@ -1,4 +1,4 @@
--- One row per feature x month (METRICS.md "Feature adoption") over the month's active users:
+-- One row per feature x month (docs/metrics.md "Funnel, features, KPIs") over the month's active users:
 -- visitors (int_visitor_ids) with an app event in the month (a page_view of /app, a login or a
 -- feature_used). Each state is as of the month's end, among that month's active users:
 -- discovered = viewed the app or used the feature by then (the app shows every feature; the

@@ -1,4 +1,4 @@
--- One row per funnel_view x month x channel (METRICS.md "Funnel"): visitors -> sign-ups ->
+-- One row per funnel_view x month x channel (docs/metrics.md "Funnel, features, KPIs"): visitors -> sign-ups ->
 -- activated -> trials -> paid -> expanded. channel = the visitor's first-touch channel.
 -- funnel_view 'cohorted': visitors in the month of their first visit, each stage counted if
 -- the visitor ever reached it; 'by_event_month': each stage in the month it first happened.

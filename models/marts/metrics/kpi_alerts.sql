@@ -1,4 +1,4 @@
--- One row per complete period x metric (METRICS.md "KPI alerts"): the metric's value and its
+-- One row per complete period x metric (docs/metrics.md "Funnel, features, KPIs"): the metric's value and its
 -- status against the thresholds of seed kpi_thresholds. A period is complete when its last day
 -- is on or before the last day of data (dim_dates: GA4 and ad exports come by whole days).
 -- Periods where a metric is undefined (zero denominator) have no row.

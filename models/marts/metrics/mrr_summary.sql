@@ -1,7 +1,7 @@
 -- One row per month x currency_scope x currency: each billing currency in its own units
 -- (currency_scope = 'currency'), plus one row per month for all currencies converted to the
 -- reporting currency at that month's rate (currency_scope = 'reporting'). Amounts in major
--- units; rates as decimals (METRICS.md "Rates built on MRR").
+-- units; rates as decimals (docs/metrics.md "Rates").
 {%- set reporting_currency = var('reporting_currency', 'USD') %}
 
 with customer_mrr as (select * from {{ ref('int_customer_mrr_monthly') }}),

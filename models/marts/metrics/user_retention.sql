@@ -1,4 +1,4 @@
--- One row per cohort_week x weeks_since_first_visit (METRICS.md "Cohort retention", product
+-- One row per cohort_week x weeks_since_first_visit (docs/metrics.md "Cohorts", product
 -- user retention). Cohort = the week (dbt.date_trunc 'week') of a visitor's first GA4 session
 -- (int_visitors); a visitor is active in week k if any of its browsers has a session that
 -- week. Weeks are listed while they have started by the last session date. day_N_retention
