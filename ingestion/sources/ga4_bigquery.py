@@ -156,10 +156,33 @@ def refused(exc: BaseException, settings: Settings) -> SourceHTTPError | None:
     if isinstance(exc, api.GoogleAPICallError) and exc.code is not None:
         request = getattr(getattr(exc, "response", None), "request", None)
         path = urlsplit(request.url).path if request is not None else where
-        message = (exc.message or "").split(". ")[0].splitlines()[0] if exc.message else ""
+        said = [e.get("message") for e in exc.errors or [] if isinstance(e, dict)]
+        text = said[0] if said and said[0] else re.sub(r"^[A-Z]+ \S+: ", "", exc.message or "")
+        message = text.split(". ")[0].splitlines()[0] if text else ""
         kind = BigQueryRefused if exc.code in (401, 403) else SourceHTTPError
         return kind("ga4", int(exc.code), path, message)
     return None
+
+
+def probe(bucket_url: str) -> str:
+    """``northstar check``'s line: the export tables the credentials can list (one request)."""
+    settings = Settings.from_url(bucket_url, **{
+        key: dlt.config.get(f"sources.ga4.bigquery_{key}")
+        or dlt.secrets.get(f"sources.ga4.bigquery_{key}")
+        for key in ("credentials", "location", "api_endpoint")})
+    try:
+        names = [t.table_id for t in make_client(settings).list_tables(
+            f"{settings.project}.{settings.dataset}", retry=_retry())]
+    except Exception as exc:
+        error = refused(exc, settings)
+        if error is None:
+            raise
+        raise error from None
+    days = plan(names, None, None)
+    if not days:
+        raise FileNotFoundError(f"no events_YYYYMMDD tables in {settings.project}."
+                                f"{settings.dataset}")
+    return f"{len(days)} daily export tables, {days[0][0]} .. {days[-1][0]}"
 
 
 # --- rows -----------------------------------------------------------------------------------
