@@ -112,6 +112,10 @@ def _probe_ga4() -> str:
     from ingestion.sources.ga4 import list_day_files
 
     bucket_url = dlt.config["sources.ga4.bucket_url"]
+    if bucket_url.startswith("bigquery://"):
+        from ingestion.sources.ga4_bigquery import probe
+
+        return probe(bucket_url)
     fs, root = fsspec.core.url_to_fs(bucket_url)
     files = list_day_files(fs, root)
     if not files:

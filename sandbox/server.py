@@ -6,6 +6,7 @@ Paths mirror the real APIs so that a client only swaps its base URL:
 - Meta Marketing   ``/vNN.0/act_{id}/...``                        (graph.facebook.com)
 - LinkedIn         ``/rest/...``                                 (api.linkedin.com)
 - GA4 export       ``/ga4/`` (index) and ``/ga4/events_YYYYMMDD.json.gz``
+- BigQuery (GA4's export dataset) ``/bigquery/v2/projects/...``  (bigquery.googleapis.com)
 - ECB reference rates ``/service/data/EXR/{key}?format=csvdata``     (data-api.ecb.europa.eu)
 - OAuth tokens     ``/token`` (oauth2.googleapis.com), ``/oauth/v2/accessToken`` (www.linkedin.com)
 - Sandbox admin    ``/_sandbox/health``, ``/_sandbox/requests`` (request counts per route),
@@ -22,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox import (
+    bigquery_api,
     ecb_api,
     ga4_export,
     google_ads_api,
@@ -42,12 +44,15 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("meta_ads", re.compile(r"^/v\d+\.\d+/"), meta_ads_api.handle),
     ("linkedin_ads", re.compile(r"^/rest/"), linkedin_ads_api.handle),
     ("ga4", re.compile(r"^/ga4(/|$)"), ga4_export.handle),
+    ("bigquery", re.compile(r"^/bigquery/v2/"), bigquery_api.handle),
     ("ecb_fx", re.compile(r"^/service/data/"), ecb_api.handle),
 ]
 
 
 #: API routes whose bearer tokens the OAuth endpoints issue.
-_OAUTH_ROUTES = ("google_ads", "linkedin_ads")
+_OAUTH_ROUTES = ("google_ads", "linkedin_ads", "bigquery")
+#: Whose tokens a route accepts when it is not its own name (Google's one token endpoint).
+_TOKEN_PLATFORM = {"bigquery": "google_ads"}
 
 
 def route(path: str) -> tuple[str, Handler] | None:
@@ -99,7 +104,7 @@ class SandboxServer(ThreadingHTTPServer):
             fault = self.faults.decide(request)
             if fault is None and name in _OAUTH_ROUTES:
                 bearer = request.headers.get("authorization", "")
-                request.token_state = self.tokens.use(name, bearer)
+                request.token_state = self.tokens.use(_TOKEN_PLATFORM.get(name, name), bearer)
         if fault is not None:
             return fault
         return handler(self.world, request)

@@ -337,14 +337,28 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
                lookback_days: int = 3, workers: int = 4, batch_files: int = 32,
                storage_options: dict[str, Any] | None = None,
                connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-               read_timeout: float = DEFAULT_READ_TIMEOUT) -> Any:
-    """GA4 export files under ``bucket_url`` (one ``events_YYYYMMDD.json.gz`` a day).
+               read_timeout: float = DEFAULT_READ_TIMEOUT,
+               bigquery_credentials: str | None = None, bigquery_location: str | None = None,
+               bigquery_api_endpoint: str | None = None, bigquery_storage_api: str | None = None,
+               bigquery_page_size: int | None = None) -> Any:
+    """GA4 export files under ``bucket_url`` (one ``events_YYYYMMDD.json.gz`` a day), or the
+    BigQuery export itself when ``bucket_url`` is ``bigquery://<project>/<dataset>`` (the
+    ``bigquery_*`` settings: ingestion/sources/ga4_bigquery.py).
 
     ``lookback_days``: how many days before the newest loaded day are re-read (and replaced)
     on every run, for GA4's late events. ``workers``: remote files fetched in parallel.
     ``batch_files``: files parsed together by DuckDB and yielded as one Arrow table.
     """
     start_day = _day(start_date)
+    if bucket_url.startswith("bigquery://"):
+        from ingestion.sources import ga4_bigquery
+
+        settings = ga4_bigquery.Settings.from_url(
+            bucket_url, credentials=bigquery_credentials, location=bigquery_location,
+            api_endpoint=bigquery_api_endpoint, storage_api=bigquery_storage_api,
+            page_size=bigquery_page_size)
+        return ga4_bigquery.events_resource(settings, start_day, lookback_days, workers,
+                                            batch_files)
     timeouts = Timeouts(connect_timeout, read_timeout)
     options = http_timeouts(bucket_url, storage_options, timeouts)
 
