@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
-from orchestration.checks.mrr_reconciliation import compare, fmt, warehouse_cells
+from sandbox.checks.mrr_reconciliation import compare, fmt, warehouse_cells
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
