@@ -9,12 +9,13 @@ run works on copies under ``--work-dir``, which start as the nightly's fresh fil
 dropped, and the first build checks that none of its relations was there).
 
 Each repeat:
-1. ``dbt build`` (seeds, models, data tests, unit tests) of a fresh copy, the way the nightly
-   calls it: ``orchestration.dbt_build.run_dbt(["build", "--quiet"])``, dbtRunner in-process,
-   ``--target prod`` with NORTHSTAR_WAREHOUSE naming the copy. It runs in a fresh Python
-   process per repeat and is timed inside it from ``import dbt`` to the end of ``invoke``:
-   the nightly process pays dbt's import once per night too, but not our interpreter start-up
-   nor ``uv run``, which it shares with ingestion (the process's wall time is reported apart).
+1. ``dbt build`` (seeds, models, data tests, unit tests) of a fresh copy, through dbtRunner
+   in-process: ``tests.dbt_helpers.run_dbt(["build", "--quiet"])``, ``--target prod`` with
+   NORTHSTAR_WAREHOUSE naming the copy. (The nightly starts the ``dbt`` executable through
+   dagster-dbt instead, orchestration/assets/dbt.py: the same build, without the unit tests,
+   plus a process start-up; dbt's own work, measured here, is what both pay.) It runs in a
+   fresh Python process per repeat and is timed inside it from ``import dbt`` to the end of
+   ``invoke``; the process's wall time, interpreter start-up included, is reported apart.
 2. One DuckDB SQL script assembled from that invocation's artefacts, doing the same work:
    seeds loaded with ``read_csv`` and the exact column types dbt gave them (read from the dbt
    copy), every model in the order dbt completed it (run_results.json, checked topological
@@ -31,16 +32,17 @@ Each repeat:
 3. Row counts of every seed and model relation, and every data test's failure count, must be
    equal in both copies; a difference is printed loudly and makes the CLI exit 1.
 
-Fixed seconds per invocation: ``dbt build --select tag:bench_selects_nothing``, the nightly's
+Fixed seconds per invocation: ``dbt build --select tag:bench_selects_nothing``, the build
 command with a selector matching nothing. It imports dbt, loads the project and profile, parses
 (full or partial), builds and writes the graph and manifest, then stops before connecting (the
 warehouse connection and relation cache are per-run costs inside the build's execution phase,
 about 0.2 s on DuckDB). Measured both with a full parse and with a warm partial parse. The
-builds run with a full parse by default because that is how the nightly runs: dbt discards its
-saved parse whenever the profile changed, and the warehouse path is part of the profile (a
-build of another file, like the fresh file of write-audit-publish, or a dev-target run sharing
-``target/`` forces a full parse: "Unable to do partial parsing because profile has changed" in
-the nightly's dbt.log). ``--partial-parse`` measures the builds with a warm one.
+builds run with a full parse by default, the worst case: dbt discards its saved parse whenever
+the profile changed, and the warehouse path is part of the profile (a build of another file,
+or a dev-target run sharing ``target/``, forces a full parse: "Unable to do partial parsing
+because profile has changed" in dbt.log). The nightly avoids it by building its draft at one
+fixed path and keeping that draft's parse (orchestration/assets/dbt.py); ``--partial-parse``
+measures the builds with a warm one, as the nightly runs once its parse is kept.
 
 Prints a table; writes ``--out`` (JSON). Figures are medians over the repeats.
 """
@@ -67,13 +69,13 @@ from bench.machine import header_line, machine_info
 NOTHING_SELECTOR = "tag:bench_selects_nothing"
 TARGET_RATIO = 1.5
 
-# Runs in a fresh interpreter (cwd = repository root): the nightly's own call, timed from the
+# Runs in a fresh interpreter (cwd = repository root): dbt's build in-process, timed from the
 # import of dbt. argv: dbt args (JSON), target path, where to write the timings.
 DBT_CHILD = """
 import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from orchestration.dbt_build import failures, run_dbt
+from tests.dbt_helpers import failures, run_dbt
 imported = time.perf_counter()
 result = run_dbt(json.loads(sys.argv[1]), target_path=Path(sys.argv[2]))
 finished = time.perf_counter()
@@ -239,7 +241,7 @@ def log_phases(log_file: Path) -> dict[str, float]:
 
 
 def build_args(partial_parse: bool, select: str | None = None) -> list[str]:
-    """The nightly's ``build --quiet`` (orchestration/sandbox_build.py), plus what we vary."""
+    """``build --quiet``, plus what we vary."""
     args = ["build", "--quiet"]
     if select:
         args += ["--select", select]
@@ -613,7 +615,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work-dir", type=Path, default=ROOT / "warehouse" / "bench" / "dbt_overhead")
     parser.add_argument("--partial-parse", action="store_true",
-                        help="time the builds with a warm partial parse (default: full, as the nightly)")
+                        help="time the builds with a warm partial parse (default: full, the worst case)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "dbt_overhead.json")
     args = parser.parse_args()
     result = measure_dbt_overhead(args.warehouse.resolve(), args.repeats, args.work_dir, args.partial_parse)

@@ -51,7 +51,7 @@ def child(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, out: Path
     from dagster import DagsterInstance
 
     from orchestration.graph import build_definitions
-    from orchestration.sandbox_build import serve_simulation
+    from sandbox.build import serve_simulation
     from sandbox.simulation import simulate
 
     os.environ["NORTHSTAR_QUIET_DBT"] = "1"

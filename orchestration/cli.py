@@ -6,9 +6,11 @@ Subcommands:
 - ``northstar dev [--sandbox]``   the Dagster UI on the project (``make dev`` serves the sandbox)
 - ``northstar check``             one cheap authenticated request per configured source, as a table
 - ``northstar ingest [SOURCE ...]`` run dlt sources into the warehouse (all when none named)
-- ``northstar sandbox generate``  simulate the business, write the GA4 export and the truth
-- ``northstar sandbox serve``     serve the simulated business over the real APIs' wire formats
-- ``northstar sandbox truth``     write the ground truth for an as-of
+- ``northstar sandbox ...``       the simulated business: generate, serve, truth (sandbox/cli.py)
+
+The sandbox's commands and its world options (``--seed``, ``--as-of``, ``--scale``, ...) come
+through the plug-in point (orchestration/plugins.py), loaded only when the command line names
+the sandbox: a production ``northstar run`` imports nothing of it.
 
 Expected failures print one line, without a traceback: bad arguments, a port in use, a warehouse
 another run holds (exit 2); a full disk or a read-only folder (exit 1, naming the path). A
@@ -19,80 +21,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sandbox.simulation import catalog
+from orchestration.plugins import CliError, cli_plugin
 
-DEFAULT_SANDBOX_DIR = Path(os.environ.get("NORTHSTAR_SANDBOX_DIR", "warehouse/sandbox"))
-
-
-class CliError(Exception):
-    """An expected failure: reported as one line, exit status 2."""
+WORLD_OPTIONS = "the world options (--seed, --start, --as-of, --scale, ...: `northstar {} --sandbox -h`)"
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1): {text}")
-    return value
-
-
-def _currencies(text: str) -> tuple[str, ...]:
-    try:
-        return catalog.check_currencies(tuple(text.split(",")))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--currencies {text}: ")) from None
-
-
-def _world_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=catalog.DEFAULT_SEED, help="simulation seed (default %(default)s)")
-    parser.add_argument("--start", type=_day, default=catalog.DEFAULT_START, help="first simulated day (default %(default)s)")
-    parser.add_argument("--as-of", type=_day, default=catalog.DEFAULT_AS_OF,
-                        help="the simulated now: midnight UTC of this day; nothing later is visible (default %(default)s)")
-    parser.add_argument("--scale", choices=sorted(catalog.SCALES), default="default", help="volume (default %(default)s)")
-    parser.add_argument("--dir", type=Path, default=DEFAULT_SANDBOX_DIR,
-                        help="folder for the GA4 export (ga4/) and the truth (truth/) (default %(default)s)")
-    parser.add_argument("--malformed-rate", type=_rate, default=0.0,
-                        help="share of extra malformed lines in the GA4 files (default 0)")
-    parser.add_argument("--currencies", type=_currencies, default=None,
-                        help=f"billing currencies, e.g. usd,cad,chf (default the scale's: {','.join(catalog.DEFAULT_CURRENCIES)}, usd for minimal; "
-                             f"priced: {','.join(catalog.PRICED_CURRENCIES)})")
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(sandbox=None) -> argparse.ArgumentParser:
+    """The command line; ``sandbox`` (``sandbox.plugin``, from ``cli_plugin``) adds the
+    ``sandbox`` commands and the world options of ``run --sandbox`` and ``dev --sandbox``."""
     parser = argparse.ArgumentParser(prog="northstar", description="Northstar: SaaS growth metrics warehouse.")
     commands = parser.add_subparsers(dest="command", required=True)
-    sandbox = commands.add_parser("sandbox", help="the simulated SaaS business").add_subparsers(dest="action", required=True)
-
-    generate = sandbox.add_parser("generate", help="simulate, write the GA4 export and the truth, print a summary")
-    _world_args(generate)
-
-    serve = sandbox.add_parser("serve", help="serve Stripe, GA4 and ad-platform APIs on a local port")
-    _world_args(serve)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=12111)
-    serve.add_argument("--error-rate", type=_rate, default=0.0, help="share of requests answered 5xx")
-    serve.add_argument("--rate-limit-rate", type=_rate, default=0.0, help="share of requests answered 429")
-    serve.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429 (default 1)")
-
-    truth = sandbox.add_parser("truth", help="write the ground truth (MRR, movements, first touches, spend, counts)")
-    _world_args(truth)
-    truth.add_argument("--out", type=Path, default=None, help="truth folder (default <dir>/truth)")
+    worlds = {name: "the world options below" if sandbox is not None else WORLD_OPTIONS.format(name)
+              for name in ("run", "dev")}
+    if sandbox is not None:
+        sandbox.add_commands(commands)
+    else:  # listed in the help; `northstar sandbox ...` loads the real commands
+        commands.add_parser("sandbox", help="the simulated SaaS business")
 
     ingest = commands.add_parser("ingest", help="load sources into the warehouse (NORTHSTAR_WAREHOUSE)")
     ingest.add_argument("sources", nargs="*", metavar="SOURCE",
@@ -106,93 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "or with --sandbox on the embedded sandbox")
     run.add_argument("--sandbox", action="store_true",
                      help="simulate a business, serve it on a local port and build from it, with the "
-                          "truth checks (what `make run` does); the world options apply to it")
-    _world_args(run)
+                          f"truth checks (what `make run` does); {worlds['run']} apply to it")
 
     dev = commands.add_parser("dev", help="the Dagster UI (dagster dev) on the project: the configured "
                                           "sources, or with --sandbox the embedded sandbox")
-    dev.add_argument("--sandbox", action="store_true", help="serve the sandbox and point every source at it")
-    _world_args(dev)
+    dev.add_argument("--sandbox", action="store_true",
+                     help=f"serve the sandbox and point every source at it; {worlds['dev']} "
+                          "apply to it")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000, help="UI port (default %(default)s)")
+    if sandbox is not None:
+        sandbox.add_world_options(run)
+        sandbox.add_world_options(dev)
     return parser
-
-
-def _simulate(args: argparse.Namespace):
-    from sandbox.simulation import simulate
-
-    try:
-        return simulate(args.seed, args.start, args.as_of, args.scale, args.dir / "ga4", args.malformed_rate,
-                        currencies=args.currencies)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-
-
-def _summary(sim, seconds: float) -> str:
-    world = sim.world
-    stripe = ", ".join(f"{name} {len(objs)}" for name, objs in world.stripe.items())
-    ads = ", ".join(f"{p} {sum(r.platform == p for r in world.ad_stats)} daily rows" for p in ("google_ads", "meta_ads", "linkedin_ads"))
-    active = sum(s["status"] in ("active", "past_due") for s in world.stripe["subscriptions"])
-    return "\n".join([
-        f"sandbox: seed {world.seed}, {world.start} .. {world.as_of} (as-of, exclusive), scale {world.scale}, {seconds:.1f}s",
-        f"  stripe: {stripe}",
-        f"  live subscriptions at as-of: {active}",
-        f"  ga4: {sim.ga4.events} events in {sim.ga4.files} daily files ({sim.ga4.malformed_lines} malformed lines) under {world.ga4_dir}",
-        f"  ads: {ads}",
-    ])
-
-
-def cmd_generate(args: argparse.Namespace) -> None:
-    from sandbox.truth import write_truth
-
-    began = time.perf_counter()
-    sim = _simulate(args)
-    write_truth(sim, args.dir / "truth")
-    print(_summary(sim, time.perf_counter() - began))
-    print(f"  truth: {args.dir / 'truth'}")
-
-
-def cmd_truth(args: argparse.Namespace) -> None:
-    from sandbox.truth import write_truth
-
-    sim = _simulate(args)
-    out = args.out or args.dir / "truth"
-    counts = write_truth(sim, out)
-    print(f"truth for as-of {args.as_of} written to {out} ({counts['ga4']['events']} GA4 events, "
-          f"{counts['stripe']['subscriptions']} subscriptions)")
-
-
-def cmd_serve(args: argparse.Namespace) -> None:
-    from sandbox.client_env import source_env
-    from sandbox.faults import FaultPlan
-    from sandbox.server import start_server
-
-    began = time.perf_counter()
-    sim = _simulate(args)
-    faults = FaultPlan(seed=args.seed, error_rate=args.error_rate, rate_limit_rate=args.rate_limit_rate,
-                       retry_after_seconds=args.retry_after)
-    try:
-        server = start_server(sim.world, port=args.port, host=args.host, faults=faults)
-    except OSError as exc:
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    print(_summary(sim, time.perf_counter() - began))
-    base = server.base_url
-    print(f"serving on {base} (Ctrl-C stops); point the sources at it with:", flush=False)
-    for key, value in source_env(base, sim.world.start, sim.world.as_of).items():
-        print(f"  export {key}={value}")
-    sys.stdout.flush()
-    # SIGTERM (docker stop, a supervisor, a test) stops it like Ctrl-C, even when the parent
-    # process left SIGTERM ignored (an ignored signal is inherited across exec).
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.shutdown()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -265,18 +140,16 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def _serve_sandbox(args: argparse.Namespace):
-    from orchestration.sandbox_build import serve_sandbox
+    """The sandbox a ``--sandbox`` run or UI builds from, serving; ``shutdown()`` it."""
+    from orchestration.plugins import sandbox
 
-    try:
-        return serve_sandbox(args.seed, args.start, args.as_of, args.scale, args.dir, args.currencies)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    return sandbox().serve(args)
 
 
 def _production_header() -> str:
     """Which sources will run, and what the others lack; an error when none is configured."""
     from ingestion.run import REFERENCE_SOURCES, SOURCES, SourceNotConfigured, configured_source
-    from orchestration.checks.reconciliation import TRUTH_SETTING
+    from orchestration.plugins import TRUTH_SETTING
 
     os.environ.pop(TRUTH_SETTING, None)  # the truth checks belong to the sandbox alone
     configured, missing = [], []
@@ -391,11 +264,12 @@ def _cell(value: object) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(raw)
+    sandbox = cli_plugin(raw)
+    args = build_parser(sandbox).parse_args(raw)
     args.argv = raw  # northstar run hands them to its worker
-    handler = {("sandbox", "generate"): cmd_generate, ("sandbox", "serve"): cmd_serve,
-               ("sandbox", "truth"): cmd_truth, ("ingest", None): cmd_ingest,
-               ("run", None): cmd_run, ("check", None): cmd_check, ("dev", None): cmd_dev}[(args.command, getattr(args, "action", None))]
+    handlers = {("ingest", None): cmd_ingest, ("run", None): cmd_run, ("check", None): cmd_check,
+                ("dev", None): cmd_dev, **(sandbox.handlers() if sandbox is not None else {})}
+    handler = handlers[(args.command, getattr(args, "action", None))]
     try:
         return handler(args) or 0
     except CliError as exc:

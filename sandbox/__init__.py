@@ -10,4 +10,8 @@ Layout (one concern a module):
 - ``ga4_export.py`` writes and serves the GA4 BigQuery-export files.
 - ``faults.py``     deterministic 5xx / 429 injection.
 - ``server.py``     routes requests to the layers above.
+- ``cli.py``        the ``northstar sandbox`` commands; ``build.py`` serves a sandbox build.
+- ``checks/``       Dagster checks of a sandbox build against the truth.
+- ``plugin.py``     what orchestration gets through its one door to the sandbox
+                    (orchestration/plugins.py), in sandbox mode only.
 """

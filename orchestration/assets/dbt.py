@@ -14,7 +14,6 @@ problems a retry cannot fix: the step fails at once, naming them.
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time
 
 import io
-import json
 import os
 import shutil
 import sys
@@ -43,7 +42,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
-from orchestration.dbt_build import PROJECT_DIR
+from orchestration.dbt_project import PROJECT_DIR, failed_nodes
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.storage_errors import problem_in_text
 
@@ -155,22 +154,6 @@ def _dbt_log_echo() -> Iterator[None]:
             yield
     else:
         yield
-
-
-def failed_nodes(target_path: Path) -> tuple[list[str], list[str]]:
-    """(failed models/seeds, failed tests) of the invocation whose artefacts are in target_path,
-    one line each: ``<unique id>: <status>: <dbt's message on one line>``."""
-    results_file = target_path / "run_results.json"
-    if not results_file.exists():
-        return [], []
-    models, tests = [], []
-    for result in json.loads(results_file.read_text())["results"]:
-        if result["status"] not in ("error", "fail", "runtime error"):
-            continue
-        message = " ".join(line.strip() for line in (result.get("message") or "").splitlines() if line.strip())
-        line = f"{result['unique_id']}: {result['status']}" + (f": {message[:300]}" if message else "")
-        (tests if result["unique_id"].startswith("test.") else models).append(line)
-    return models, tests
 
 
 def _raise_for_failures(target_path: Path, succeeded: bool, error: str) -> None:

@@ -1,2 +1,3 @@
-"""Dagster asset checks beyond dbt's tests: great-expectations suites, KPI alerts,
-reconciliation with the sandbox's truth, and raw-table freshness."""
+"""Dagster asset checks beyond dbt's tests: great-expectations suites, KPI alerts, raw-table
+freshness and published history. The reconciliations with the sandbox's truth are the
+sandbox's own (sandbox/checks/), added through orchestration/plugins.py in sandbox mode."""

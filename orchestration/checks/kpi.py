@@ -23,7 +23,7 @@ from dagster import (
 )
 
 from orchestration.alerts import kpi_alert_message, send_alert
-from orchestration.dbt_build import PROJECT_DIR
+from orchestration.dbt_project import PROJECT_DIR
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 KPI_ALERTS = AssetKey("kpi_alerts")

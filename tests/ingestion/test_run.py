@@ -12,7 +12,7 @@ import duckdb
 
 from ingestion.run import ingest
 from ingestion.warehouse import warehouse_path
-from orchestration.checks.reconciliation import row_counts
+from sandbox.checks.reconciliation import row_counts
 from tests.ingestion.conftest import query
 
 

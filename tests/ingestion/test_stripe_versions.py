@@ -22,12 +22,12 @@ import stripe
 from ingestion.run import ingest
 from ingestion.sources.stripe import DEFAULT_API_VERSION, stripe_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
-from orchestration.dbt_build import failures, run_dbt
 from sandbox import stripe_api, stripe_versions
 from sandbox.client_env import source_env
 from sandbox.server import SandboxServer, start_server
 from sandbox.simulation import simulate
 from sandbox.world import World
+from tests.dbt_helpers import failures, run_dbt
 from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 OLD, NEW = stripe_versions.STORED_VERSION, DEFAULT_API_VERSION

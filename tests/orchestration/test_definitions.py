@@ -19,8 +19,8 @@ from dagster import AssetKey, Definitions
 from orchestration.assets.dbt import DBT_PROJECT, dbt_models
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
-from orchestration.checks.reconciliation import TRUTH_SETTING
 from orchestration.graph import build_definitions
+from orchestration.plugins import TRUTH_SETTING
 from orchestration.resources import WAREHOUSE_POOL
 from sandbox.client_env import source_env
 

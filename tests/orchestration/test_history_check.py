@@ -1,4 +1,5 @@
-"""A run may not publish a number worse than the last published one (orchestration/checks/history.py).
+"""A run may not publish a number worse than the last published one (orchestration/checks/history.py;
+on the sandbox judged by its truth, sandbox/checks/history.py).
 
 Two layers. The comparison itself on two real DuckDB files (a published warehouse and a draft)
 holding the two tables the check reads, ``mrr_summary`` and ``int_customer_mrr_monthly``, with
@@ -26,8 +27,9 @@ from orchestration.checks.history import (
     compare_with_published,
     tolerance,
 )
-from orchestration.checks.reconciliation import TRUTH_SETTING
+from orchestration.plugins import TRUTH_SETTING
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from sandbox.checks.history import truth_judge
 
 #: (month, currency) -> (ending MRR in major units, ending customers, MRR x 12 in minor units)
 FIRST = {
@@ -71,8 +73,9 @@ def _compare(tmp_path: Path, draft_numbers: dict, truth: Path | None = None,
     if published_numbers is not None:
         _write(published, published_numbers)
     _write(draft, draft_numbers)
+    judge = truth_judge(truth) if truth is not None else None
     with duckdb.connect(str(draft)) as con:
-        return compare_with_published(con, published, truth, share)
+        return compare_with_published(con, published, judge, share)
 
 
 def test_an_unchanged_history_and_new_months_pass(tmp_path):

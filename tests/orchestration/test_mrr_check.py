@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.checks.mrr_reconciliation import compare
+from sandbox.checks.mrr_reconciliation import compare
 
 OBSERVABLE = [  # month, currency, mrr_minor, mrr_usd, active
     ("2026-08-01", "usd", "1583.3333", "15.833333", 1),

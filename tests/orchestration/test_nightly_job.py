@@ -25,7 +25,7 @@ import duckdb
 import pytest
 
 from orchestration.nightly import NightlyOutcome, run_nightly
-from orchestration.sandbox_build import serve_simulation
+from sandbox.build import serve_simulation
 from sandbox.simulation import Simulation, simulate
 from tests.orchestration.webhook_receiver import running_receiver
 

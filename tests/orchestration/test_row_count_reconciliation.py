@@ -15,8 +15,8 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, DagsterInstance, asset, materialize
 
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE, build_publish_asset
-from orchestration.checks.reconciliation import build_row_count_checks, row_count_outcome
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from sandbox.checks.reconciliation import build_row_count_checks, row_count_outcome
 
 
 def test_zero_expected_rows_equal_a_missing_table():

@@ -15,11 +15,11 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
-from orchestration.dbt_build import failures, run_dbt
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
 from sandbox.truth import write_truth
+from tests.dbt_helpers import failures, run_dbt
 
 START, AS_OF = date(2025, 1, 1), date(2026, 1, 1)
 

@@ -16,9 +16,9 @@ from decimal import Decimal
 
 import pytest
 
-from orchestration.dbt_build import failures, run_dbt
 from sandbox.currency import reporting_rate
 from sandbox.simulation import simulate
+from tests.dbt_helpers import failures, run_dbt
 from tests.transformation.conftest import Warehouse, build, load_world
 from tests.transformation.test_mrr_reconciliation import _assert_mrr_matches, _truth
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
-from orchestration.dbt_build import failures, run_dbt
+from tests.dbt_helpers import failures, run_dbt
 from sandbox import bigquery_api
 from sandbox.client_env import source_env
 from sandbox.server import start_server

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import failures, run_dbt
 from sandbox.simulation import catalog
+from tests.dbt_helpers import failures, run_dbt
 
 GROUPING = {c.code: c.grouping for c in catalog.CHANNELS}
 

@@ -24,12 +24,12 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
-from orchestration.checks.mrr_reconciliation import compare, fmt, warehouse_cells
-from orchestration.dbt_build import failures, run_dbt
+from sandbox.checks.mrr_reconciliation import compare, fmt, warehouse_cells
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
 from sandbox.truth import write_truth
+from tests.dbt_helpers import failures, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_build import failures, run_dbt
 from sandbox.currency import exponent
+from tests.dbt_helpers import failures, run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from orchestration.dbt_build import failures, run_dbt
+from tests.dbt_helpers import failures, run_dbt
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.dbt_build import PROJECT_DIR, failures, run_dbt
+from orchestration.dbt_project import PROJECT_DIR
+from tests.dbt_helpers import failures, run_dbt
 
 MF = Path(shutil.which("mf") or Path(PROJECT_DIR, ".venv", "bin", "mf"))
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")

@@ -1,8 +1,9 @@
 """Reconciliation with the sandbox's truth: blocking checks of a build on the embedded sandbox.
 
 The sandbox writes what it simulated (sandbox/truth.py) next to its GA4 export;
-``NORTHSTAR_SANDBOX_TRUTH`` names that folder (``northstar run`` and ``make dev`` set it). Two
-audits:
+``NORTHSTAR_SANDBOX_TRUTH`` names that folder (``northstar run --sandbox`` and ``northstar dev
+--sandbox`` set it), and orchestration adds these checks through its plug-in point
+(orchestration/plugins.py, sandbox/plugin.py). Two audits:
 - every raw table holds exactly the rows the sandbox served (one check per table): blocking,
   a missing or extra row stops publishing;
 - MRR per month and currency equals what the Stripe API can date (the sandbox's observable
@@ -16,13 +17,9 @@ A production deployment has no truth to compare with: these checks exist only wi
 
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time
 
-import csv
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 
 from dagster import (
@@ -35,17 +32,10 @@ from dagster import (
     multi_asset_check,
 )
 
-from orchestration.checks import mrr_reconciliation
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from sandbox.checks import mrr_reconciliation
 
-TRUTH_SETTING = "NORTHSTAR_SANDBOX_TRUTH"
 MRR_ASSET = AssetKey("int_customer_mrr_monthly")
-
-
-def truth_dir() -> Path | None:
-    value = os.environ.get(TRUTH_SETTING)
-    return Path(value) if value else None
-
 
 #: Stripe serves 30 days of events; raw_stripe.events keeps every event ever read, so only the
 #: served window is compared (the sandbox's EVENT_RETENTION_SECONDS).
@@ -124,27 +114,6 @@ def build_row_count_checks(truth: Path) -> AssetChecksDefinition:
 KNOWABLE_CHECK, TRUTH_CHECK = "mrr_matches_observable_truth", "mrr_matches_sandbox_truth"
 
 
-#: (month, currency) -> (MRR in minor units to 4 decimals, active customers)
-MrrCells = dict[tuple[str, str], tuple[Decimal, int]]
-
-
-def truth_mrr(truth: Path, mode: str = "forever") -> MrrCells:
-    """The sandbox's MRR per month x currency for the ``mrr_discounts`` mode."""
-    with (truth / "mrr_monthly.csv").open(newline="") as handle:
-        return {(r["month"], r["currency"]): (Decimal(r["mrr_minor"]), int(r["active_customers"]))
-                for r in csv.DictReader(handle) if r["mrr_discounts"] == mode}
-
-
-def model_mrr(con) -> MrrCells:
-    """The warehouse's MRR per month x currency, exact then rounded like the truth (none when
-    the model is not built yet)."""
-    if "main.int_customer_mrr_monthly" not in _tables(con):
-        return {}
-    rows = con.execute("select cast(month as varchar), currency, cast(sum(mrr_x12) as varchar), "
-                       "count(*) filter (where is_active) from main.int_customer_mrr_monthly group by all").fetchall()
-    return {(m, c): (Decimal(mrr_reconciliation.fmt(Fraction(Decimal(x12 or 0)) / 12)), n) for m, c, x12, n in rows}
-
-
 def build_mrr_checks(truth: Path) -> AssetChecksDefinition:
     """Blocking: MRR equals what Stripe's data can date. WARN: the cells it cannot."""
     specs = [
@@ -190,8 +159,8 @@ def _cells_line(differences: list[str], cells: int, differ: str, equal: str) -> 
     return f"{len(differences)} of {cells} month x currency cells {differ}: {listed}"
 
 
-def build_reconciliation_checks() -> list[AssetChecksDefinition]:
-    truth = truth_dir()
-    if truth is None or not (truth / "expected_counts.json").exists():
+def build_reconciliation_checks(truth: Path) -> list[AssetChecksDefinition]:
+    """Both audits against the truth folder ``truth``; none when it holds no truth yet."""
+    if not (truth / "expected_counts.json").exists():
         return []
     return [build_row_count_checks(truth), build_mrr_checks(truth)]

@@ -1,10 +1,10 @@
-"""The nightly build on the embedded sandbox (what ``make run`` does).
+"""The embedded sandbox a build runs on (``northstar run --sandbox``, what ``make run`` does).
 
-Simulate the business and write its truth, serve it on a free local port, point every source
-at it and ``NORTHSTAR_SANDBOX_TRUTH`` at the truth, then execute the Dagster ``nightly`` job
-in-process (``northstar run --sandbox``): ingestion, one ``dbt build``, the quality suites,
-the reconciliations with the truth, the KPI checks and, when every blocking check passed,
-publishing.
+Simulate the business and write its truth, serve it on a free local port, and point every
+source at it and ``NORTHSTAR_SANDBOX_TRUTH`` at the truth. The Dagster ``nightly`` job then
+runs as in production (ingestion, one ``dbt build``, the quality suites, the KPI checks), plus
+the reconciliations with the truth that the setting turns on (orchestration/plugins.py), and
+publishes when every blocking check passed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from orchestration.checks.reconciliation import TRUTH_SETTING
+from orchestration.plugins import TRUTH_SETTING
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
