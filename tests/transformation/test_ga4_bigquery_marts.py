@@ -11,11 +11,11 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
-from tests.dbt_helpers import failures, run_dbt
 from sandbox import bigquery_api
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
+from tests.dbt_helpers import failures, run_dbt
 
 # a short world keeps each build well under a minute
 START, AS_OF = date(2025, 1, 1), date(2025, 4, 1)
