@@ -46,7 +46,7 @@ import dlt
 import duckdb
 
 from ingestion.common.errors import SourceHTTPError
-from ingestion.notes import note_logger
+from ingestion.common.notes import note_logger
 from ingestion.sources import ga4
 from ingestion.sources.ga4_drift import log_summary
 
