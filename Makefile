@@ -25,11 +25,12 @@ dev: install
 # sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock
 test: install
 	@mkdir -p warehouse
+	$(UV) run ruff check ingestion orchestration sandbox tests bench
 	$(UV) run sqlfluff lint models tests/sql
 	$(UV) run pytest -q
 
 lint: install
-	$(UV) run ruff check ingestion orchestration tests bench
+	$(UV) run ruff check ingestion orchestration sandbox tests bench
 	$(UV) run sqlfluff lint models tests/sql
 
 # Benchmarks (figures, not pass/fail): the nightly build at three scales, GA4 loading against

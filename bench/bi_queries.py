@@ -27,7 +27,8 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.machine import header_line, machine_info
+# run as a script (python bench/...), so bench is importable only once ROOT is on sys.path
+from bench.machine import header_line, machine_info  # noqa: E402
 
 # Each query reads the marts the way a dashboard chart does: filtered to one scope or model,
 # aggregated to what is plotted. Relative windows are subqueries so they track the data's end.

@@ -64,7 +64,8 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.machine import header_line, machine_info
+# run as a script (python bench/...), so bench is importable only once ROOT is on sys.path
+from bench.machine import header_line, machine_info  # noqa: E402
 
 NOTHING_SELECTOR = "tag:bench_selects_nothing"
 TARGET_RATIO = 1.5

@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.machine import machine_info
-from bench.memory import TreeSampler
+# run as a script (python bench/...), so bench is importable only once ROOT is on sys.path
+from bench.machine import machine_info  # noqa: E402
+from bench.memory import TreeSampler  # noqa: E402
 
 STAGES = ("generate", "ingest", "dbt build", "checks", "publish")
 START, AS_OF, SEED = date(2024, 11, 1), date(2026, 11, 1), 42
@@ -116,7 +117,8 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
         full = run_build(scale, AS_OF, warehouse, folder / "sandbox_full")
         incremental = run_build(scale, AS_OF + timedelta(days=1), warehouse, folder / "sandbox_next_day")
         runs.append({"full": full, "incremental": incremental})
-        print(f"  {scale} #{repeat + 1}: full job {full['job_seconds']:.1f}s (+{full['generate_seconds']:.1f}s generate), "
+        print(f"  {scale} #{repeat + 1}: full job {full['job_seconds']:.1f}s "
+              f"(+{full['generate_seconds']:.1f}s generate), "
               f"incremental job {incremental['job_seconds']:.1f}s, peak {full['peak_mib']} MiB", flush=True)
 
     def median(path: tuple[str, ...]) -> float:
@@ -130,7 +132,8 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
 
     summary = {
         "scale": scale, "repeats": repeats, "ga4_events": runs[0]["full"]["ga4_events"],
-        "full": {"job_seconds": median(("full", "job_seconds")), "generate_seconds": median(("full", "generate_seconds")),
+        "full": {"job_seconds": median(("full", "job_seconds")),
+                 "generate_seconds": median(("full", "generate_seconds")),
                  "total_seconds": median(("full", "total_seconds")), "peak_mib": median(("full", "peak_mib")),
                  "stages": {s: {"seconds": median(("full", "stages", s, "seconds")),
                                 "peak_mib": median(("full", "stages", s, "peak_mib"))} for s in STAGES}},

@@ -81,8 +81,8 @@ def discard_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
     already committed (the kill came before dlt recorded the job as done) inserts them again
     into the staging table. The merge then keeps both copies wherever it deduplicates by
     ``_dlt_id`` (a root table with child tables; ``insert-only``), and a ``replace`` that
-    writes straight into its table (GA4's first load) would append them twice. Under Dagster a package may even be resumed
-    into a fresh draft that never held its first half.
+    writes straight into its table (GA4's first load) would append them twice. Under Dagster a
+    package may even be resumed into a fresh draft that never held its first half.
 
     ``abort_packages`` (dlt's own recovery) marks the package aborted (it never enters
     ``_dlt_loads``, so its state row is never restored) and rewinds the local state and schemas

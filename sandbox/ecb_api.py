@@ -134,7 +134,9 @@ def publication_days(first: date, last: date) -> Iterator[date]:
         day += timedelta(days=1)
 
 
-def published_rates(currencies: list[str] | tuple[str, ...], first: date, last: date) -> list[tuple[date, str, Decimal]]:
+def published_rates(
+    currencies: list[str] | tuple[str, ...], first: date, last: date
+) -> list[tuple[date, str, Decimal]]:
     """(day, currency, units per euro) for each currency, on each publication day in range:
     what the server serves and what the truth converts with."""
     days = list(publication_days(first, last))
@@ -196,7 +198,8 @@ def _dimension(value: str) -> set[str] | None:
 def _matching_currencies(key: str) -> list[str]:
     parts = key.split(".")
     if len(parts) != 5:
-        raise SdmxError(400, f"Invalid key {key!r}: EXR has 5 dimensions (FREQ.CURRENCY.CURRENCY_DENOM.EXR_TYPE.EXR_SUFFIX)")
+        raise SdmxError(400, f"Invalid key {key!r}: EXR has 5 dimensions "
+                             "(FREQ.CURRENCY.CURRENCY_DENOM.EXR_TYPE.EXR_SUFFIX)")
     freq, currency, denominator, kind, suffix = (_dimension(p) for p in parts)
     if any(d is not None and wanted not in d for d, wanted in ((freq, "D"), (denominator, "EUR"), (kind, "SP00"),
                                                                 (suffix, "A"))):

@@ -65,7 +65,8 @@ def subscription_mrr(state: SubState | None, price_refs: dict, coupons: dict, mo
 
 
 def _fmt(value: Fraction, places: int = 4) -> str:
-    return str((Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(exact.quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
 
 
 def _iso(ts: int | None) -> str:
@@ -157,7 +158,8 @@ class Truth:
                     mrr_rows.append({
                         "month": month.isoformat(), "currency": cur, "mrr_discounts": mode,
                         "mrr_minor": _fmt(totals[cur]), "mrr": _fmt(major, 6),
-                        "mrr_usd": _fmt(major * Fraction(reporting_rate(cur, month, self.sim.world.as_of)), 6), "active_customers": active[cur],
+                        "mrr_usd": _fmt(major * Fraction(reporting_rate(cur, month, self.sim.world.as_of)), 6),
+                        "active_customers": active[cur],
                     })
                     for kind in MOVEMENT_TYPES:
                         amount, count = moves.get((cur, kind), [Fraction(0), 0])
@@ -168,7 +170,8 @@ class Truth:
                 if mode == "forever":
                     customer_rows.append({
                         "month": month.isoformat(), "active_customers": sum(active.values()),
-                        **{f"{k}_customers": sum(moves.get((c, k), [0, 0])[1] for c in self.sim.world.currencies) for k in MOVEMENT_TYPES},
+                        **{f"{k}_customers": sum(moves.get((c, k), [0, 0])[1] for c in self.sim.world.currencies)
+                           for k in MOVEMENT_TYPES},
                     })
         return mrr_rows, movement_rows, customer_rows
 
@@ -204,9 +207,11 @@ class Truth:
             paid_at = next((t for sub in sorted(subs, key=lambda x: x.created) for t, st in sub.versions
                             if subscription_mrr(st, self.price_refs, self.coupons, "forever") > 0), None)
             values = per_customer.get(user.customer_id, [])
-            first_month = next((m for m, v in zip(self.months, values) if v > 0), None)
+            # not strict: a customer missing from per_customer has no values (never paid)
+            first_month = next((m for m, v in zip(self.months, values, strict=False) if v > 0), None)
             rows.append({
-                "customer_id": user.customer_id, "user_id": user.user_id, "currency": self.currency_of[user.customer_id],
+                "customer_id": user.customer_id, "user_id": user.user_id,
+                "currency": self.currency_of[user.customer_id],
                 "signed_up_at": _iso(user.signup_ts), "trial_started_at": _iso(min(sub.created for sub in subs)),
                 "first_paid_at": _iso(paid_at), "first_paid_month": first_month.isoformat() if first_month else "",
                 "first_touch_at": _iso(int(s.start[first])), "first_touch_channel": channel.grouping,
@@ -217,8 +222,9 @@ class Truth:
     def spend_rows(self) -> list[dict]:
         currency = {a.account_id: a.currency for a in self.sim.world.ad_accounts}
         return [
-            {"date": r.day.isoformat(), "platform": r.platform, "account_id": r.account_id, "campaign_id": r.campaign_id,
-             "currency": currency[r.account_id], "spend": str(Decimal(r.spend_micros).scaleb(-6).quantize(Decimal("0.01"))),
+            {"date": r.day.isoformat(), "platform": r.platform, "account_id": r.account_id,
+             "campaign_id": r.campaign_id, "currency": currency[r.account_id],
+             "spend": str(Decimal(r.spend_micros).scaleb(-6).quantize(Decimal("0.01"))),
              "impressions": r.impressions, "clicks": r.clicks}
             for r in sorted(self.sim.world.ad_stats, key=lambda r: (r.day, r.platform, r.campaign_id))
         ]
@@ -226,7 +232,8 @@ class Truth:
     def expected_counts(self) -> dict:
         world = self.sim.world
         return {
-            "as_of": world.as_of.isoformat(), "seed": world.seed, "scale": world.scale, "start": world.start.isoformat(),
+            "as_of": world.as_of.isoformat(), "seed": world.seed, "scale": world.scale,
+            "start": world.start.isoformat(),
             "stripe": {name: len(objs) for name, objs in world.stripe.items()},
             "ga4": {"files": self.sim.ga4.files, "events": self.sim.ga4.events,
                     "malformed_lines": self.sim.ga4.malformed_lines},

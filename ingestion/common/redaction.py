@@ -21,8 +21,8 @@ What is redacted (the value only, so a log line still says which header or param
 - ``Bearer``/``Basic`` credentials, Stripe keys (``sk_live_...``, ``rk_test_...``,
   ``whsec_...``) and Google OAuth tokens (``ya29....``, ``1//...``) wherever they appear;
 - every configured secret value: the environment's ``SOURCES__*`` settings whose names say
-  KEY, TOKEN, SECRET or PASSWORD (an OAuth client id is an identifier, not a credential), and the values under such names in
-  ``.dlt/secrets.toml``.
+  KEY, TOKEN, SECRET or PASSWORD (an OAuth client id is an identifier, not a credential),
+  and the values under such names in ``.dlt/secrets.toml``.
 """
 
 from __future__ import annotations

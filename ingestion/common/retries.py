@@ -2,9 +2,10 @@
 
 The REST sources get it through dlt's retrying session (``http_client.http_session``). GA4's
 export files are read through fsspec (aiohttp, not requests), so ``Retries.call`` applies the
-same rule to any call: the same transient statuses (``errors.RETRYABLE_STATUSES``), dlt's ``RUNTIME__REQUEST_MAX_ATTEMPTS``,
-``RUNTIME__REQUEST_BACKOFF_FACTOR`` and ``RUNTIME__REQUEST_MAX_RETRY_DELAY`` (exponential
-backoff, as dlt's session), and the server's ``Retry-After`` when it sends one.
+same rule to any call: the same transient statuses (``errors.RETRYABLE_STATUSES``), dlt's
+``RUNTIME__REQUEST_MAX_ATTEMPTS``, ``RUNTIME__REQUEST_BACKOFF_FACTOR`` and
+``RUNTIME__REQUEST_MAX_RETRY_DELAY`` (exponential backoff, as dlt's session), and the server's
+``Retry-After`` when it sends one.
 """
 
 from __future__ import annotations

@@ -59,7 +59,9 @@ def build_kpi_checks() -> AssetChecksDefinition:
              for m in metrics]
 
     @multi_asset_check(specs=specs, name="kpi_alert_checks", pool=WAREHOUSE_POOL)
-    def kpi_alert_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+    def kpi_alert_checks(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> Iterator[AssetCheckResult]:
         with warehouse.reading_draft(context.run.run_id) as con:
             latest = latest_kpis(con)
         for metric in metrics:

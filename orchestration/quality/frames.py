@@ -80,7 +80,9 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def read_frames(con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_frames(
+    con: duckdb.DuckDBPyConnection, sql: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
     """The rows of ``sql`` as DataFrames of at most ``chunk_rows`` rows, streamed."""
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")

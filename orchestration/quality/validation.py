@@ -2,8 +2,8 @@
 
 Per call, one GX context (a fresh in-memory one, or the Data Docs' shared one), one pandas
 datasource with one DataFrame asset and its whole-DataFrame batch definition, and one suite;
-each chunk is then a batch of that asset validated against that suite. Building them costs more than validating a small chunk, so
-they are never rebuilt per chunk.
+each chunk is then a batch of that asset validated against that suite. Building them costs
+more than validating a small chunk, so they are never rebuilt per chunk.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ def row_counts(con, counts: dict) -> list[tuple[AssetKey, str, int, int | None]]
     """(asset key, raw table, expected rows, rows in the warehouse or None when missing)."""
     existing = _tables(con)
     return [(key, table, expected,
-             con.execute(f"select count(*) from {relation(table, counts)}").fetchone()[0] if table in existing else None)
+             con.execute(f"select count(*) from {relation(table, counts)}").fetchone()[0]
+             if table in existing else None)
             for key, table, expected in row_count_targets(counts)]
 
 
@@ -85,7 +86,8 @@ def row_count_outcome(table: str, expected: int, actual: int | None) -> tuple[bo
 
 
 def _tables(con) -> set[str]:
-    return {f"{s}.{t}" for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()}
+    rows = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+    return {f"{s}.{t}" for s, t in rows}
 
 
 def build_row_count_checks(truth: Path) -> AssetChecksDefinition:
@@ -96,7 +98,9 @@ def build_row_count_checks(truth: Path) -> AssetChecksDefinition:
              for key, table, expected in targets]
 
     @multi_asset_check(specs=specs, name="sandbox_row_counts", can_subset=True, pool=WAREHOUSE_POOL)
-    def sandbox_row_counts(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
+    def sandbox_row_counts(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> Iterator[AssetCheckResult]:
         selected = {c.asset_key for c in context.selected_asset_check_keys}
         with warehouse.reading_draft(context.run.run_id) as con:
             found = row_counts(con, counts)

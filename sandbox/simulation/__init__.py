@@ -59,7 +59,9 @@ def simulate(seed: int, start: date, as_of: date, scale: str, ga4_dir: Path, mal
     stripe_catalog = build_catalog(seed, created=day_start(start) - 30 * DAY, account=account)
     billing = BillingSimulator(seed, stripe_catalog, as_of_ts, account)
     users, product_sessions = simulate_journeys(seed, traffic, billing, as_of_ts)
-    sessions = Sessions.concat([traffic.sessions, product_sessions]) if product_sessions is not None else traffic.sessions
+    sessions = traffic.sessions
+    if product_sessions is not None:
+        sessions = Sessions.concat([traffic.sessions, product_sessions])
     events = expand_events(sessions, as_of_ts)
     ga4 = write_export(ga4_dir, events, traffic.pseudos, [u.user_id for u in users],
                        first_touch_traffic(sessions, len(traffic.pseudos.ids)), seed, malformed_rate)

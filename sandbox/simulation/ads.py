@@ -43,7 +43,7 @@ def campaigns(start: date, as_of: date) -> list[AdCampaign]:
 def daily_stats(seed: int, sessions: Sessions, users: list[User], start: date, as_of: date) -> list[AdStatRow]:
     paid = np.flatnonzero(sessions.campaign >= 0)
     day_ordinal = (sessions.start[paid] // DAY + date(1970, 1, 1).toordinal()).astype(np.int64)
-    sessions_per = Counter(zip(sessions.campaign[paid].tolist(), day_ordinal.tolist()))
+    sessions_per = Counter(zip(sessions.campaign[paid].tolist(), day_ordinal.tolist(), strict=True))
     claims = _claims(sessions, users, as_of)
     account_of = {p: a for p, a, _, _ in catalog.AD_ACCOUNTS}
     rows = []
@@ -61,7 +61,8 @@ def daily_stats(seed: int, sessions: Sessions, users: list[User], start: date, a
             view_through = int(rng.poisson(0.25 * claims.get((ci, day.toordinal()), (0, 0))[1] + 0.02 * clicks))
             visible, _ = claims.get((ci, day.toordinal()), (0, 0))
             age = (as_of - day).days
-            matured = view_through if age > catalog.CONVERSION_REPORT_LAG_DAYS else view_through * age // (catalog.CONVERSION_REPORT_LAG_DAYS + 1)
+            lag = catalog.CONVERSION_REPORT_LAG_DAYS
+            matured = view_through if age > lag else view_through * age // (lag + 1)
             rows.append(AdStatRow(spec.platform, account_of[spec.platform], spec.campaign_id, day, impressions,
                                   clicks, spend_cents * 10_000, float(visible + matured)))
             day += timedelta(days=1)

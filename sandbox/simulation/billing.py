@@ -275,7 +275,8 @@ class BillingSimulator:
                 return False
             # a discount whose end has passed is removed first, as Stripe does
             if state.discount and state.discount.end is not None and state.discount.end <= t:
-                if sub.versions and sub.versions[-1][1].discount is not None and sub.versions[-1][0] < state.discount.end:
+                if (sub.versions and sub.versions[-1][1].discount is not None
+                        and sub.versions[-1][0] < state.discount.end):
                     sub.versions.append((state.discount.end, replace(sub.versions[-1][1], discount=None)))
                 state = replace(state, discount=None)
             sub.versions.append((t, state))
@@ -318,7 +319,8 @@ class BillingSimulator:
             if reason == "subscription_create" and paid_at is None:
                 # first payment failed: incomplete, then expired after 23 hours
                 record(period_start, replace(state, status="incomplete"))
-                record(period_start + 23 * 3600, replace(state, status="incomplete_expired", ended_at=period_start + 23 * 3600))
+                expired_at = period_start + 23 * 3600
+                record(expired_at, replace(state, status="incomplete_expired", ended_at=expired_at))
                 return False, None
             if failed_at is not None:
                 if not record(failed_at, replace(state, status="past_due")):
@@ -360,7 +362,8 @@ class BillingSimulator:
                 new_base = replace(base, price_key=f"{tier}_{interval}_{cur}")
             elif change < 0.045 and tier != "starter":
                 tier = catalog.TIERS[catalog.TIERS.index(tier) - 1]
-                new_base = replace(base, price_key=f"{tier}_{interval}_{cur}", quantity=1 if tier == "starter" else base.quantity)
+                new_base = replace(base, price_key=f"{tier}_{interval}_{cur}",
+                                   quantity=1 if tier == "starter" else base.quantity)
             elif change < 0.09 and tier != "starter":
                 new_base = replace(base, quantity=max(1, (base.quantity or 1) + seats))
             # The period's changes, applied and recorded in the order they happen: a plan change
@@ -370,7 +373,8 @@ class BillingSimulator:
             steps: list[tuple[int, str]] = [] if recovered_at is None else [(recovered_at, "recover")]
             if new_base is not None and new_base != base:
                 steps.append((change_at, "change"))
-                pending.extend(self._proration_lines(sub, key, number, base, new_base, change_at, period_start, period_end))
+                pending.extend(self._proration_lines(sub, key, number, base, new_base, change_at,
+                                                     period_start, period_end))
             if churns and immediate:
                 steps.append((max(decide_at, change_at + 60), "cancel_now"))
             elif churns:
@@ -492,7 +496,7 @@ class BillingSimulator:
         attempts = [t] + [invoice.created + d * DAY for d in (3, 5, 7)]
         outcomes = [not fails_first] + retry_success
         first_failed = None
-        for attempt, (at, ok) in enumerate(zip(attempts, outcomes), start=1):
+        for attempt, (at, ok) in enumerate(zip(attempts, outcomes, strict=True), start=1):
             if at < self.as_of:  # later attempts are decided, not yet made
                 charge = self._charge(invoice, attempt, at, "succeeded" if ok else "failed")
                 self._status(invoice, at, "paid" if ok else "open", attempt, charge.id)
@@ -531,7 +535,8 @@ class BillingSimulator:
         refund_id = stripe_id("re", self.seed, charge.id)
         charge.refunds.append((at, refund_id, amount))
         self.ledger.balance_transactions.append(
-            BalanceTransaction(stripe_id("txn", self.seed, refund_id), at, -amount, 0, charge.currency, "refund", refund_id)
+            BalanceTransaction(stripe_id("txn", self.seed, refund_id), at, -amount, 0, charge.currency,
+                               "refund", refund_id)
         )
 
     def _delinquent(self, customer: CustomerRecord, at: int, value: bool) -> None:

@@ -81,8 +81,9 @@ def check_currencies(currencies: tuple[str, ...]) -> tuple[str, ...]:
     chosen = tuple(c.strip().lower() for c in currencies if c.strip())
     unknown = [c for c in chosen if c not in PRICED_CURRENCIES]
     if not chosen or unknown or len(set(chosen)) != len(chosen):
+        no_prices = f" ({', '.join(unknown)} has no prices)" if unknown else ""
         raise ValueError(f"--currencies {','.join(currencies)}: choose distinct currencies among "
-                         f"{', '.join(PRICED_CURRENCIES)}" + (f" ({', '.join(unknown)} has no prices)" if unknown else ""))
+                         f"{', '.join(PRICED_CURRENCIES)}{no_prices}")
     return chosen
 
 

@@ -92,7 +92,8 @@ def expand_events(sessions: Sessions, as_of_ts: int) -> pa.Table:
 
 def _hash_uniform(a: np.ndarray, b: np.ndarray, salt: int) -> np.ndarray:
     """A uniform [0, 1) number per (a, b) pair: stable per event whatever else is generated."""
-    x = (a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ (b.astype(np.uint64) + np.uint64(salt)) * np.uint64(0xBF58476D1CE4E5B9)
+    x = ((a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+         ^ (b.astype(np.uint64) + np.uint64(salt)) * np.uint64(0xBF58476D1CE4E5B9))
     x ^= x >> np.uint64(31)
     x *= np.uint64(0x94D049BB133111EB)
     x ^= x >> np.uint64(29)
@@ -139,7 +140,9 @@ def first_touch_traffic(sessions: Sessions, n_pseudos: int) -> list[tuple[str, s
     return result
 
 
-def _dimension_tables(pseudos: Pseudos, user_ids: list[str], first_traffic: list[tuple[str, str, str]]) -> dict[str, pa.Table]:
+def _dimension_tables(
+    pseudos: Pseudos, user_ids: list[str], first_traffic: list[tuple[str, str, str]]
+) -> dict[str, pa.Table]:
     devices = [d[:3] for d in catalog.DEVICES]
     return {
         "pseudos": pa.table({
@@ -173,7 +176,8 @@ def _dimension_tables(pseudos: Pseudos, user_ids: list[str], first_traffic: list
             "path": list(catalog.PAGES) + ["/app"],
             "title": [f"Northstar | {p.strip('/') or 'home'}" for p in catalog.PAGES] + ["Northstar app"],
         }),
-        "features": pa.table({"feature": np.arange(len(catalog.FEATURES), dtype=np.int16), "feature_name": list(catalog.FEATURES)}),
+        "features": pa.table({"feature": np.arange(len(catalog.FEATURES), dtype=np.int16),
+                              "feature_name": list(catalog.FEATURES)}),
         "names": pa.table({"name": np.arange(len(EVENT_NAMES), dtype=np.int8), "event_name": list(EVENT_NAMES)}),
     }
 
@@ -217,12 +221,15 @@ select
         '{"key":"ga_session_number","value":{"int_value":' || session_number || '}}',
         '{"key":"page_location","value":{"string_value":"' || page_location || '"}}',
         '{"key":"page_title","value":{"string_value":"' || title || '"}}',
-        case when landing and s_referrer is not null then '{"key":"page_referrer","value":{"string_value":"' || s_referrer || '"}}' end,
+        case when landing and s_referrer is not null
+            then '{"key":"page_referrer","value":{"string_value":"' || s_referrer || '"}}' end,
         case when carries_source then '{"key":"source","value":{"string_value":"' || src || '"}}' end,
         case when carries_source then '{"key":"medium","value":{"string_value":"' || med || '"}}' end,
-        case when carries_source and cmp is not null then '{"key":"campaign","value":{"string_value":"' || cmp || '"}}' end,
+        case when carries_source and cmp is not null
+            then '{"key":"campaign","value":{"string_value":"' || cmp || '"}}' end,
         case when engaged then '{"key":"session_engaged","value":{"string_value":"1"}}' end,
-        case when name = 8 then '{"key":"engagement_time_msec","value":{"int_value":' || (10000 + session_id %% 50000) || '}}' end,
+        case when name = 8
+            then '{"key":"engagement_time_msec","value":{"int_value":' || (10000 + session_id %% 50000) || '}}' end,
         case when name = 6 then '{"key":"feature_name","value":{"string_value":"' || feature_name || '"}}' end,
         case when name = 4 then '{"key":"method","value":{"string_value":"email"}}' end
     ) || ']')::json as event_params,
@@ -230,9 +237,11 @@ select
     client_id as user_pseudo_id,
     split_part(client_id, '.', 2)::bigint * 1000000 as user_first_touch_timestamp,
     ('{"category":"' || device_category || '","operating_system":"' || operating_system
-        || '","language":"en-us","web_info":{"browser":"' || browser || '","hostname":"www.northstar-demo.io"}}')::json as device,
+        || '","language":"en-us","web_info":{"browser":"' || browser
+        || '","hostname":"www.northstar-demo.io"}}')::json as device,
     ('{"continent":"' || continent || '","country":"' || country || '","city":"' || city || '"}')::json as geo,
-    ('{"name":"' || ts_name || '","medium":"' || ts_medium || '","source":"' || ts_source || '"}')::json as traffic_source,
+    ('{"name":"' || ts_name || '","medium":"' || ts_medium || '","source":"' || ts_source
+        || '"}')::json as traffic_source,
     case when tagged then ('{"manual_campaign_id":"' || c_id || '","manual_campaign_name":"' || cmp
         || '","manual_source":"' || src || '","manual_medium":"' || med || '"'
         || coalesce(',"gclid":"' || gclid || '"', '') || '}')::json end as collected_traffic_source,
@@ -281,7 +290,7 @@ def write_export(out_dir: Path, events: pa.Table, pseudos: Pseudos, user_ids: li
         con.execute("set threads = 1")
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(write_day, day_strings[batch:batch + _BATCH_DAYS]))
-    by_day = dict(zip(day_strings, counts.tolist()))
+    by_day = dict(zip(day_strings, counts.tolist(), strict=True))
     malformed_total = 0
     if malformed_rate > 0:
         for day_str in day_strings:

@@ -38,7 +38,9 @@ def user_id_for(seed: int, key: tuple[int, int]) -> str:
     return f"usr_{token(seed, 'user', *key, length=16)}"
 
 
-def simulate_journeys(seed: int, traffic: Traffic, billing: BillingSimulator, as_of_ts: int) -> tuple[list[User], Sessions]:
+def simulate_journeys(
+    seed: int, traffic: Traffic, billing: BillingSimulator, as_of_ts: int
+) -> tuple[list[User], Sessions]:
     """Users (one per sign-up) and the product sessions they generate."""
     users: list[User] = []
     parts: list[Sessions] = []

@@ -58,7 +58,8 @@ class StripeRenderer:
             {
                 "id": t.id, "object": "balance_transaction", "amount": t.amount, "available_on": t.created + 2 * DAY,
                 "created": t.created, "currency": t.currency, "description": None, "exchange_rate": None,
-                "fee": t.fee, "fee_details": [{"amount": t.fee, "currency": t.currency, "type": "stripe_fee"}] if t.fee else [],
+                "fee": t.fee,
+                "fee_details": [{"amount": t.fee, "currency": t.currency, "type": "stripe_fee"}] if t.fee else [],
                 "net": t.amount - t.fee, "reporting_category": t.type, "source": t.source,
                 "status": "available" if t.created + 2 * DAY < self.as_of else "pending", "type": t.type,
             }
@@ -82,7 +83,8 @@ class StripeRenderer:
         sequence = self._same_instant[(kind, obj["id"], at)]
         self._same_instant[(kind, obj["id"], at)] += 1
         self.events.append({
-            "id": stripe_id("evt", self.seed, kind, obj["id"], at, *([sequence] if sequence else [])), "object": "event", "api_version": API_VERSION,
+            "id": stripe_id("evt", self.seed, kind, obj["id"], at, *([sequence] if sequence else [])),
+            "object": "event", "api_version": API_VERSION,
             "created": at, "data": data, "livemode": False, "pending_webhooks": 0,
             "request": {"id": None, "idempotency_key": None}, "type": kind,
         })
@@ -163,7 +165,8 @@ class StripeRenderer:
 
     def _subscriptions(self, sub: SubscriptionRecord) -> dict:
         versions = [(at, self._subscription(sub, state)) for at, state in sub.versions]
-        self._emit_versions("customer.subscription", versions, deleted_when=lambda o: o["status"] in ("canceled", "incomplete_expired"))
+        self._emit_versions("customer.subscription", versions,
+                            deleted_when=lambda o: o["status"] in ("canceled", "incomplete_expired"))
         return self._subscription(sub, sub.state_at(self.as_of))
 
     # --- invoices, charges, refunds ------------------------------------------------------------------
@@ -176,23 +179,30 @@ class StripeRenderer:
             "id": inv.id, "object": "invoice", "account_country": "US", "amount_due": due,
             "amount_paid": due if paid else 0, "amount_remaining": 0 if paid else due,
             "attempt_count": attempts, "attempted": attempts > 0, "auto_advance": status == "open",
-            "billing_reason": inv.billing_reason, "charge": charge_id, "collection_method": "charge_automatically",
+            "billing_reason": inv.billing_reason, "charge": charge_id,
+            "collection_method": "charge_automatically",
             "created": inv.created, "currency": inv.currency, "customer": inv.customer_id,
-            "discount": self._discount(inv.discount, _SubRef(inv.subscription_id, inv.customer_id)) if inv.discount else None,
+            "discount": (self._discount(inv.discount, _SubRef(inv.subscription_id, inv.customer_id))
+                         if inv.discount else None),
             "discounts": [inv.discount.id] if inv.discount else [], "due_date": None, "ending_balance": 0,
-            "hosted_invoice_url": None, "lines": {"object": "list", "data": inv.lines, "has_more": False,
-                                                   "total_count": len(inv.lines), "url": f"/v1/invoices/{inv.id}/lines"},
+            "hosted_invoice_url": None,
+            "lines": {"object": "list", "data": inv.lines, "has_more": False,
+                      "total_count": len(inv.lines), "url": f"/v1/invoices/{inv.id}/lines"},
             "livemode": False, "metadata": {}, "number": f"{inv.customer_id[4:12].upper()}-{inv.id[-4:]}",
             "paid": paid, "payment_intent": self._payment_intent(inv), "period_end": inv.period_end,
             "period_start": inv.period_start,
             "starting_balance": 0, "status": status,
-            "status_transitions": {"finalized_at": first_at, "marked_uncollectible_at": at if status == "uncollectible" else None,
+            "status_transitions": {"finalized_at": first_at,
+                                   "marked_uncollectible_at": at if status == "uncollectible" else None,
                                    "paid_at": paid_at, "voided_at": None},
             "subscription": inv.subscription_id, "subtotal": inv.subtotal,
             "subtotal_excluding_tax": inv.subtotal, "tax": inv.tax if self.account.tax else None,
-            "total": inv.total, "total_discount_amounts": [{"amount": inv.discount_amount, "discount": inv.discount.id}] if inv.discount else [],
+            "total": inv.total,
+            "total_discount_amounts": ([{"amount": inv.discount_amount, "discount": inv.discount.id}]
+                                       if inv.discount else []),
             "total_excluding_tax": inv.subtotal - inv.discount_amount,
-            "total_tax_amounts": [{"amount": inv.tax, "inclusive": False, "tax_rate": "txr_sandbox_vat"}] if inv.tax else [],
+            "total_tax_amounts": ([{"amount": inv.tax, "inclusive": False, "tax_rate": "txr_sandbox_vat"}]
+                                  if inv.tax else []),
         }
 
     def _invoices(self, inv: InvoiceRecord) -> dict:
@@ -243,8 +253,9 @@ class StripeRenderer:
             "created": c.created, "currency": c.currency, "customer": c.customer_id, "description": None,
             "disputed": False, "failure_code": "card_declined" if failed else None,
             "failure_message": "Your card was declined." if failed else None, "invoice": c.invoice_id,
-            "livemode": False, "metadata": {}, "outcome": {"network_status": "declined_by_network" if failed else "approved_by_network",
-                                                           "type": "issuer_declined" if failed else "authorized"},
+            "livemode": False, "metadata": {},
+            "outcome": {"network_status": "declined_by_network" if failed else "approved_by_network",
+                        "type": "issuer_declined" if failed else "authorized"},
             "paid": not failed, "payment_intent": stripe_id("pi", self.seed, c.invoice_id),
             "payment_method_details": {"type": "card"},
             "refunded": refunded == c.amount and refunded > 0, "status": c.status,
@@ -258,7 +269,8 @@ class StripeRenderer:
             refunded += amount
             before = obj
             obj = self._charge(c, refunded)
-            self._emit("charge.refunded", at, obj, {"amount_refunded": before["amount_refunded"], "refunded": before["refunded"]})
+            self._emit("charge.refunded", at, obj,
+                       {"amount_refunded": before["amount_refunded"], "refunded": before["refunded"]})
         return obj
 
     def _refund(self, c: ChargeRecord, at: int, refund_id: str, amount: int) -> dict:

@@ -169,7 +169,8 @@ def simulate_traffic(seed: int, start: date, as_of: date, scale: catalog.Scale) 
         index = np.arange(len(visitor)) - np.repeat(np.cumsum(n_sessions) - n_sessions, n_sessions)
         gaps = np.where(index == 0, 0, rng.exponential(5 * DAY, len(visitor)).astype(np.int64) + 1800)
         starts = first_ts[visitor] + _segmented_cumsum(gaps, n_sessions)
-        channel = np.where(index == 0, first_channel[visitor], rng.choice(len(catalog.CHANNELS), len(visitor), p=_RETURN_P))
+        channel = np.where(index == 0, first_channel[visitor],
+                           rng.choice(len(catalog.CHANNELS), len(visitor), p=_RETURN_P))
         session_days = np.array([day.toordinal()], np.int64) + (starts - day_start(day)) // DAY
 
         main_pseudo = np.empty(n, np.int64)
@@ -178,7 +179,8 @@ def simulate_traffic(seed: int, start: date, as_of: date, scale: catalog.Scale) 
             main_pseudo[v] = pseudos.add(f"{client_numbers[v, 0]}.{first_ts[v]}", int(device[v]), int(country[v]))
             if alt_device[v]:
                 alt_pseudo[v] = pseudos.add(
-                    f"{client_numbers[v, 1]}.{first_ts[v]}", int(_MOBILE_DEVICES[v % len(_MOBILE_DEVICES)]), int(country[v])
+                    f"{client_numbers[v, 1]}.{first_ts[v]}", int(_MOBILE_DEVICES[v % len(_MOBILE_DEVICES)]),
+                    int(country[v]),
                 )
         on_alt = alt_device[visitor] & (index < signup_at[visitor])
         pseudo = np.where(on_alt, alt_pseudo[visitor], main_pseudo[visitor])

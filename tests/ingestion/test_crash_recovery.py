@@ -307,10 +307,10 @@ def assert_recovers(stage: Stage, server: GatedServer, tmp_path: Path, clean: li
     leftovers = [p for p in root.glob("normalize/*") if p.is_dir() and p.name != "extracted"]
     assert leftovers == [], "an unfinished extract's folder was left behind"
     assert _packages(root, "load/new") == _packages(root, "load/normalized") == 0, layout(root)
-    for attempt, ((result, duplicates, tables), twin) in enumerate(zip(after, clean), start=1):
+    for attempt, ((_result, duplicates, tables), twin) in enumerate(zip(after, clean, strict=True), start=1):
         assert duplicates == {}, f"duplicate keys after run {attempt}"
         assert differences(tables, twin.tables) == {}, f"after run {attempt}"
-    for attempt, ((result, _, _), twin) in enumerate(zip(after, clean), start=1):
+    for attempt, ((result, _, _), twin) in enumerate(zip(after, clean, strict=True), start=1):
         assert result.rows == twin.rows, f"run {attempt} reported {result.line()}"
         # the killed run's package is discarded (and its data read again) by the next run only
         assert bool(result.discarded) == (interrupted and attempt == 1), result.line()

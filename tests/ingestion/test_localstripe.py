@@ -35,7 +35,8 @@ def _free_port() -> int:
 def localstripe_url():
     port = _free_port()
     executable = shutil.which("localstripe") or str(Path(sys.executable).with_name("localstripe"))
-    proc = subprocess.Popen([executable, "--port", str(port), "--from-scratch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([executable, "--port", str(port), "--from-scratch"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -66,7 +67,8 @@ def created(localstripe_url):
         ids["plans"].add(plan.id)
         plans.append(plan.id)
     for n in range(12):
-        customer = client.v1.customers.create(params={"email": f"user{n}@example.com", "metadata": {"user_id": f"u{n}"}})
+        customer = client.v1.customers.create(
+            params={"email": f"user{n}@example.com", "metadata": {"user_id": f"u{n}"}})
         ids["customers"].add(customer.id)
         method = client.v1.payment_methods.create(params={"type": "card", "card": {
             "number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})

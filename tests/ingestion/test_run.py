@@ -24,8 +24,8 @@ def _mismatched(expected_counts: dict) -> list[tuple]:
 def test_every_source_loads_exactly_the_expected_rows(sandbox_env, expected_counts):
     results = ingest()
     assert [(r.name, r.status) for r in results] == [
-        ("stripe", "loaded"), ("ga4", "loaded"), ("google_ads", "loaded"), ("meta_ads", "loaded"), ("linkedin_ads", "loaded"),
-        ("ecb_fx", "loaded")]
+        ("stripe", "loaded"), ("ga4", "loaded"), ("google_ads", "loaded"), ("meta_ads", "loaded"),
+        ("linkedin_ads", "loaded"), ("ecb_fx", "loaded")]
     mismatched = _mismatched(expected_counts)
     assert mismatched == []
 

@@ -333,7 +333,8 @@ def test_schema_evolution_new_field_becomes_a_column_and_a_changed_type_does_not
                                     "where table_schema = 'raw_stripe' and table_name = 'customers'"))
     assert columns["preferred_language"] == "VARCHAR"
     assert columns["balance"] == "BIGINT"
-    assert query(warehouse, f"select preferred_language from raw_stripe.customers where id = '{stripe['customers'][0]['id']}'") == [("de",)]
+    first_id = stripe["customers"][0]["id"]
+    assert query(warehouse, f"select preferred_language from raw_stripe.customers where id = '{first_id}'") == [("de",)]
     variant = [c for c in columns if c.startswith("balance__v_")]
     assert variant and query(warehouse, f"select {variant[0]} from raw_stripe.customers "
                                         f"where id = '{stripe['customers'][1]['id']}'") == [("not-a-number",)]

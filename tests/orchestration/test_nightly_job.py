@@ -108,7 +108,8 @@ def runs(tmp_path_factory) -> Runs:
             os.environ.pop("DAGSTER_HOME", None)
             os.environ["NORTHSTAR_WAREHOUSE"] = str(published)
             os.environ["NORTHSTAR_ALERT_WEBHOOK"] = receiver.url
-            sims = [simulate(SEED, START, as_of, "small", root / f"sandbox{i}" / "ga4") for i, as_of in enumerate(AS_OF)]
+            sims = [simulate(SEED, START, as_of, "small", root / f"sandbox{i}" / "ga4")
+                    for i, as_of in enumerate(AS_OF)]
             outcomes, digests = [_build(sims[0], root / "sandbox0")], [_md5(published)]
             with duckdb.connect(str(published), read_only=True) as con:
                 kpi = dict(con.execute("select metric, status from main.kpi_alerts where is_latest_period").fetchall())

@@ -99,7 +99,8 @@ def test_cli_serve_starts_and_bad_input_is_one_line(tmp_path):
     assert "Traceback" not in bad.stderr
 
     proc = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "sandbox", "serve", "--port", "0",
-                             "--start", "2025-05-01", "--as-of", "2025-05-08", "--scale", "small", "--dir", str(tmp_path)],
+                             "--start", "2025-05-01", "--as-of", "2025-05-08", "--scale", "small",
+                             "--dir", str(tmp_path)],
                             stdout=subprocess.PIPE, text=True)
     try:
         base = None

@@ -90,7 +90,8 @@ def test_subscription_lifecycles_cover_the_cases_metrics_must_handle(small_sim):
     statuses = Counter(s["status"] for s in subs)
     assert statuses["active"] > 20 and statuses["canceled"] > 100 and statuses["trialing"] > 0
     assert any(s["cancel_at_period_end"] for s in subs) or any(
-        e["type"] == "customer.subscription.updated" and "cancel_at_period_end" in e["data"].get("previous_attributes", {})
+        e["type"] == "customer.subscription.updated"
+        and "cancel_at_period_end" in e["data"].get("previous_attributes", {})
         for e in small_sim.world.stripe["events"])
     assert {s["currency"] for s in subs} == {"usd", "eur", "gbp", "jpy"}
     assert any(s["items"]["data"][0]["price"]["recurring"]["interval"] == "year" for s in subs)

@@ -62,7 +62,8 @@ def _read(path):
 
 
 def test_movements_sum_to_the_mrr_change_every_month_currency_and_mode(small_truth):
-    mrr = {(r["month"], r["currency"], r["mrr_discounts"]): Decimal(r["mrr_minor"]) for r in _read(small_truth / "mrr_monthly.csv")}
+    mrr = {(r["month"], r["currency"], r["mrr_discounts"]): Decimal(r["mrr_minor"])
+           for r in _read(small_truth / "mrr_monthly.csv")}
     moves = defaultdict(Decimal)
     kinds = defaultdict(set)
     for r in _read(small_truth / "mrr_movements_monthly.csv"):

@@ -53,7 +53,8 @@ def test_every_reporting_month_is_filled_and_equals_the_truth(old_account):
                           ("fct_invoices", "revenue_amount_usd"), ("fct_ad_spend_daily", "spend_amount_usd")):
         [(rows, filled)] = old_account.query(f"select count(*), count({column}) from main.{table}")
         assert rows > 0 and filled == rows, table
-    assert {c for (c,) in old_account.query("select distinct currency from int_customer_mrr_monthly")} == set(CURRENCIES)
+    currencies = old_account.query("select distinct currency from int_customer_mrr_monthly")
+    assert {c for (c,) in currencies} == set(CURRENCIES)
 
     # MRR per month and currency exactly; in the reporting currency to 1e-4 (per-customer rounding)
     _assert_mrr_matches(old_account.path, old_account.truth_dir, "forever")

@@ -201,7 +201,8 @@ def test_user_retention_weekly_and_day_n_recomputed(built_warehouse):
             active[(week, k)] += 1
     rows = _query(
         built_warehouse,
-        "select cohort_week, weeks_since_first_visit, cohort_users, active_users, retention_rate, day_7_retention from main.user_retention",
+        "select cohort_week, weeks_since_first_visit, cohort_users, active_users, retention_rate, day_7_retention"
+        " from main.user_retention",
     )
     assert rows
     for week, k, users, active_users, rate, day_7 in rows:
@@ -229,7 +230,8 @@ def test_feature_adoption_recomputed_from_events(built_warehouse):
     events = _query(
         built_warehouse,
         """select user_pseudo_id, event_name, feature_name, event_date, page_location from main.stg_ga4__events
-           where event_name in ('feature_used', 'login') or (event_name = 'page_view' and page_location like '%/app%')""",
+           where event_name in ('feature_used', 'login')
+              or (event_name = 'page_view' and page_location like '%/app%')""",
     )
     events = [e for e in events if e[1] != "page_view" or _is_app_page(e[4])]
     active: dict[date, set[str]] = defaultdict(set)
@@ -241,7 +243,8 @@ def test_feature_adoption_recomputed_from_events(built_warehouse):
     features = {f for _, f in uses}
     rows = _query(
         built_warehouse,
-        "select feature_name, month, active_users, tried_users, adopted_users, habitual_users from main.feature_adoption",
+        "select feature_name, month, active_users, tried_users, adopted_users, habitual_users"
+        " from main.feature_adoption",
     )
     assert len(rows) == len(features) * len(active)
     habitual_total = 0

@@ -214,7 +214,8 @@ def test_daily_series_on_month_ends_equals_monthly_truth(built_warehouse):
     rows = _query(
         built_warehouse.path,
         """
-        select cast(date_trunc('month', mrr_date) as date)::varchar, currency, cast(mrr_x12 as varchar), active_customers
+        select cast(date_trunc('month', mrr_date) as date)::varchar, currency, cast(mrr_x12 as varchar),
+               active_customers
         from fct_mrr_daily where mrr_date = last_day(mrr_date)
     """,
     )
