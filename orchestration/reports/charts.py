@@ -96,7 +96,7 @@ def channel_performance(ax: Axes, figures: WeeklyFigures) -> None:
         if row["spend_amount_usd"]:
             cac = f", CAC ${float(row['cac_usd']):,.0f}" if row["cac_usd"] else ""
             ax.text(value, position, f"  spend ${float(row['spend_amount_usd']):,.0f}{cac}",
-                    va="center", fontsize=7)
+                    va="center", fontsize=7, parse_math=False)  # "$" is money, not TeX
     ax.set_xlim(0, max(customers, default=1) * 1.45 or 1)
     ax.set_xlabel("new paying customers (attributed; orange: channels with ad spend)", fontsize=8)
     ax.set_title(f"New customers by channel, {figures.channel_month:%B %Y}", loc="left", fontsize=10)
