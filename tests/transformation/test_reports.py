@@ -47,6 +47,7 @@ from orchestration.reports.assets import REPORT_ASSETS
 from orchestration.reports.digest import send_digest
 from orchestration.reports.figures import read_digest
 from orchestration.reports.formatting import kpi_label, kpi_value, money
+from orchestration.reports.settings import SettingError, smtp_settings
 from orchestration.reports.weekly import deliver_weekly
 from orchestration.resources import WarehouseResource
 from tests.orchestration.webhook_receiver import Receiver, running_receiver
@@ -224,6 +225,39 @@ def test_weekly_report_is_written_and_emailed_once_with_the_pdf(warehouse, inbox
     assert deliver_weekly(warehouse).emailed is False  # the next night rewrites, never resends
     assert len(inbox.messages) == 1
     assert SMTP_PASSWORD not in caplog.text
+
+
+def test_an_unreachable_smtp_server_is_logged_and_retried_by_the_next_build(warehouse, monkeypatch, caplog):
+    closed = _free_port()
+    for name, value in {"HOST": "127.0.0.1", "PORT": str(closed), "USER": "reports",
+                        "PASSWORD": SMTP_PASSWORD, "FROM": "northstar@example.com",
+                        "TO": "ceo@example.com"}.items():
+        monkeypatch.setenv(f"NORTHSTAR_SMTP_{name}", value)
+    caplog.set_level("DEBUG")
+    report = deliver_weekly(warehouse)
+    assert report.pdf.exists() and not report.emailed and not report.marker.exists()
+    assert (f"weekly report not e-mailed: SMTP connect to 127.0.0.1:{closed} failed: "
+            "ConnectionRefusedError") in caplog.messages
+    assert SMTP_PASSWORD not in caplog.text
+
+
+def test_smtp_settings_that_cannot_work_are_one_line_errors(monkeypatch):
+    monkeypatch.setenv("NORTHSTAR_SMTP_HOST", "smtp.example.com")
+    monkeypatch.setenv("NORTHSTAR_SMTP_PASSWORD", SMTP_PASSWORD)
+    for name in ("FROM", "TO", "USER", "PORT"):
+        monkeypatch.delenv(f"NORTHSTAR_SMTP_{name}", raising=False)
+    with pytest.raises(SettingError) as missing:
+        smtp_settings()
+    assert str(missing.value) == "NORTHSTAR_SMTP_HOST is set but NORTHSTAR_SMTP_FROM and NORTHSTAR_SMTP_TO are not"
+    monkeypatch.setenv("NORTHSTAR_SMTP_FROM", "northstar@example.com")
+    monkeypatch.setenv("NORTHSTAR_SMTP_TO", "ceo@example.com")
+    with pytest.raises(SettingError) as no_user:
+        smtp_settings()
+    assert str(no_user.value) == "NORTHSTAR_SMTP_PASSWORD is set but NORTHSTAR_SMTP_USER is not"
+    monkeypatch.setenv("NORTHSTAR_SMTP_USER", "reports")
+    configured = smtp_settings()
+    assert (configured.port, configured.recipients) == (587, ["ceo@example.com"])
+    assert SMTP_PASSWORD not in repr(configured)
 
 
 def test_weekly_pdf_renders_to_pages_with_charts(warehouse, tmp_path, monkeypatch):
