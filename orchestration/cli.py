@@ -250,6 +250,8 @@ def _run_worker(args: argparse.Namespace, run_id: str) -> int:
             print("    " + " | ".join(columns))
             for row in rows:
                 print("    " + " | ".join(_cell(v) for v in row))
+    if outcome.report:
+        print(f"  weekly report: {outcome.report}")
     mode = "sandbox" if args.sandbox else "production"
     print(f"northstar run ({mode}): {'ok' if outcome.success else 'FAILED'} in {time.perf_counter() - began:.1f}s")
     return 0 if outcome.success else 1

@@ -1,10 +1,11 @@
 """The Dagster definitions, built from the environment (``orchestration.definitions`` holds them).
 
 One asset graph: raw tables (dlt) -> dbt seeds, staging, intermediate, core and metric marts
--> ``published_warehouse``. Checks: every dbt test, the great-expectations suites, the KPI
-alerts, raw freshness, published history not getting worse and, on the sandbox,
-reconciliation with its truth (through orchestration/plugins.py, the one door to the sandbox).
-``northstar run`` executes the same ``nightly`` job in-process.
+-> ``published_warehouse`` -> the reports (``daily_digest``, ``weekly_report``).
+Checks: every dbt test, the great-expectations suites, the KPI alerts, raw freshness, published
+history not getting worse and, on the sandbox, reconciliation with its truth (through
+orchestration/plugins.py, the one door to the sandbox). ``northstar run`` executes the same
+``nightly`` job in-process.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from orchestration.checks.history import build_history_check
 from orchestration.checks.kpi import build_kpi_checks
 from orchestration.jobs import build_jobs, build_schedules
 from orchestration.quality.checks import build_quality_checks
+from orchestration.reports.assets import REPORT_ASSETS
 from orchestration.resources import WarehouseResource
 
 
@@ -31,7 +33,8 @@ def build_definitions() -> Definitions:
     freshness = build_freshness_checks(INGESTION_ASSETS)
     jobs = build_jobs(INGESTION_ASSETS, dbt_models, configured_sources())
     return Definitions(
-        assets=[*INGESTION_ASSETS, dbt_models, build_publish_asset([*INGESTION_ASSETS, dbt_models])],
+        assets=[*INGESTION_ASSETS, dbt_models, build_publish_asset([*INGESTION_ASSETS, dbt_models]),
+                *REPORT_ASSETS],
         asset_checks=[*build_quality_checks(), build_kpi_checks(), *plugins.asset_checks(),
                       build_history_check(plugins.history_judge()), *freshness],
         jobs=jobs,

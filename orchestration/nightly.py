@@ -21,6 +21,7 @@ from orchestration.graph import build_definitions
 from orchestration.jobs import NIGHTLY
 from orchestration.progress import PROGRESS_LOGGER, progress_logger
 from orchestration.recovery import DeadRun, claim_warehouse, run_tags
+from orchestration.reports.assets import WEEKLY_REPORT
 from orchestration.resources import WarehouseResource
 from orchestration.storage_errors import problem_in_text
 
@@ -46,6 +47,7 @@ class NightlyOutcome:
     step_failures: list[str] = field(default_factory=list)  # "<asset, check or step>: <reason>"
     checks: list[CheckOutcome] = field(default_factory=list)
     recovered: list[DeadRun] = field(default_factory=list)  # dead runs marked failed first
+    report: str | None = None  # the weekly report's PDF, when the run wrote it
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -107,6 +109,8 @@ def summarise(result: ExecuteInProcessResult, instance: DagsterInstance) -> Nigh
                            e.severity.value if isinstance(e.severity, AssetCheckSeverity) else str(e.severity),
                            e.description or "")
               for e in result.get_asset_check_evaluations()]
-    published = any(m.asset_key == PUBLISHED_WAREHOUSE for m in result.get_asset_materialization_events()
-                    for m in [m.event_specific_data.materialization])
-    return NightlyOutcome(run_id, result.success, published, steps, failures, checks)
+    materialized = {m.asset_key: m for e in result.get_asset_materialization_events()
+                    for m in [e.event_specific_data.materialization]}
+    published = PUBLISHED_WAREHOUSE in materialized
+    report = materialized[WEEKLY_REPORT].metadata["pdf"].value if WEEKLY_REPORT in materialized else None
+    return NightlyOutcome(run_id, result.success, published, steps, failures, checks, report=report)

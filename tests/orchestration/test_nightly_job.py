@@ -7,6 +7,9 @@
 3. A third build, with the sandbox serving a negative invoice amount, fails at the raw Stripe
    invoices suite; the published warehouse stays byte for byte the second build's, and the
    run-failure alert names the check and the run.
+
+The first two runs post the daily digest and write the weekly report after publishing; the
+third sends its failure alert and no report.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Runs:
     reader: dict
     alerts: list[str]
     kpi_status: dict[str, str]  # metric -> status after the first run
+    posted: list[list[str]]  # what each run posted to the webhook, run by run
 
 
 def _md5(path: Path) -> str:
@@ -111,19 +115,22 @@ def runs(tmp_path_factory) -> Runs:
             sims = [simulate(SEED, START, as_of, "small", root / f"sandbox{i}" / "ga4")
                     for i, as_of in enumerate(AS_OF)]
             outcomes, digests = [_build(sims[0], root / "sandbox0")], [_md5(published)]
+            marks = [len(receiver.bodies)]
             with duckdb.connect(str(published), read_only=True) as con:
                 kpi = dict(con.execute("select metric, status from main.kpi_alerts where is_latest_period").fetchall())
             second, reader = _with_reader(published, root / "stop", lambda: _build(sims[1], root / "sandbox1"))
             outcomes.append(second)
             digests.append(_md5(published))
+            marks.append(len(receiver.bodies))
             _negative_invoice(sims[2], AS_OF[1])
             outcomes.append(_build(sims[2], root / "sandbox2"))
             digests.append(_md5(published))
             alerts = [body["text"] for body in receiver.bodies]
+            posted = [alerts[start:end] for start, end in zip([0, *marks], [*marks, len(alerts)], strict=True)]
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return Runs(published, outcomes, digests, reader, alerts, kpi)
+    return Runs(published, outcomes, digests, reader, alerts, kpi, posted)
 
 
 def _is_kpi(check) -> bool:
@@ -203,3 +210,20 @@ def test_a_corrupted_source_fails_the_run_at_its_check_and_publishes_nothing(run
     run_alerts = [t for t in runs.alerts if t.startswith(f"Northstar: run {third.run_id[:8]} of nightly failed")]
     assert len(run_alerts) == 1
     assert "stripe/invoices:gx_raw_stripe_invoices" in run_alerts[0] and "amount_due" in run_alerts[0]
+
+
+def test_reports_follow_each_published_build_and_never_a_failed_one(runs: Runs):
+    """Data through 2025-06-30 (a Monday), then 2025-07-31 (a Thursday): one digest each, and
+    the weekly report of the latest complete ISO week; the failed third run posts only its alert."""
+    digests = [[t for t in texts if t.startswith("*Northstar daily digest")] for texts in runs.posted]
+    assert [[t.splitlines()[0] for t in d] for d in digests] == [
+        ["*Northstar daily digest for Mon 2025-06-30* (the last day of data)"],
+        ["*Northstar daily digest for Thu 2025-07-31* (the last day of data)"],
+        []]
+    reports = runs.published.parent / "reports" / "weekly"
+    assert [o.report for o in runs.outcomes] == [str(reports / "northstar-weekly-2025-06-23.pdf"),
+                                                 str(reports / "northstar-weekly-2025-07-21.pdf"), None]
+    assert all(Path(o.report).read_bytes().startswith(b"%PDF") for o in runs.outcomes[:2])
+    third = runs.outcomes[2].run_id[:8]
+    assert [t for t in runs.posted[2] if not t.startswith("Northstar KPI")] == [
+        next(t for t in runs.alerts if t.startswith(f"Northstar: run {third} of nightly failed"))]
