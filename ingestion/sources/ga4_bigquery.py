@@ -45,8 +45,8 @@ from urllib.parse import urlsplit
 import dlt
 import duckdb
 
-from ingestion.errors import SourceHTTPError
-from ingestion.notes import note_logger
+from ingestion.common.errors import SourceHTTPError
+from ingestion.common.notes import note_logger
 from ingestion.sources import ga4
 from ingestion.sources.ga4_drift import log_summary
 
