@@ -1,8 +1,13 @@
-"""GA4 BigQuery-export files (one gzipped NDJSON a day) loaded into ``raw_ga4``.
+"""GA4 BigQuery-export files loaded into ``raw_ga4``: one gzipped NDJSON a day, or EXPORT
+DATA's shards of a day (``events_YYYYMMDD-000000000000.json.gz``, ``.parquet``), all read as
+that day (``list_day_files``; Parquet: ingestion/sources/ga4_parquet.py).
 
 Configuration (dlt config / environment):
-- ``SOURCES__GA4__BUCKET_URL``  any fsspec location holding ``events_YYYYMMDD.json[.gz]``: a
-  local folder, ``gs://``, ``s3://`` or a static web server's index (``http://host/ga4/``).
+- ``SOURCES__GA4__BUCKET_URL``  any fsspec location holding ``events_YYYYMMDD[-<shard>].json[.gz]``
+  or ``.parquet``: a local folder, ``gs://`` (gcsfs), ``s3://`` (s3fs) or a static web server's
+  index (``http://host/ga4/``). ``storage_options``: the filesystem's keyword arguments
+  (``endpoint_url`` of an S3-compatible store, gcsfs's ``token``...); credentials otherwise
+  come from the cloud's own chain (``AWS_*``, application default credentials).
 - ``SOURCES__GA4__START_DATE``  first day to load (ISO date), optional.
 - ``SOURCES__GA4__CONNECT_TIMEOUT`` / ``__READ_TIMEOUT``  seconds (default 10 / 60) for an
   ``http(s)://`` bucket: fsspec's HTTP filesystem would otherwise wait up to aiohttp's five
@@ -37,14 +42,17 @@ Tables:
   new columns, quarantined lines, empty files), at WARNING when any of the last three is not
   zero; ``northstar ingest`` prints it under the source's line.
 - ``events_quarantine``  lines that could not be loaded: ``event_date`` (the file's day),
-  ``file_name``, ``line_number`` (1-based, in the decompressed file), ``reason`` and ``line``
-  (the text, cut at 10,000 characters). The rest of the file loads.
+  ``file_name`` (the shard), ``line_number`` (1-based, in the decompressed file; a Parquet
+  file's row number; 0 for a file that does not read at all), ``reason`` and ``line`` (the
+  text, cut at 10,000 characters). The rest of the file loads.
 
 Incremental by day: the newest loaded day is kept in dlt resource state (restored from the
 warehouse when the local pipeline folder is missing). Each run reads the files whose day is
 after ``last day - lookback_days`` (GA4 keeps adding late events to the last days' tables) and
 replaces those days as a whole: ``merge`` with the ``delete-insert`` strategy and
-``merge_key="event_date"``, on both tables, so re-reads never duplicate. A run with no cursor
+``merge_key="event_date"``, on both tables, so re-reads never duplicate. A day is the unit
+replaced, whatever its files: every shard of a re-read day is read in the same run (one load
+package, one staging table), so a day that gained a shard is replaced by all of them. A run with no cursor
 (first load, or a warehouse without state) is a full load: ``replace``, written straight into
 the tables without the staging copy a merge makes (half the load time of a backfill).
 
