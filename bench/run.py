@@ -69,7 +69,8 @@ def summarise(scale: str) -> dict:
                    succeeded=nightly["all_succeeded"])
     if ga4:
         row.update(ga4_ratio=ga4["ratio"], ga4_events_per_s=ga4["ga4_source_events_per_s"],
-                   duckdb_events_per_s=ga4["duckdb_events_per_s"])
+                   duckdb_events_per_s=ga4["duckdb_events_per_s"],
+                   ga4_parquet_vs_json=ga4.get("parquet_vs_json"))
     if dbt:
         row.update(dbt_ratio=dbt["ratio"], dbt_fixed_s=dbt["fixed_seconds"])
     if bi:
@@ -101,6 +102,9 @@ def targets(rows: dict[str, dict]) -> list[tuple[str, str, bool | None]]:
     for scale, row in rows.items():
         if "ga4_ratio" in row:
             out.append((f"GA4 load >= 0.5 of read_json ({scale})", f"{row['ga4_ratio']:.2f}", row["ga4_ratio"] >= 0.5))
+        if row.get("ga4_parquet_vs_json") is not None:
+            out.append((f"GA4 Parquet shards at least as fast as JSON files ({scale})",
+                        f"{row['ga4_parquet_vs_json']:.2f}x", row["ga4_parquet_vs_json"] >= 1))
     if "dbt_ratio" in large:
         out.append(("dbt overhead ratio < 1.5 (large)", f"{large['dbt_ratio']:.2f}", large["dbt_ratio"] < 1.5))
     for scale, row in rows.items():

@@ -1,11 +1,15 @@
 """Serving the GA4 export folder over HTTP, like a static bucket behind a plain web server.
 
-The simulator writes one ``events_YYYYMMDD.json.gz`` (NDJSON of GA4 BigQuery-export rows) per
-day into ``world.ga4_dir``; this module only serves that folder:
+The simulator writes the export into ``world.ga4_dir`` in one of its layouts
+(``sandbox.simulation.ga4_events.LAYOUTS``): one ``events_YYYYMMDD.json.gz`` (NDJSON of GA4
+BigQuery-export rows) a day, or EXPORT DATA's shards ``events_YYYYMMDD-000000000000.json.gz`` /
+``.parquet``; this module only serves that folder:
 - ``GET /ga4/``  an HTML index whose ``<a href>`` links fsspec's HTTPFileSystem lists and globs
-- ``GET|HEAD /ga4/events_YYYYMMDD.json.gz``  the bytes, with single ``Range`` support (206) so
-  fsspec can read files in blocks.
-Only names matching ``events_<8 digits>.json.gz`` directly in the folder are ever served.
+- ``GET|HEAD /ga4/<file>``  the bytes, with single ``Range`` support (206) so fsspec can read
+  files in blocks (Parquet readers fetch the footer first).
+Only names matching ``events_<8 digits>[-<12 digits>].json.gz`` or ``.parquet`` directly in the
+folder are ever served. (The BigQuery endpoint, ``sandbox.bigquery_api``, reads the daily
+layout.)
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 from sandbox.http import Request, Response
 from sandbox.world import World
 
-FILE_NAME = re.compile(r"^events_\d{8}\.json\.gz$")
+FILE_NAME = re.compile(r"^events_\d{8}(?:-\d{12})?\.(?:json\.gz|parquet)$")
+_CONTENT_TYPES = {"gz": "application/gzip", "parquet": "application/vnd.apache.parquet"}
 _RANGE = re.compile(r"^bytes=(?P<first>\d*)-(?P<last>\d*)$")
 
 
@@ -77,7 +82,7 @@ def handle(world: World, request: Request) -> Response:
     path = world.ga4_dir / name
     data = path.read_bytes()
     headers = {
-        "Content-Type": "application/gzip",
+        "Content-Type": _CONTENT_TYPES[name.rsplit(".", 1)[-1]],
         "Accept-Ranges": "bytes",
         "Last-Modified": formatdate(path.stat().st_mtime, usegmt=True),
     }

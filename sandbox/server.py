@@ -5,7 +5,8 @@ Paths mirror the real APIs so that a client only swaps its base URL:
 - Google Ads       ``/vNN/customers/{id}/googleAds:searchStream`` (googleads.googleapis.com)
 - Meta Marketing   ``/vNN.0/act_{id}/...``                        (graph.facebook.com)
 - LinkedIn         ``/rest/...``                                 (api.linkedin.com)
-- GA4 export       ``/ga4/`` (index) and ``/ga4/events_YYYYMMDD.json.gz``
+- GA4 export       ``/ga4/`` (index) and ``/ga4/events_YYYYMMDD.json.gz`` (or the day's shards,
+                   ``events_YYYYMMDD-000000000000.json.gz`` / ``.parquet``: ``sandbox.ga4_export``)
 - BigQuery (GA4's export dataset) ``/bigquery/v2/projects/...``  (bigquery.googleapis.com)
 - ECB reference rates ``/service/data/EXR/{key}?format=csvdata``     (data-api.ecb.europa.eu)
 - OAuth tokens     ``/token`` (oauth2.googleapis.com), ``/oauth/v2/accessToken`` (www.linkedin.com)

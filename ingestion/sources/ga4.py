@@ -1,8 +1,13 @@
-"""GA4 BigQuery-export files (one gzipped NDJSON a day) loaded into ``raw_ga4``.
+"""GA4 BigQuery-export files loaded into ``raw_ga4``: one gzipped NDJSON a day, or EXPORT
+DATA's shards of a day (``events_YYYYMMDD-000000000000.json.gz``, ``.parquet``), all read as
+that day (``list_day_files``; Parquet: ingestion/sources/ga4_parquet.py).
 
 Configuration (dlt config / environment):
-- ``SOURCES__GA4__BUCKET_URL``  any fsspec location holding ``events_YYYYMMDD.json[.gz]``: a
-  local folder, ``gs://``, ``s3://`` or a static web server's index (``http://host/ga4/``).
+- ``SOURCES__GA4__BUCKET_URL``  any fsspec location holding ``events_YYYYMMDD[-<shard>].json[.gz]``
+  or ``.parquet``: a local folder, ``gs://`` (gcsfs), ``s3://`` (s3fs) or a static web server's
+  index (``http://host/ga4/``). ``storage_options``: the filesystem's keyword arguments
+  (``endpoint_url`` of an S3-compatible store, gcsfs's ``token``...); credentials otherwise
+  come from the cloud's own chain (``AWS_*``, application default credentials).
 - ``SOURCES__GA4__START_DATE``  first day to load (ISO date), optional.
 - ``SOURCES__GA4__CONNECT_TIMEOUT`` / ``__READ_TIMEOUT``  seconds (default 10 / 60) for an
   ``http(s)://`` bucket: fsspec's HTTP filesystem would otherwise wait up to aiohttp's five
@@ -37,14 +42,17 @@ Tables:
   new columns, quarantined lines, empty files), at WARNING when any of the last three is not
   zero; ``northstar ingest`` prints it under the source's line.
 - ``events_quarantine``  lines that could not be loaded: ``event_date`` (the file's day),
-  ``file_name``, ``line_number`` (1-based, in the decompressed file), ``reason`` and ``line``
-  (the text, cut at 10,000 characters). The rest of the file loads.
+  ``file_name`` (the shard), ``line_number`` (1-based, in the decompressed file; a Parquet
+  file's row number; 0 for a file that does not read at all), ``reason`` and ``line`` (the
+  text, cut at 10,000 characters). The rest of the file loads.
 
 Incremental by day: the newest loaded day is kept in dlt resource state (restored from the
 warehouse when the local pipeline folder is missing). Each run reads the files whose day is
 after ``last day - lookback_days`` (GA4 keeps adding late events to the last days' tables) and
 replaces those days as a whole: ``merge`` with the ``delete-insert`` strategy and
-``merge_key="event_date"``, on both tables, so re-reads never duplicate. A run with no cursor
+``merge_key="event_date"``, on both tables, so re-reads never duplicate. A day is the unit
+replaced, whatever its files: every shard of a re-read day is read in the same run (one load
+package, one staging table), so a day that gained a shard is replaced by all of them. A run with no cursor
 (first load, or a warehouse without state) is a full load: ``replace``, written straight into
 the tables without the staging copy a merge makes (half the load time of a backfill).
 
@@ -96,7 +104,10 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "ga4"
 
-FILE_NAME = re.compile(r"(?:^|/)events_(\d{8})\.json(?:\.gz)?$")
+FILE_NAME = re.compile(
+    r"(?:^|/)events_(?P<day>\d{8})(?:-(?P<shard>\d+))?\.(?P<ext>json\.gz|json|parquet|avro)$")
+#: A shard found in several formats is read from the first of these.
+_FORMATS = ("json.gz", "json", "parquet", "avro")
 #: The export's scalar columns with fixed types: every file yields the same column types.
 SCALAR_COLUMNS = {
     "event_date": "VARCHAR",
@@ -169,16 +180,41 @@ def http_timeouts(bucket_url: str, storage_options: dict[str, Any] | None,
 
 def list_day_files(fs: fsspec.AbstractFileSystem, root: str, retries: Retries | None = None,
                    timeouts: Timeouts | None = None) -> list[tuple[str, str]]:
-    """``(day YYYYMMDD, path)`` of the export files directly under ``root``, sorted by day."""
+    """``(day YYYYMMDD, path)`` of the export files directly under ``root``, sorted by day
+    and shard: a day is one ``events_YYYYMMDD.<ext>`` or EXPORT DATA's shards
+    ``events_YYYYMMDD-<n>.<ext>`` (``<ext>``: ``json.gz``, ``json``, ``parquet``), every one
+    read as that day.
+
+    One name in several formats is read once (json.gz, then json, then parquet). A day with
+    both a whole file and shards (shards joined into one file next to them) reads the whole
+    file only, with a warning. Avro is refused in one line: DuckDB reads it only through an
+    extension downloaded at run time, and fastavro would mean per-row Python on the fast
+    path; EXPORT DATA writes the same rows as Parquet or JSON.
+    """
     retries = retries or Retries.from_runtime()
+    fs.invalidate_cache(root)  # fsspec keeps filesystems and listings: see shards added since
     names = retries.call(lambda: fs.ls(root, detail=False), f"listing {root}", SOURCE, timeouts)
-    found: dict[str, str] = {}
+    found: dict[tuple[str, int], tuple[int, str]] = {}  # (day, shard) -> (preference, path)
     for name in names:
         match = FILE_NAME.search(name.rstrip("/"))
-        # events_X.json.gz wins over events_X.json if both exist
-        if match and (match[1] not in found or name.endswith(".gz")):
-            found[match[1]] = name
-    return sorted(found.items())
+        if match is None:
+            continue
+        key = (match["day"], int(match["shard"]) if match["shard"] else -1)
+        rank = _FORMATS.index(match["ext"])
+        if key not in found or rank < found[key][0]:
+            found[key] = (rank, name)
+    files: list[tuple[str, str]] = []
+    for (day, shard), (_, path) in sorted(found.items()):
+        if shard >= 0 and (day, -1) in found:
+            if shard == min(s for d, s in found if d == day and s >= 0):
+                logger.warning("ga4: events_%s has a whole file and shards: reading %s only",
+                               day, found[(day, -1)][1].rsplit("/", 1)[-1])
+            continue
+        if path.endswith(".avro"):
+            raise ValueError(f"{path.rsplit('/', 1)[-1]} is Avro, which the GA4 source does not "
+                             "read: export with format = 'PARQUET' or 'JSON'")
+        files.append((day, path))
+    return files
 
 
 # --- parsing --------------------------------------------------------------------------------
@@ -317,6 +353,23 @@ def _batches(files: list[tuple[str, str]], batch_files: int) -> Iterator[list[tu
         yield files[i:i + batch_files]
 
 
+def _format_batches(files: list[tuple[str, str]], batch_files: int
+                    ) -> Iterator[list[tuple[str, str]]]:
+    """``_batches`` of files of one format each (JSON and Parquet are parsed apart)."""
+    run: list[tuple[str, str]] = []
+    for item in files:
+        if run and (len(run) == batch_files or _is_parquet(run[0][1]) != _is_parquet(item[1])):
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
+
+
+def _is_parquet(path: str) -> bool:
+    return path.endswith(".parquet")
+
+
 # --- the source -----------------------------------------------------------------------------
 
 
@@ -379,7 +432,7 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
         files = [(day, path) for day, path in list_day_files(fs, root, retries, timeouts)
                  if (since is None or day > since) and (start_day is None or day >= start_day)]
         logger.info("ga4: %d file(s) to read after %s", len(files), since or start_day or "-")
-        batches = list(_batches(files, max(1, batch_files)))
+        batches = list(_format_batches(files, max(1, batch_files)))
         drift = _Drift.start()
         con = duckdb.connect()
         with tempfile.TemporaryDirectory(prefix="northstar_ga4_") as tmp_dir, \
@@ -483,6 +536,10 @@ def _parse_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[str, str]], l
                  ) -> tuple[pa.Table | None, list[pa.Table], dict[str, str]]:
     """One batch of files: its rows (all files at once, or file by file if some line is bad),
     the quarantine tables of the files with bad lines, and the columns read."""
+    if batch and _is_parquet(batch[0][1]):
+        from ingestion.sources import ga4_parquet
+
+        return ga4_parquet.parse_batch(con, batch, local, tmp, drift)
     names = {path: remote.rsplit("/", 1)[-1] for (_, remote), path in zip(batch, local, strict=True)}
     days = {path: day for (day, _), path in zip(batch, local, strict=True)}
     sized = [p for p in local if Path(p).stat().st_size > 0]

@@ -3,11 +3,22 @@
 Sessions expand into events with numpy (no per-event Python); DuckDB then builds the
 export's nested records (``event_params`` as key / typed-value structs, ``device``, ``geo``,
 ``traffic_source``, ``collected_traffic_source``) and writes the files.
+
+Layouts (``layout=``), because users get files from BigQuery's ``EXPORT DATA`` or scheduled
+exports, which shard a day's table into several files:
+- ``daily`` (the default): ``events_YYYYMMDD.json.gz``, one a day.
+- ``json-shards``: ``events_YYYYMMDD-000000000000.json.gz``, ``...-000000000001.json.gz``, ...
+  (:data:`SHARDS_PER_DAY` a day, consecutive runs of the day's rows in the daily file's order).
+- ``parquet-shards``: the same shards as ``.parquet`` with the BigQuery table's own nested
+  types (``sandbox.bigquery_api.GA4_SCHEMA``: REPEATED RECORD -> list of struct, RECORD ->
+  struct, every export column present, null where the simulation has no value), as EXPORT DATA
+  ``format = 'PARQUET'`` writes them.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,6 +38,9 @@ SITE = "https://www.northstar-demo.io"
 #: Share of events that reach the export one or two days late (GA4 keeps accepting them).
 LATE_SHARE = (0.03, 0.01)
 _BATCH_DAYS = 31
+LAYOUTS = ("daily", "json-shards", "parquet-shards")
+SHARDS_PER_DAY = 3
+_ORDER = "event_timestamp, user_pseudo_id, _pos"
 
 
 @dataclass
@@ -254,10 +268,16 @@ order by event_date, event_timestamp, user_pseudo_id, _pos
 
 
 def write_export(out_dir: Path, events: pa.Table, pseudos: Pseudos, user_ids: list[str],
-                 first_traffic: list[tuple[str, str, str]], seed: int, malformed_rate: float = 0.0) -> Ga4Output:
-    """Write ``events_YYYYMMDD.json.gz`` files; malformed lines (if asked) are extra, never replace events."""
+                 first_traffic: list[tuple[str, str, str]], seed: int, malformed_rate: float = 0.0,
+                 layout: str = "daily") -> Ga4Output:
+    """Write the export files of ``layout`` (see the module doc); malformed lines (if asked,
+    JSON layouts only) are extra, never replace events."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown GA4 layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+    if malformed_rate > 0 and layout == "parquet-shards":
+        raise ValueError("--malformed-rate needs a JSON layout: Parquet columns are typed")
     out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("events_*.json.gz"):
+    for old in [*out_dir.glob("events_*.json.gz"), *out_dir.glob("events_*.parquet")]:
         old.unlink()
     con = duckdb.connect()
     con.execute("set threads = 2")
@@ -270,15 +290,12 @@ def write_export(out_dir: Path, events: pa.Table, pseudos: Pseudos, user_ids: li
         con.execute(f"create table {name} as select * from {name}_arrow")
     days, counts = np.unique(events.column("day").to_numpy(), return_counts=True)
     day_strings = [(date(1970, 1, 1) + timedelta(days=d)).strftime("%Y%m%d") for d in days.tolist()]
+    written: dict[str, list[Path]] = {}
 
     def write_day(day_str: str) -> None:
         # one cursor per thread: DuckDB runs them in parallel; ORDER BY keeps the bytes stable
         cursor = con.cursor()
-        cursor.execute(
-            f"copy (select * exclude (_pos) from export where event_date = '{day_str}' "
-            f"order by event_timestamp, user_pseudo_id, _pos) "
-            f"to '{out_dir / f'events_{day_str}.json.gz'}' (format json, compression gzip)"
-        )
+        written[day_str] = _write_day(cursor, out_dir, day_str, layout)
         cursor.close()
 
     # a month of records at a time bounds memory whatever the scale
@@ -294,15 +311,77 @@ def write_export(out_dir: Path, events: pa.Table, pseudos: Pseudos, user_ids: li
     malformed_total = 0
     if malformed_rate > 0:
         for day_str in day_strings:
-            malformed_total += _inject_malformed(out_dir / f"events_{day_str}.json.gz", seed, day_str, malformed_rate)
+            for shard, path in enumerate(written[day_str]):
+                key = [seed, 401, int(day_str)] + ([shard] if layout != "daily" else [])
+                malformed_total += _inject_malformed(path, key, malformed_rate)
     con.close()
-    return Ga4Output(len(by_day), sum(by_day.values()), malformed_total, by_day)
+    files = sum(len(paths) for paths in written.values())
+    return Ga4Output(files, sum(by_day.values()), malformed_total, by_day)
 
 
-def _inject_malformed(path: Path, seed: int, day_str: str, rate: float) -> int:
+def shard_name(day_str: str, shard: int, extension: str) -> str:
+    """EXPORT DATA's name for shard ``shard`` of a day exported to ``events_<day>-*.<ext>``."""
+    return f"events_{day_str}-{shard:012d}.{extension}"
+
+
+def _write_day(cursor: duckdb.DuckDBPyConnection, out_dir: Path, day_str: str, layout: str
+               ) -> list[Path]:
+    """The day's file(s) of ``layout``, written from the ``export`` table."""
+    where = f"event_date = '{day_str}'"
+    if layout == "daily":
+        path = out_dir / f"events_{day_str}.json.gz"
+        cursor.execute(f"copy (select * exclude (_pos) from export where {where} order by {_ORDER}) "
+                       f"to '{path}' (format json, compression gzip)")
+        return [path]
+    parquet = layout == "parquet-shards"
+    columns = _parquet_columns(cursor) if parquet else "* exclude (_pos, _shard)"
+    cursor.execute(f"create temp table day_rows as select *, ntile({SHARDS_PER_DAY}) over "
+                   f"(order by {_ORDER}) as _shard from export where {where}")
+    shards = cursor.execute("select max(_shard) from day_rows").fetchone()[0] or 0
+    paths = []
+    for shard in range(shards):
+        path = out_dir / shard_name(day_str, shard, "parquet" if parquet else "json.gz")
+        options = "format parquet" if parquet else "format json, compression gzip"
+        cursor.execute(f"copy (select {columns} from day_rows where _shard = {shard + 1} "
+                       f"order by {_ORDER}) to '{path}' ({options})")
+        paths.append(path)
+    cursor.execute("drop table day_rows")
+    return paths
+
+
+def _structure(field: dict) -> object:
+    """The ``json_transform`` structure of a BigQuery schema field: RECORD -> object of its
+    fields (a struct), REPEATED -> a list, scalars their DuckDB type."""
+    if field["type"] == "RECORD":
+        inner: object = {f["name"]: _structure(f) for f in field["fields"]}
+    else:
+        inner = {"INTEGER": "BIGINT", "FLOAT": "DOUBLE", "BOOLEAN": "BOOLEAN"}.get(
+            field["type"], "VARCHAR")
+    return [inner] if field["mode"] == "REPEATED" else inner
+
+
+def _parquet_columns(cursor: duckdb.DuckDBPyConnection) -> str:
+    """The select list of a Parquet shard: every column of the BigQuery table, in its order
+    and with its nested types (the export's JSON records read into them; a field the record
+    lacks is null), null when the simulation has no such column."""
+    from sandbox.bigquery_api import GA4_SCHEMA  # the one statement of the table's schema
+
+    have = {row[0] for row in cursor.execute("describe export").fetchall()}
+    columns = []
+    for field in GA4_SCHEMA:
+        name, structure = field["name"], _structure(field)
+        if isinstance(structure, str):  # a scalar
+            columns.append(f"cast({name if name in have else 'null'} as {structure}) as {name}")
+        else:
+            source = f"{name}::json" if name in have else "null::json"
+            columns.append(f"json_transform({source}, '{json.dumps(structure)}') as {name}")
+    return ", ".join(columns)
+
+
+def _inject_malformed(path: Path, key: list[int], rate: float) -> int:
     """Insert truncated JSON lines at seeded positions (extra lines: every real event stays)."""
     lines = gzip.decompress(path.read_bytes()).splitlines()
-    rng = np.random.default_rng([seed, 401, int(day_str)])
+    rng = np.random.default_rng(key)
     bad = set(np.flatnonzero(rng.random(len(lines)) < rate).tolist())
     out = []
     for i, line in enumerate(lines):
