@@ -98,7 +98,8 @@ class SandboxServer(ThreadingHTTPServer):
                 return self.faults.decide(request) or self.tokens.token_endpoint(request)
         found = route(request.path)
         if found is None:
-            return Response.json({"error": {"message": f"Unrecognized request URL ({request.method}: {request.path})."}}, 404)
+            message = f"Unrecognized request URL ({request.method}: {request.path})."
+            return Response.json({"error": {"message": message}}, 404)
         name, handler = found
         with self.lock:
             self.request_counts[name] += 1

@@ -13,7 +13,8 @@ Configuration (dlt config / environment):
   ``http(s)://`` bucket: fsspec's HTTP filesystem would otherwise wait up to aiohttp's five
   minutes per request. Each request is retried by the rule every source shares
   (``ingestion.common.retries``: dlt's ``RUNTIME__REQUEST_*`` settings, default 5 attempts);
-  a server that never answers fails the source in one line naming the file and the seconds. For ``gs://`` / ``s3://`` pass the client's own timeouts in
+  a server that never answers fails the source in one line naming the file and the seconds.
+  For ``gs://`` / ``s3://`` pass the client's own timeouts in
   ``storage_options``.
 
 Tables:
@@ -57,7 +58,8 @@ package, one staging table), so a day that gained a shard is replaced by all of 
 the tables without the staging copy a merge makes (half the load time of a backfill).
 
 Fast path: no per-row Python. Remote files are fetched in a thread pool (retrying transient
-errors and 429s, honouring ``Retry-After``: ``ingestion.common.retries``) into a temporary folder, local ones are read in
+errors and 429s, honouring ``Retry-After``: ``ingestion.common.retries``) into a temporary
+folder, local ones are read in
 place. Per batch of files, one DuckDB query reads every line's keys (and counts each file's
 objects: an empty file is told apart from a broken one), then DuckDB's ``read_json`` parses
 the batch at once with an explicit ``columns=`` schema and hands dlt an Arrow table (written as

@@ -112,7 +112,8 @@ def cohort_heatmap(ax: Axes, figures: WeeklyFigures) -> None:
     index = {c: i for i, c in enumerate(cohorts)}
     for row in figures.cohorts:
         value = row["logo_retention"]
-        grid[index[row["cohort_month"]]][row["months_since_start"]] = float(value) if value is not None else float("nan")
+        cell = float(value) if value is not None else float("nan")
+        grid[index[row["cohort_month"]]][row["months_since_start"]] = cell
     image = ax.imshow(grid, cmap="YlGnBu", vmin=0, vmax=1, aspect="auto")
     for i, line in enumerate(grid):
         for j, value in enumerate(line):

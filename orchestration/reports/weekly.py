@@ -135,7 +135,8 @@ def render_html(figures: WeeklyFigures) -> str:
         return f'<img alt="{alt}" src="data:image/png;base64,{_png(charts.single(name, figures, size))}">'
 
     sections = [
-        f"<h1>{html.escape(title(figures))}</h1><p class='sub'>{html.escape(subtitle(figures)).replace(chr(10), '<br>')}</p>",
+        f"<h1>{html.escape(title(figures))}</h1>"
+        f"<p class='sub'>{html.escape(subtitle(figures)).replace(chr(10), '<br>')}</p>",
         "<h2>Week over week</h2>", _html_table(week_over_week(figures)), chart("mrr_trend"),
         chart("weekly_activity"), chart("mrr_movements"),
         "<h2>KPI status</h2>", _html_table(kpi_table(figures), status_column=3),

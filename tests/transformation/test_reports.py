@@ -108,8 +108,10 @@ def test_digest_posts_the_marts_figures_of_the_last_day_of_data(warehouse, recei
                      "order by status = 'yellow', metric")
 
     figures = read_digest(warehouse)
-    assert (figures.day, figures.mrr, figures.previous_mrr, figures.active_customers) == (day, mrr, before, customers)
-    assert (figures.new_trials, figures.new_customers) == (conversions.get("trial_start", 0), conversions.get("paid", 0))
+    assert (figures.day, figures.mrr, figures.previous_mrr, figures.active_customers) == (
+        day, mrr, before, customers)
+    assert (figures.new_trials, figures.new_customers) == (
+        conversions.get("trial_start", 0), conversions.get("paid", 0))
     assert (figures.churned_mrr, figures.churned_customers) == (churn, churned)
     assert [(k.metric, k.status, k.value) for k in figures.kpis] == [a[:3] for a in attention]
     assert attention, "the small sandbox has red KPIs (weekly trial sign-ups, blended CAC)"
@@ -318,7 +320,8 @@ def test_a_failed_build_sends_the_failure_alert_and_no_report(warehouse, receive
     assert not success
     assert len(receiver.bodies) == 1
     assert receiver.bodies[0]["text"].startswith("Northstar: run ")
-    assert "check stripe/invoices:amounts_are_not_negative: 1 of 3000 rows has amount_due < 0" in receiver.bodies[0]["text"]
+    failed_check = "check stripe/invoices:amounts_are_not_negative: 1 of 3000 rows has amount_due < 0"
+    assert failed_check in receiver.bodies[0]["text"]
     assert not (warehouse.parent / "reports").exists()
 
 
