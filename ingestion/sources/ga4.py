@@ -427,8 +427,7 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
         # no cursor (also none restored from the warehouse): a full load, written straight
         # into the tables (no staging copy); with a cursor, re-read days are replaced by merge
         disposition: Any = MERGE if last_day else "replace"
-        hinted = False
-        json_columns = set(NESTED_COLUMNS)
+        hinter = EventsHinter(disposition)
         retries = Retries.from_runtime()  # the rule every source shares
         fs, root = fsspec.core.url_to_fs(bucket_url, **options)
         files = [(day, path) for day, path in list_day_files(fs, root, retries, timeouts)
@@ -461,21 +460,7 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
             for i, batch in enumerate(batches):
                 table, quarantined, columns, ahead = pending.result()
                 pending = parser.submit(parse, i + 1, ahead) if i + 1 < len(batches) else None
-                if table is not None:
-                    new_json = {c for c, t in columns.items() if t == "JSON"} - json_columns
-                    if not hinted or new_json:
-                        # the first item sets this run's write disposition; fields nobody
-                        # knew, read as JSON, are declared JSON too
-                        json_columns |= new_json
-                        table = dlt.mark.with_hints(table, dlt.mark.make_hints(
-                            write_disposition=disposition,
-                            columns={c: {"data_type": "json"} for c in sorted(json_columns)}))
-                        hinted = True
-                    yield table
-                for bad in quarantined:  # same disposition and merge key, own table
-                    yield dlt.mark.with_hints(bad, dlt.mark.make_hints(
-                        table_name=QUARANTINE_TABLE, write_disposition=disposition,
-                        merge_key="event_date"), create_table_variant=True)
+                yield from hinter.items(table, quarantined, columns)
                 shutil.rmtree(tmp / f"batch_{i}", ignore_errors=True)
                 state["last_day"] = max(batch[-1][0], state.get("last_day") or "")
         con.close()
@@ -520,6 +505,36 @@ class _Drift:
     def empty(self, file_name: str) -> None:
         self.tally.empty_files.append(file_name)
         logger.warning("ga4: %s is empty (no events in it): nothing loaded from it", file_name)
+
+
+class EventsHinter:
+    """The hints a batch of events goes out with, the same for files and BigQuery tables.
+
+    The first item sets this run's write disposition; fields nobody knew, read as JSON, are
+    declared JSON too (when they first appear); quarantined rows go to their own table with
+    the same disposition and merge key.
+    """
+
+    def __init__(self, disposition: Any) -> None:
+        self.disposition = disposition
+        self.json_columns = set(NESTED_COLUMNS)
+        self.hinted = False
+
+    def items(self, rows: pa.Table | None, quarantined: list[pa.Table],
+              columns: dict[str, str]) -> Iterator[Any]:
+        if rows is not None:
+            new_json = {c for c, t in columns.items() if t == "JSON"} - self.json_columns
+            if not self.hinted or new_json:
+                self.json_columns |= new_json
+                rows = dlt.mark.with_hints(rows, dlt.mark.make_hints(
+                    write_disposition=self.disposition,
+                    columns={c: {"data_type": "json"} for c in sorted(self.json_columns)}))
+                self.hinted = True
+            yield rows
+        for bad in quarantined:
+            yield dlt.mark.with_hints(bad, dlt.mark.make_hints(
+                table_name=QUARANTINE_TABLE, write_disposition=self.disposition,
+                merge_key="event_date"), create_table_variant=True)
 
 
 def _read_shaped(con: duckdb.DuckDBPyConnection, paths: list[str], columns: dict[str, str]

@@ -365,8 +365,7 @@ def _read(settings: Settings, state: dict[str, Any], since: str | None, start_da
     storage = storage_client(client, settings) if tables else None
     drift = ga4._Drift.start()
     con = duckdb.connect()
-    json_columns = set(ga4.NESTED_COLUMNS)
-    hinted = False
+    hinter = ga4.EventsHinter(disposition)
     with tempfile.TemporaryDirectory(prefix="northstar_ga4_bq_") as tmp_dir, \
             ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         tmp = Path(tmp_dir)
@@ -389,19 +388,7 @@ def _read(settings: Settings, state: dict[str, Any], since: str | None, start_da
                                    "(first: row %d, %s)", name, len(bad), bad[0][0], bad[0][1])
                     quarantined.append(ga4._quarantine(day, name, bad))
                     drift.tally.quarantined += len(bad)
-            if rows is not None:
-                new_json = {c for c, t in columns.items() if t == "JSON"} - json_columns
-                if not hinted or new_json:
-                    json_columns |= new_json
-                    rows = dlt.mark.with_hints(rows, dlt.mark.make_hints(
-                        write_disposition=disposition,
-                        columns={c: {"data_type": "json"} for c in sorted(json_columns)}))
-                    hinted = True
-                yield rows
-            for bad_rows in quarantined:
-                yield dlt.mark.with_hints(bad_rows, dlt.mark.make_hints(
-                    table_name=ga4.QUARANTINE_TABLE, write_disposition=disposition,
-                    merge_key="event_date"), create_table_variant=True)
+            yield from hinter.items(rows, quarantined, columns)
             for path, _ in fetched:
                 Path(path).unlink(missing_ok=True)
             daily = [day for day, name in batch if not TABLE.match(name)["intraday"]]
