@@ -377,6 +377,10 @@ def _run_worker(args: argparse.Namespace, run_id: str) -> int:
             print("    " + " | ".join(columns))
             for row in rows:
                 print("    " + " | ".join(_cell(v) for v in row))
+        from orchestration.run_summary import dashboards_line
+
+        if line := dashboards_line():
+            print(f"  {line}")
     mode = "sandbox" if args.sandbox else "production"
     print(f"northstar run ({mode}): {'ok' if outcome.success else 'FAILED'} in {time.perf_counter() - began:.1f}s")
     return 0 if outcome.success else 1
