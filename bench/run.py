@@ -10,6 +10,8 @@ so that one's memory does not weigh on the next):
 2. bench/ga4_load.py: the GA4 source against DuckDB's own read_json of the same files.
 3. bench/dbt_overhead.py (default and large): dbt build against the same SQL run directly.
 4. bench/bi_queries.py: ten BI queries on the published marts, median and p95.
+5. bench/dashboard_load.py: each dashboard page's load time in headless Chromium (and the
+   snapshot and render times behind it).
 Results: bench/results/<part>_<scale>.json and bench/results/bench.json (the summary, with
 the machine and each target met or not), plus a table on stdout. Figures, not a test: nothing
 here fails a build.
@@ -53,6 +55,7 @@ def bench_scale(scale: str, repeats: int) -> dict:
              "--work-dir", str(WORK / "dbt_overhead" / scale), "--partial-parse",
              "--out", str(RESULTS / f"dbt_overhead_{scale}.json"))
     _run("bi_queries.py", "--warehouse", str(run0 / "northstar.duckdb"), "--out", str(RESULTS / f"bi_queries_{scale}.json"))
+    _run("dashboard_load.py", "--warehouse", str(run0 / "northstar.duckdb"), "--out", str(RESULTS / f"dashboard_load_{scale}.json"))
     return summarise(scale)
 
 
@@ -74,6 +77,9 @@ def summarise(scale: str) -> dict:
         row.update(dbt_ratio=dbt["ratio"], dbt_fixed_s=dbt["fixed_seconds"])
     if bi:
         row.update(bi_median_ms=bi["overall"]["median_ms"], bi_p95_ms=bi["overall"]["p95_ms"])
+    dashboards = _load(f"dashboard_load_{scale}.json")
+    if dashboards:
+        row.update(dashboard_load_s=dashboards["slowest_median_s"], dashboard_render_s=dashboards["render_seconds"])
     return row
 
 
@@ -106,6 +112,10 @@ def targets(rows: dict[str, dict]) -> list[tuple[str, str, bool | None]]:
     for scale, row in rows.items():
         if "bi_p95_ms" in row:
             out.append((f"BI queries p95 < 100 ms ({scale})", f"{row['bi_p95_ms']:.1f} ms", row["bi_p95_ms"] < 100))
+    for scale, row in rows.items():
+        if "dashboard_load_s" in row:
+            out.append((f"dashboard page load < 3 s ({scale})", f"{row['dashboard_load_s']:.2f} s (slowest page's median)",
+                        row["dashboard_load_s"] < 3))
     return out
 
 
