@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export NORTHSTAR_WAREHOUSE ?= $(CURDIR)/warehouse/northstar.duckdb
 
-.PHONY: install run dev test lint bench clean
+.PHONY: install run dev dashboards test lint bench clean
 
 install: .venv/.installed
 
@@ -21,6 +21,11 @@ run: install
 # The Dagster UI (dagster dev) on http://127.0.0.1:3000, with the sandbox serving the sources.
 dev: install
 	$(UV) run northstar dev --sandbox
+
+# The dashboards (dbt Charts, dashboards/charts/) rendered from the serving snapshot that the last
+# `make run` wrote, served on http://127.0.0.1:8088/ (NORTHSTAR_DASHBOARDS_PORT). Ctrl-C stops.
+dashboards: install
+	$(UV) run python -m orchestration.dashboards
 
 # sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock
 test: install

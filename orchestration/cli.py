@@ -241,15 +241,18 @@ def _run_worker(args: argparse.Namespace, run_id: str) -> int:
     else:
         for line in outcome.step_failures:
             print(f"  failed: {line}", file=sys.stderr)
-    print(f"  warehouse: {'published to ' + str(warehouse_path()) if outcome.published else 'NOT published (the last published warehouse is unchanged)'}")
+    kept = "NOT published (the last published warehouse is unchanged)"
+    print(f"  warehouse: {'published to ' + str(warehouse_path()) if outcome.published else kept}")
     if outcome.published:
-        from orchestration.run_summary import report_queries
+        from orchestration.run_summary import dashboards_line, report_queries
 
         for name, (columns, rows) in report_queries().items():
             print(f"  {name}:")
             print("    " + " | ".join(columns))
             for row in rows:
                 print("    " + " | ".join(_cell(v) for v in row))
+        if line := dashboards_line():
+            print(f"  {line}")
     if outcome.report:
         print(f"  weekly report: {outcome.report}")
     mode = "sandbox" if args.sandbox else "production"

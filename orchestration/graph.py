@@ -1,11 +1,11 @@
 """The Dagster definitions, built from the environment (``orchestration.definitions`` holds them).
 
 One asset graph: raw tables (dlt) -> dbt seeds, staging, intermediate, core and metric marts
--> ``published_warehouse`` -> the reports (``daily_digest``, ``weekly_report``).
-Checks: every dbt test, the great-expectations suites, the KPI alerts, raw freshness, published
-history not getting worse and, on the sandbox, reconciliation with its truth (through
-orchestration/plugins.py, the one door to the sandbox). ``northstar run`` executes the same
-``nightly`` job in-process.
+-> ``published_warehouse`` -> ``serving_snapshot`` -> ``dashboards``, and the reports
+(``daily_digest``, ``weekly_report``). Checks: every dbt test, the great-expectations suites,
+the KPI alerts, raw freshness, published history not getting worse and, on the sandbox,
+reconciliation with its truth (through orchestration/plugins.py, the one door to the sandbox).
+``northstar run`` executes the same ``nightly`` job in-process.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from orchestration.alerts import northstar_run_failure_alert
 from orchestration.assets.dbt import dbt_models, dbt_resource
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.serving import SERVING_ASSETS
 from orchestration.checks.freshness import build_freshness_checks, build_freshness_sensor
 from orchestration.checks.history import build_history_check
 from orchestration.checks.kpi import build_kpi_checks
@@ -34,7 +35,7 @@ def build_definitions() -> Definitions:
     jobs = build_jobs(INGESTION_ASSETS, dbt_models, configured_sources())
     return Definitions(
         assets=[*INGESTION_ASSETS, dbt_models, build_publish_asset([*INGESTION_ASSETS, dbt_models]),
-                *REPORT_ASSETS],
+                *REPORT_ASSETS, *SERVING_ASSETS],
         asset_checks=[*build_quality_checks(), build_kpi_checks(), *plugins.asset_checks(),
                       build_history_check(plugins.history_judge()), *freshness],
         jobs=jobs,

@@ -3,7 +3,8 @@
 - ``nightly``: every asset and check (ingestion, every dbt model and test, the quality suites,
   the KPI alerts) then publishing. Built from all assets, never from a dbt selection, which
   would leave ingestion out. Default 02:00 UTC (``NORTHSTAR_NIGHTLY_CRON``), on by default.
-- ``incremental``: ingestion, the incremental dbt models with what they read, and publishing,
+- ``incremental``: ingestion, the incremental dbt models with what they read, publishing and the
+  serving snapshot and dashboards after it,
   for teams that want fresher data between nightly builds. Default every 15 minutes
   (``NORTHSTAR_INCREMENTAL_CRON``); off until switched on in the UI (or with
   ``NORTHSTAR_INCREMENTAL_SCHEDULE=on``), as it costs a copy of the warehouse per run.
@@ -31,6 +32,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from dagster_dbt import build_dbt_asset_selection
 
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
+from orchestration.assets.serving import DASHBOARDS, SERVING_SNAPSHOT
 
 NIGHTLY = "nightly"
 INCREMENTAL = "incremental"
@@ -47,7 +49,9 @@ def build_jobs(raw_assets: Sequence[AssetsDefinition], dbt_assets: AssetsDefinit
                                description="Everything: load, build, audit, publish.", tags={"northstar/job": NIGHTLY})
     incremental_models = build_dbt_asset_selection([dbt_assets], dbt_select="+config.materialized:incremental")
     incremental = define_asset_job(
-        INCREMENTAL, selection=AssetSelection.assets(*raw_assets) | incremental_models | AssetSelection.assets(PUBLISHED_WAREHOUSE),
+        INCREMENTAL,
+        selection=AssetSelection.assets(*raw_assets) | incremental_models
+        | AssetSelection.assets(PUBLISHED_WAREHOUSE, SERVING_SNAPSHOT, DASHBOARDS),
         description="Load every source, refresh the incremental models, audit, publish.",
         executor_def=in_process_executor,
         tags={"northstar/job": INCREMENTAL})
@@ -64,5 +68,6 @@ def build_schedules(jobs: Sequence[UnresolvedAssetJobDefinition]) -> list[Schedu
         ScheduleDefinition(name="incremental_schedule", job=by_name[INCREMENTAL],
                            cron_schedule=os.environ.get("NORTHSTAR_INCREMENTAL_CRON") or "*/15 * * * *",
                            execution_timezone="UTC",
-                           default_status=DefaultScheduleStatus.RUNNING if incremental_on else DefaultScheduleStatus.STOPPED),
+                           default_status=(DefaultScheduleStatus.RUNNING if incremental_on
+                                           else DefaultScheduleStatus.STOPPED)),
     ]

@@ -26,3 +26,15 @@ def report_queries() -> dict[str, tuple[list[str], list[tuple]]]:
             cursor = con.execute(sql.replace(f"main.{name}", relation))
             result[name] = ([d[0] for d in cursor.description], cursor.fetchall())
     return result
+
+
+def dashboards_line() -> str | None:
+    """Where the dashboards are, when this run rendered them (their index is newer than the
+    serving snapshot it was rendered from); else None."""
+    from orchestration.dashboards import output_dir
+    from orchestration.serving import serving_path
+
+    index, snapshot = output_dir() / "index.html", serving_path()
+    if not index.exists() or not snapshot.exists() or index.stat().st_mtime < snapshot.stat().st_mtime:
+        return None
+    return f"dashboards: {index} (serve them with `make dashboards`); BI tools read {snapshot}"

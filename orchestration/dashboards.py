@@ -1,0 +1,139 @@
+"""The dashboards: dbt Charts boards (``dashboards/charts/*.yml``) rendered from the serving
+snapshot into static, self-contained HTML pages, and a local server for them.
+
+Why static pages: each page carries its data and its charts (Vega-Lite, inlined), so it opens
+from a file or any web server, with no query at view time and no connection to the
+warehouse; the nightly renders them after the serving snapshot (``orchestration/serving.py``),
+and ``make dashboards`` renders and serves them. Why dbt Charts and not Evidence:
+docs/dashboards.md.
+
+``dct`` runs as a subprocess with ``--no-cache`` (its default query cache is a per-user file
+shared by every project, which would show a previous snapshot's numbers) and with usage
+statistics off (``DO_NOT_TRACK``): the build needs no network.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.serving import PROJECT_DIR, serving_path
+
+DASHBOARDS_DIR = PROJECT_DIR / "dashboards"
+BOARDS_DIR = DASHBOARDS_DIR / "charts"
+DCT = str(Path(sys.executable).with_name("dct"))
+#: The pages, in the order of the index: (board file stem, title).
+PAGES = (("executive", "Executive"), ("marketing", "Marketing"), ("product", "Product"))
+
+
+@dataclass(frozen=True)
+class DashboardsBuildError(Exception):
+    """``dct render`` failed: its last lines say why (a query error names the board and line)."""
+
+    detail: str
+
+    def __str__(self) -> str:
+        return f"dashboards: dct render failed: {self.detail}"
+
+
+def output_dir() -> Path:
+    """Where the pages are written: ``NORTHSTAR_DASHBOARDS_DIR``, else
+    ``<serving snapshot folder>/dashboards`` (beside the file they were rendered from)."""
+    setting = os.environ.get("NORTHSTAR_DASHBOARDS_DIR")
+    return Path(setting).expanduser().resolve() if setting else serving_path().parent / "dashboards"
+
+
+def build(snapshot: Path | None = None, out: Path | None = None) -> Path:
+    """Render every page from ``snapshot`` into ``out`` (plus an index.html); return the index."""
+    snapshot = snapshot or serving_path()
+    out = out or output_dir()
+    if not snapshot.exists():
+        raise DashboardsBuildError(f"no serving snapshot at {snapshot} (run `northstar run` first)")
+    out.mkdir(parents=True, exist_ok=True)
+    boards = [str(BOARDS_DIR / f"{stem}.yml") for stem, _ in PAGES]
+    env = {**os.environ, "NORTHSTAR_SERVING_WAREHOUSE": str(snapshot), "DO_NOT_TRACK": "1",
+           "DCT_NO_AUTO_INSTALL": "1", "DCT_NO_WORKSPACE_GUARD": "1"}
+    done = subprocess.run(
+        [DCT, "--no-send-anonymous-usage-stats", "render", *boards, "--format", "html", "--no-cache",
+         "--no-warnings", "--project-dir", str(DASHBOARDS_DIR), "--output", str(out / "{stem}.html")],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        raise DashboardsBuildError(" ".join(lines[-6:]) or f"exit {done.returncode}")
+    index = out / "index.html"
+    index.write_text(_index_html(snapshot), encoding="utf-8")
+    return index
+
+
+def _index_html(snapshot: Path) -> str:
+    links = "\n".join(f'    <li><a href="{stem}.html">{title}</a></li>' for stem, title in PAGES)
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>Northstar dashboards</title></head>\n<body style=\"font-family: sans-serif\">\n"
+            f"  <h1>Northstar dashboards</h1>\n  <ul>\n{links}\n  </ul>\n"
+            f"  <p>Rendered from {html.escape(str(snapshot))}</p>\n</body></html>\n")
+
+
+def serve(folder: Path, port: int = 0, host: str = "127.0.0.1"):
+    """A threaded HTTP server of ``folder`` on ``host:port`` (0: a free port), started; the
+    caller stops it with ``shutdown()``. Its URL: ``http://{host}:{server.server_port}/``."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/favicon.ico":  # browsers ask for one; a 404 is a console error
+                self.send_response(204)
+                self.end_headers()
+                return
+            super().do_GET()
+
+    server = ThreadingHTTPServer((host, port), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True, name="dashboards-http").start()
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m orchestration.dashboards [--port N] [--build-only]`` (``make dashboards``):
+    render the pages from the serving snapshot, print where, and serve them until Ctrl-C."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m orchestration.dashboards", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("NORTHSTAR_DASHBOARDS_PORT", "8088")))
+    parser.add_argument("--build-only", action="store_true", help="render the pages, do not serve them")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    try:
+        index = build()
+    except DashboardsBuildError as exc:
+        print(f"northstar: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"dashboards: rendered {len(PAGES)} pages from {serving_path()} in "
+          f"{time.perf_counter() - began:.1f}s: {index}", flush=True)
+    if args.build_only:
+        return 0
+    try:
+        server = serve(index.parent, args.port)
+    except OSError as exc:
+        print(f"northstar: error: cannot serve the dashboards on port {args.port}: {exc.strerror} "
+              f"(set NORTHSTAR_DASHBOARDS_PORT)", file=sys.stderr)
+        return 2
+    print(f"dashboards: serving on http://127.0.0.1:{server.server_port}/ (Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

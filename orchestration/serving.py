@@ -1,0 +1,107 @@
+"""The serving snapshot: what BI tools and the dashboards read, written after each publish.
+
+Readers never open the file the nightly writes (``NORTHSTAR_WAREHOUSE``). After a publish,
+:func:`write_snapshot` copies the marts (``models/marts/core`` into schema ``core``,
+``models/marts/metrics`` into ``metrics``, with the KPI thresholds) into a new file beside the
+published one and renames it over ``<warehouse folder>/serving/northstar.duckdb``
+(``NORTHSTAR_SERVING_WAREHOUSE``) in one ``os.replace``. So:
+
+- a reader is never locked out and never sees a half-written snapshot: the build writes a
+  file no reader has open, and readers open the snapshot read-only;
+- a reader's open connection keeps reading the snapshot it opened (POSIX keeps the old inode),
+  consistent with itself; it reconnects to see the next build (tests/serving/test_snapshot.py);
+- the schemas are the BI contract (``core.dim_customers``, ``metrics.mrr_summary``), whatever
+  schemas the warehouse builds them in;
+- the file is written in DuckDB's 1.4 storage format (``SERVING_STORAGE_VERSION``), which
+  DuckDB 1.4 and later open, so BI drivers that bundle an older DuckDB than the warehouse's
+  (Evidence's 1.4.2, JDBC and ODBC drivers) can read it; the warehouse itself may be newer.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from ingestion.warehouse import connect, warehouse_path
+
+#: The dbt project (the repository root): its marts folders name what is served.
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+#: The oldest DuckDB storage format the snapshot is written in: readable by DuckDB >= 1.4.
+SERVING_STORAGE_VERSION = "v1.4.0"
+#: Seeds the dashboards read beside the marts: (schema in the snapshot, seed name).
+SERVING_SEEDS = (("metrics", "kpi_thresholds"),)
+
+
+def serving_path() -> Path:
+    """The snapshot BI tools read: ``NORTHSTAR_SERVING_WAREHOUSE``, else
+    ``<warehouse folder>/serving/northstar.duckdb``."""
+    setting = os.environ.get("NORTHSTAR_SERVING_WAREHOUSE")
+    if setting:
+        return Path(setting).expanduser().resolve()
+    return warehouse_path().parent / "serving" / "northstar.duckdb"
+
+
+def serving_tables(project_dir: Path = PROJECT_DIR) -> list[tuple[str, str]]:
+    """(snapshot schema, relation name) of every mart and serving seed, from the dbt project's
+    folders: a new mart is served without touching this module."""
+    marts = project_dir / "models" / "marts"
+    tables = [(folder.name, sql.stem) for folder in sorted(p for p in marts.iterdir() if p.is_dir())
+              for sql in sorted(folder.glob("*.sql"))]
+    return tables + list(SERVING_SEEDS)
+
+
+def write_snapshot(published: Path | None = None, target: Path | None = None) -> Path:
+    """Copy the marts of ``published`` into a new file and rename it over ``target``; return it.
+
+    A mart missing from the warehouse (a source never configured still builds its marts, so
+    this means a broken build) fails in one line naming it, and the old snapshot stays.
+    """
+    published = published or warehouse_path()
+    target = target or serving_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.{os.getpid()}.new")
+    staged.unlink(missing_ok=True)
+    try:
+        # Not read_only: dbt may hold the published file open in this process (the tests run it
+        # in-process), and DuckDB refuses a second configuration of one file in a process. The
+        # run holds the warehouse's lock, so nothing else writes it meanwhile; this only reads.
+        with connect(published, read_only=False) as con:
+            con.execute(f"attach '{_sql_path(staged)}' as serving_snapshot "
+                        f"(storage_version '{SERVING_STORAGE_VERSION}')")
+            try:
+                _copy_marts(con, published)
+            finally:  # the instance may be dbt's, and outlive this connection
+                con.execute("detach serving_snapshot")
+        with open(staged, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+        Path(f"{staged}.wal").unlink(missing_ok=True)
+    return target
+
+
+def _copy_marts(con: duckdb.DuckDBPyConnection, published: Path) -> None:
+    where = _relations(con)
+    for schema, name in serving_tables():
+        source = where.get(name)
+        if source is None:
+            raise LookupError(f"serving snapshot: {name} is not in {published}")
+        con.execute(f"create schema if not exists serving_snapshot.{schema}")
+        con.execute(f'create table serving_snapshot.{schema}.{name} as select * from "{source}".{name}')
+
+
+def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Relation name -> schema in the published file (the first schema holding it)."""
+    rows = con.execute("select table_name, table_schema from information_schema.tables "
+                       "where table_catalog = current_database() order by table_schema").fetchall()
+    found: dict[str, str] = {}
+    for name, schema in rows:
+        found.setdefault(name, schema)
+    return found
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
