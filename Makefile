@@ -11,7 +11,8 @@ install: .venv/.installed
 .venv/.installed: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@# the dashboards' browser test drives Debian's headless Chromium
-	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null || \
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
 		{ echo "make: cannot install chromium (apt-get install chromium, as root)" >&2; exit 1; }
 	$(UV) sync --frozen
 	@mkdir -p warehouse
