@@ -112,6 +112,10 @@ TABLES: dict[str, tuple[str, list[str]]] = {
          " adoption_rate decimal(38,6), habitual_rate decimal(38,6)"), [
             "(10, 10, 6, 3, 1, 1, 0.6, 0.3, 0.1)", "(5, 4, 2, 2, 0, 0.8, 0.4, 0.4, 0)",
         ]),
+    "main.user_engagement": (
+        "activity_date date, daily_active_users bigint, monthly_active_users bigint, dau_mau_ratio decimal(38,6)", [
+            "(date '2026-10-30', 39, 200, 0.195)", "(date '2026-10-31', 0, 0, null)",  # no MAU: no ratio
+        ]),
     "main.funnel": (
         ("funnel_view varchar, visitors hugeint, sign_ups hugeint, activated hugeint, trials hugeint,"
          " paid hugeint, expanded hugeint, visitor_to_sign_up_rate decimal(38,6),"

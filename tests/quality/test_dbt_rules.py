@@ -31,6 +31,8 @@ BREAKAGES = {
         "is_between_kpi_alerts_metric_value__1__0",
     "update main.fct_ad_spend_daily set spend_amount_usd = -1 where currency = 'USD'":
         "at_least_fct_ad_spend_daily_spend_amount_usd",
+    "update main.user_engagement set dau_mau_ratio = 1.2 where daily_active_users = 39":
+        "is_between_user_engagement_dau_mau_ratio",
     "update main.cohort_retention set logo_retention = 1.1 where months_since_start = 1":
         "is_between_cohort_retention_logo_retention__1__0",
 }
