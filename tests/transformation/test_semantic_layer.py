@@ -96,10 +96,10 @@ def test_validate_configs(mf_project):
     assert passed == 6 and "Breaking issues" not in done.stdout, done.stdout
 
 
-def test_mrr_by_month_equals_mrr_summary(built_warehouse, mf_project, tmp_path):
-    """MRR, ARR, customers (balances) and the month's movements, month by month."""
-    metrics = ["mrr", "arr", "customers", "new_mrr", "expansion_mrr", "contraction_mrr",
-               "churned_mrr", "reactivation_mrr"]
+def _by_month(built_warehouse, mf_project, tmp_path, metrics: list[str], columns: str
+              ) -> tuple[dict, dict]:
+    """``mf query`` of ``metrics`` by month, and the reporting rows of ``mrr_summary``'s
+    ``columns`` (in the same order), each as month -> values."""
     got = {
         row["metric_time__month"]: tuple(row[m] for m in metrics)
         for row in mf_query(mf_project, metrics, ["metric_time__month"], tmp_path)
@@ -107,11 +107,20 @@ def test_mrr_by_month_equals_mrr_summary(built_warehouse, mf_project, tmp_path):
     expected = {
         month: tuple(_decimal(v) for v in values)
         for month, *values in built_warehouse.query(
-            "select month, ending_mrr, ending_arr, ending_customers, new_mrr, expansion_mrr, "
-            "contraction_mrr, churn_mrr, reactivation_mrr from main.mrr_summary "
-            "where currency_scope = 'reporting'"
+            f"select month, {columns} from main.mrr_summary where currency_scope = 'reporting'"
         )
     }
+    return got, expected
+
+
+def test_mrr_by_month_equals_mrr_summary(built_warehouse, mf_project, tmp_path):
+    """MRR, ARR, customers (balances) and the month's movements, month by month."""
+    got, expected = _by_month(
+        built_warehouse, mf_project, tmp_path,
+        ["mrr", "arr", "customers", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
+         "reactivation_mrr"],
+        "ending_mrr, ending_arr, ending_customers, new_mrr, expansion_mrr, contraction_mrr, "
+        "churn_mrr, reactivation_mrr")
     assert len(expected) >= 12
     assert sum(1 for values in expected.values() if values[0] > 0) >= 6
     assert got == expected
@@ -142,19 +151,11 @@ def test_mrr_by_quarter_is_the_quarter_end_balance(built_warehouse, mf_project, 
 
 
 def test_nrr_grr_and_logo_churn_equal_mrr_summary(built_warehouse, mf_project, tmp_path):
-    metrics = ["nrr", "grr", "logo_churn_rate", "arpa", "ltv", "trailing_12_month_nrr"]
-    got = {
-        row["metric_time__month"]: tuple(row[m] for m in metrics)
-        for row in mf_query(mf_project, metrics, ["metric_time__month"], tmp_path)
-    }
-    expected = {
-        month: tuple(_decimal(v) for v in values)
-        for month, *values in built_warehouse.query(
-            "select month, net_revenue_retention, gross_revenue_retention, logo_churn_rate, arpa, "
-            "ltv, trailing_12_month_net_revenue_retention from main.mrr_summary "
-            "where currency_scope = 'reporting'"
-        )
-    }
+    got, expected = _by_month(
+        built_warehouse, mf_project, tmp_path,
+        ["nrr", "grr", "logo_churn_rate", "arpa", "ltv", "trailing_12_month_nrr"],
+        "net_revenue_retention, gross_revenue_retention, logo_churn_rate, arpa, ltv, "
+        "trailing_12_month_net_revenue_retention")
     assert sum(1 for values in expected.values() if values[0] is not None) >= 6
     assert got == expected
 

@@ -19,16 +19,7 @@ app_events as (
         events.event_name = 'page_view' as is_app_view
     from events
     inner join visitor_ids on events.user_pseudo_id = visitor_ids.user_pseudo_id
-    where
-        events.event_name in ('feature_used', 'login')
-        or (
-            events.event_name = 'page_view'
-            and (
-                events.page_location like '%/app'
-                or events.page_location like '%/app/%'
-                or events.page_location like '%/app?%'
-            )
-        )
+    where {{ is_app_activity('events') }}
 ),
 
 active_users as (

@@ -16,16 +16,7 @@ active_days as (
         events.event_date
     from events
     inner join visitor_ids on events.user_pseudo_id = visitor_ids.user_pseudo_id
-    where
-        events.event_name in ('feature_used', 'login')
-        or (
-            events.event_name = 'page_view'
-            and (
-                events.page_location like '%/app'
-                or events.page_location like '%/app/%'
-                or events.page_location like '%/app?%'
-            )
-        )
+    where {{ is_app_activity('events') }}
 ),
 
 bounds as (
