@@ -35,42 +35,42 @@ from bench.machine import header_line, machine_info  # noqa: E402
 QUERIES: dict[str, str] = {
     "mrr_trend": """
         select month, ending_mrr, ending_arr, ending_customers, mrr_growth_rate, net_revenue_retention
-        from main.mrr_summary
+        from metrics.mrr_summary
         where currency_scope = 'reporting'
         order by month
     """,
     "mrr_movements_by_month": """
         select month, movement_type, count(*) as movements,
             sum(mrr_change_amount_usd) as mrr_change_usd
-        from main.fct_subscription_changes
+        from core.fct_subscription_changes
         group by month, movement_type
         order by month, movement_type
     """,
     "cohort_grid": """
         select cohort_month, months_since_start, cohort_customers, logo_retention,
             net_revenue_retention
-        from main.cohort_retention
+        from metrics.cohort_retention
         where channel = 'All channels'
         order by cohort_month, months_since_start
     """,
     "cohort_retention_curve": """
         select months_since_start, active_customers, logo_retention, net_revenue_retention,
             gross_revenue_retention
-        from main.cohort_retention
+        from metrics.cohort_retention
         where channel = 'All channels'
             and cohort_month = (
-                select max(cohort_month) from main.cohort_retention where months_since_start = 12
+                select max(cohort_month) from metrics.cohort_retention where months_since_start = 12
             )
         order by months_since_start
     """,
     "attribution_by_channel": """
         select channel, sum(attributed_conversions) as conversions,
             sum(attributed_value_usd) as value_usd
-        from main.channel_attribution
+        from metrics.channel_attribution
         where attribution_model = 'position_based'
             and conversion_type = 'paid'
             and conversion_month >= (
-                select max(conversion_month) - interval 11 month from main.channel_attribution
+                select max(conversion_month) - interval 11 month from metrics.channel_attribution
             )
         group by channel
         order by value_usd desc
@@ -78,8 +78,8 @@ QUERIES: dict[str, str] = {
     "cac_by_channel": """
         select channel, sum(spend_amount_usd) as spend_usd, sum(new_customers) as new_customers,
             sum(spend_amount_usd) / nullif(sum(new_customers), 0) as cac_usd
-        from main.channel_performance
-        where month >= (select max(month) - interval 2 month from main.channel_performance)
+        from metrics.channel_performance
+        where month >= (select max(month) - interval 2 month from metrics.channel_performance)
         group by channel
         order by spend_usd desc
     """,
@@ -87,27 +87,27 @@ QUERIES: dict[str, str] = {
         select month, sum(visitors) as visitors, sum(sign_ups) as sign_ups,
             sum(activated) as activated, sum(trials) as trials, sum(paid) as paid,
             sum(paid) / nullif(sum(visitors), 0) as visitor_to_paid_rate
-        from main.funnel
+        from metrics.funnel
         where funnel_view = 'cohorted'
         group by month
         order by month
     """,
     "feature_adoption_latest": """
         select feature_name, active_users, adopted_users, adoption_rate, habitual_rate
-        from main.feature_adoption
-        where month = (select max(month) from main.feature_adoption)
+        from metrics.feature_adoption
+        where month = (select max(month) from metrics.feature_adoption)
         order by adoption_rate desc
     """,
     "user_retention_grid": """
         select cohort_week, weeks_since_first_visit, cohort_users, retention_rate
-        from main.user_retention
-        where cohort_week >= (select max(cohort_week) - interval 12 week from main.user_retention)
+        from metrics.user_retention
+        where cohort_week >= (select max(cohort_week) - interval 12 week from metrics.user_retention)
             and weeks_since_first_visit <= 12
         order by cohort_week, weeks_since_first_visit
     """,
     "kpi_alerts_latest": """
         select period_start, period_grain, metric, metric_value, status, bound_crossed
-        from main.kpi_alerts
+        from metrics.kpi_alerts
         where is_latest_period
         order by metric
     """,

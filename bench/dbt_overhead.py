@@ -5,7 +5,7 @@
 
 Input: a loaded warehouse file (raw tables; built marts are ignored). It is only read: every
 run works on copies under ``--work-dir``, which start as the nightly's fresh file does before
-``dbt build``: dlt's schemas only (everything in ``main`` and ``main_*``, where dbt builds, is
+``dbt build``: dlt's schemas only (everything in the schemas dbt builds in is
 dropped, and the first build checks that none of its relations was there).
 
 Each repeat:
@@ -66,6 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 # run as a script (python bench/...), so bench is importable only once ROOT is on sys.path
 from bench.machine import header_line, machine_info  # noqa: E402
+from orchestration.dbt_project import DBT_SCHEMAS  # noqa: E402
 
 NOTHING_SELECTOR = "tag:bench_selects_nothing"
 TARGET_RATIO = 1.5
@@ -131,8 +132,8 @@ def copy_warehouse(source: Path, destination: Path) -> Path:
 def prepare_loaded_copy(warehouse: Path, destination: Path) -> list[str]:
     """A copy as the nightly's fresh file is before ``dbt build``: what dlt loaded, nothing built.
 
-    Drops every relation in the schemas dbt builds into: the target schema ``main`` and
-    ``main_<custom>`` (dbt's default schema naming; seeds go to main_seeds). Returns the
+    Drops every relation in the schemas dbt builds into: the target schema ``main`` and the
+    layers' schemas (``DBT_SCHEMAS``: staging, intermediate, core, metrics, seeds). Returns the
     schemas left, dlt's datasets.
     """
     copy_warehouse(warehouse, destination)
@@ -143,11 +144,11 @@ def prepare_loaded_copy(warehouse: Path, destination: Path) -> list[str]:
             "union all select schema_name, table_name, 'table' from duckdb_tables() "
             "where database_name = current_database()").fetchall()
         for schema, name, kind in relations:
-            if schema == "main" or schema.startswith("main_"):
+            if schema == "main" or schema in DBT_SCHEMAS:
                 con.execute(f'drop {kind} if exists "{schema}"."{name}"')
         for (schema,) in con.execute(
                 "select schema_name from duckdb_schemas() where database_name = current_database() "
-                "and starts_with(schema_name, 'main_')").fetchall():
+                "and list_contains(?, schema_name)", [list(DBT_SCHEMAS)]).fetchall():
             con.execute(f'drop schema "{schema}" cascade')
         con.execute("checkpoint")
         return [row[0] for row in con.execute(

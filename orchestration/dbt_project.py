@@ -12,6 +12,21 @@ import json
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+#: The schemas dbt builds in (one per layer, and the seeds'); everything else is dlt's raw data.
+DBT_SCHEMAS = ("staging", "intermediate", "core", "metrics", "seeds")
+
+
+def relation(model: str, project_dir: Path = PROJECT_DIR) -> str:
+    """``<schema>.<model>``: where dbt builds a model. Each layer has a schema named as its folder
+    (dbt_project.yml, macros/generate_schema_name.sql): ``models/staging`` builds in
+    ``staging``, ``models/intermediate`` in ``intermediate``, ``models/marts/core`` in ``core``
+    and ``models/marts/metrics`` in ``metrics``."""
+    found = sorted((project_dir / "models").rglob(f"{model}.sql"))
+    if not found:
+        raise LookupError(f"no dbt model named {model} under {project_dir / 'models'}")
+    layer = found[0].relative_to(project_dir / "models").parts
+    schema = layer[1] if layer[0] == "marts" else layer[0]
+    return f"{schema}.{model}"
 
 
 def failed_nodes(target_path: Path) -> tuple[list[str], list[str]]:

@@ -10,9 +10,9 @@ def report_queries() -> dict[str, tuple[list[str], list[tuple]]]:
     queries = {
         "mrr_summary": "select month, ending_mrr, new_mrr + reactivation_mrr + expansion_mrr as gained, "
                        "contraction_mrr + churn_mrr as lost, ending_customers, mrr_growth_rate, "
-                       "net_revenue_retention, quick_ratio from main.mrr_summary "
+                       "net_revenue_retention, quick_ratio from metrics.mrr_summary "
                        "where currency_scope = 'reporting' order by month desc limit 3",
-        "kpi_alerts": "select period_start, metric, metric_value, status, bound_crossed from main.kpi_alerts "
+        "kpi_alerts": "select period_start, metric, metric_value, status, bound_crossed from metrics.kpi_alerts "
                       "where is_latest_period order by metric",
     }
     result = {}

@@ -74,10 +74,10 @@ def key_numbers(con: duckdb.DuckDBPyConnection) -> KeyNumbers | None:
     The reporting-currency rows are left out: they move with the month's FX rate, which the
     ECB may correct, and every one of them is a sum of the billing-currency rows compared here.
     """
-    if not _has_table(con, "main", "mrr_summary"):
+    if not _has_table(con, "metrics", "mrr_summary"):
         return None
     rows = con.execute("select cast(month as varchar), currency, ending_mrr, ending_customers "
-                       "from main.mrr_summary where currency_scope = 'currency'").fetchall()
+                       "from metrics.mrr_summary where currency_scope = 'currency'").fetchall()
     return {(m, c): (Decimal(mrr or 0), int(n or 0)) for m, c, mrr, n in rows}
 
 

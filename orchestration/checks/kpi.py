@@ -42,7 +42,7 @@ def check_name(metric: str) -> str:
 def latest_kpis(con) -> dict[str, dict]:
     """The latest complete period of every metric in the mart, by metric."""
     cursor = con.execute("select metric, period_start, period_grain, metric_value, status, bound_crossed "
-                         "from main.kpi_alerts where is_latest_period")
+                         "from metrics.kpi_alerts where is_latest_period")
     columns = [d[0] for d in cursor.description]
     return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
 

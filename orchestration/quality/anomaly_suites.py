@@ -71,14 +71,14 @@ RAW_VOLUME: tuple[Series, ...] = (
 )
 
 KPI_SERIES: tuple[Series, ...] = (
-    Series(name="anomaly_weekly_trial_signups", table="main.kpi_alerts", asset_key=("kpi_alerts",),
+    Series(name="anomaly_weekly_trial_signups", table="metrics.kpi_alerts", asset_key=("kpi_alerts",),
            history=HISTORY_WEEKS, daily=False,
-           sql="select period_start as period, metric_value as value from main.kpi_alerts"
+           sql="select period_start as period, metric_value as value from metrics.kpi_alerts"
                " where metric = 'weekly_trial_signups' and period_start <= (select max(period_start)"
-               " from main.kpi_alerts where metric = 'weekly_trial_signups' and is_latest_period)"),
-    Series(name="anomaly_daily_ad_spend_usd", table="main.fct_ad_spend_daily", asset_key=("fct_ad_spend_daily",),
+               " from metrics.kpi_alerts where metric = 'weekly_trial_signups' and is_latest_period)"),
+    Series(name="anomaly_daily_ad_spend_usd", table="core.fct_ad_spend_daily", asset_key=("fct_ad_spend_daily",),
            history=HISTORY_DAYS,
-           sql="select spend_date as period, sum(spend_amount_usd) as value from main.fct_ad_spend_daily"
+           sql="select spend_date as period, sum(spend_amount_usd) as value from core.fct_ad_spend_daily"
                " group by 1"),
 )
 

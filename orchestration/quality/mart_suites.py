@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
+from orchestration.dbt_project import relation
 from orchestration.quality.rules import not_less_than
 from orchestration.quality.suite import ReferenceData, Suite
 
@@ -44,6 +45,6 @@ def _parts_of_wholes(model: str):
 
 
 MART_SUITES: tuple[Suite, ...] = tuple(
-    Suite(name=model, table=f"main.{model}", asset_key=(model,), expectations=_parts_of_wholes(model))
+    Suite(name=model, table=relation(model), asset_key=(model,), expectations=_parts_of_wholes(model))
     for model in PARTS_OF_WHOLES
 )

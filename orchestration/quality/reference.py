@@ -19,7 +19,7 @@ from ingestion.sources.ecb_fx import ECB_REFERENCE_CURRENCIES
 from orchestration.quality.frames import table_columns
 from orchestration.quality.suite import ReferenceData, utc_now
 
-SEED_SCHEMA = "main_seeds"
+SEED_SCHEMA = "seeds"
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 CURRENCY_SEEDS = ("currency_exponents",)  # each has a ``currency`` column
 #: The loaded ECB reference rates: one row per day x currency.

@@ -83,7 +83,7 @@ class Suite(OnTable):
     """A great-expectations suite on one table, and the Dagster asset its check belongs to."""
 
     name: str  # e.g. "raw_stripe_invoices"
-    table: str  # "<schema>.<table>", e.g. "raw_stripe.invoices" or "main.mrr_summary"
+    table: str  # "<schema>.<table>", e.g. "raw_stripe.invoices" or "metrics.mrr_summary"
     asset_key: tuple[str, ...]  # ("stripe", "invoices") for raw tables, ("mrr_summary",) for models
     expectations: ExpectationBuilder
     where: str | None = None  # optional SQL filter on the rows read

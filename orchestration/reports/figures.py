@@ -6,8 +6,8 @@ report's (currencies of ``fct_mrr_daily``, conversions of a day). Every date is 
 warehouse's own as-of, the last day of data (``dim_dates``, as ``kpi_alerts`` uses it), never to
 the wall clock: a report of a given warehouse is the same on any day.
 
-Tables are found by name in whatever schema holds them (``main`` today; a schema per layer is
-planned), so the reports keep working when the layers move.
+Tables are found by name in whatever schema holds them (the warehouse's layer schemas, or the
+serving snapshot's ``core`` and ``metrics``), so the reports read either file.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ingestion.warehouse import connect
 
 MARTS = ("dim_dates", "fct_mrr_daily", "fct_conversions", "fct_ad_spend_daily", "fct_sessions",
          "mrr_summary", "kpi_alerts", "kpi_thresholds", "channel_performance", "cohort_retention")
-_PREFERRED_SCHEMAS = ("metrics", "core", "main", "main_seeds", "seeds")
+_PREFERRED_SCHEMAS = ("metrics", "core", "seeds")
 WEEKS_SHOWN = 12
 MONTHS_SHOWN = 12
 COHORTS_SHOWN = 12

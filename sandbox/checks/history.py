@@ -37,12 +37,12 @@ def truth_mrr(truth: Path, mode: str = "forever") -> MrrCells:
 def model_mrr(con: duckdb.DuckDBPyConnection) -> MrrCells:
     """The warehouse's MRR per month x currency, exact then rounded like the truth (none when
     the model is not built yet)."""
-    built = con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
+    built = con.execute("select count(*) from information_schema.tables where table_schema = 'intermediate' "
                         "and table_name = 'int_customer_mrr_monthly'").fetchone()[0]
     if not built:
         return {}
     rows = con.execute("select cast(month as varchar), currency, cast(sum(mrr_x12) as varchar), "
-                       "count(*) filter (where is_active) from main.int_customer_mrr_monthly "
+                       "count(*) filter (where is_active) from intermediate.int_customer_mrr_monthly "
                        "group by all").fetchall()
     return {(m, c): (Decimal(fmt(Fraction(Decimal(x12 or 0)) / 12)), n) for m, c, x12, n in rows}
 

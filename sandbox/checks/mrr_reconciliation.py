@@ -72,14 +72,14 @@ def _read(path: Path, mode: str) -> list[dict]:
 
 def warehouse_cells(con) -> dict[Cell, WarehouseCell]:
     """The warehouse's MRR per month x currency, exact (none when the model is not built)."""
-    built = con.execute("select count(*) from information_schema.tables where table_schema = 'main' "
+    built = con.execute("select count(*) from information_schema.tables where table_schema = 'intermediate' "
                         "and table_name = 'int_customer_mrr_monthly'").fetchone()[0]
     if not built:
         return {}
     rows = con.execute(
         "select cast(month as varchar), currency, cast(sum(mrr_x12) as varchar), "
         "count(*) filter (where is_active), cast(max(usd_per_unit) as varchar) "
-        "from main.int_customer_mrr_monthly group by all"
+        "from intermediate.int_customer_mrr_monthly group by all"
     ).fetchall()
     return {(month, cur): WarehouseCell(Fraction(Decimal(x12 or 0)) / 12, active,
                                         Decimal(rate) if rate is not None else None)

@@ -257,5 +257,5 @@ def test_both_versions_build_byte_identical_marts(ingest_sim, tmp_path):
         old_rows, new_rows = _rows(old, sql), _rows(new, sql)
         assert old_rows, mart
         assert old_rows == new_rows, mart
-    movements = _rows(new, "select distinct movement_type from fct_subscription_changes")
+    movements = _rows(new, "select distinct movement_type from core.fct_subscription_changes")
     assert {"new", "churn"} <= {movement for (movement,) in movements}

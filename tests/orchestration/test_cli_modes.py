@@ -122,7 +122,7 @@ def test_run_builds_and_publishes_from_the_configured_sources(configured):
     assert lines[-1].startswith("northstar run (production): ok in ")
     with duckdb.connect(configured["NORTHSTAR_WAREHOUSE"], read_only=True) as con:
         schemas = {s for (s,) in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
-        [(months,)] = con.execute("select count(distinct month) from main.mrr_summary").fetchall()
+        [(months,)] = con.execute("select count(distinct month) from metrics.mrr_summary").fetchall()
     assert {"raw_stripe", "raw_ga4", "raw_google_ads", "raw_linkedin_ads"} <= schemas
     assert "raw_meta_ads" not in schemas
     assert months == 2

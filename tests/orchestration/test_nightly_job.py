@@ -38,7 +38,7 @@ START = date(2025, 1, 1)
 AS_OF = (date(2025, 7, 1), date(2025, 8, 1), date(2025, 9, 1))
 SEED = 11
 MRR_QUERY = ("select cast(max(month) as varchar), count(*), cast(sum(ending_mrr) as varchar) "
-             "from main.mrr_summary where currency_scope = 'reporting'")
+             "from metrics.mrr_summary where currency_scope = 'reporting'")
 READER = f"""
 import duckdb, json, os, sys, time
 path, stop = sys.argv[1], sys.argv[2]
@@ -117,7 +117,8 @@ def runs(tmp_path_factory) -> Runs:
             outcomes, digests = [_build(sims[0], root / "sandbox0")], [_md5(published)]
             marks = [len(receiver.bodies)]
             with duckdb.connect(str(published), read_only=True) as con:
-                kpi = dict(con.execute("select metric, status from main.kpi_alerts where is_latest_period").fetchall())
+                kpi = dict(con.execute(
+                    "select metric, status from metrics.kpi_alerts where is_latest_period").fetchall())
             second, reader = _with_reader(published, root / "stop", lambda: _build(sims[1], root / "sandbox1"))
             outcomes.append(second)
             digests.append(_md5(published))

@@ -74,7 +74,7 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             ])
         for source, currency in (("google_ads", "USD"), ("meta_ads", "EUR"), ("linkedin_ads", "GBP"))
     },
-    "main.mrr_summary": (
+    "metrics.mrr_summary": (
         ("currency_scope varchar, starting_mrr decimal(38,6), new_mrr decimal(38,6),"
          " reactivation_mrr decimal(38,6), expansion_mrr decimal(38,6), contraction_mrr decimal(38,6),"
          " churn_mrr decimal(38,6), ending_mrr decimal(38,6), ending_arr decimal(38,6),"
@@ -90,33 +90,33 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             ("('reporting', 100, 0, 0, 20, 0, 100, 20, 240, 1, 0, 0, 1, 0, 1, 1,"
              " 1.0, 0.5, 0.5, 0.333333, 0.2, 0.7, null, 20, 60, -0.8)"),
         ]),
-    "main.fct_mrr_daily": ("mrr_amount decimal(38,6), mrr_amount_usd decimal(38,6), active_customers hugeint", [
+    "core.fct_mrr_daily": ("mrr_amount decimal(38,6), mrr_amount_usd decimal(38,6), active_customers hugeint", [
         "(100, 100, 1)", "(0, 0, 0)",
     ]),
-    "main.cohort_retention": (
+    "metrics.cohort_retention": (
         ("months_since_start bigint, cohort_customers bigint, active_customers hugeint,"
          " cohort_starting_mrr_amount_usd decimal(38,6), mrr_amount_usd decimal(38,6),"
          " logo_retention decimal(38,6), gross_revenue_retention decimal(38,6),"
          " net_revenue_retention decimal(38,6)"), [
             "(0, 4, 4, 100, 100, 1, 1, 1)", "(1, 4, 3, 100, 130, 0.75, 0.8, 1.3)",  # NRR may exceed 1
         ]),
-    "main.user_retention": (
+    "metrics.user_retention": (
         ("weeks_since_first_visit bigint, cohort_users bigint, active_users bigint, retention_rate decimal(38,6),"
          " day_1_retention decimal(38,6), day_7_retention decimal(38,6), day_30_retention decimal(38,6),"
          " day_90_retention decimal(38,6)"), [
             "(0, 10, 10, 1, 0.1, 0.05, null, null)", "(1, 10, 2, 0.2, 0.1, 0.05, null, null)",
         ]),
-    "main.feature_adoption": (
+    "metrics.feature_adoption": (
         ("active_users bigint, discovered_users hugeint, tried_users hugeint, adopted_users hugeint,"
          " habitual_users hugeint, discovery_rate decimal(38,6), trial_rate decimal(38,6),"
          " adoption_rate decimal(38,6), habitual_rate decimal(38,6)"), [
             "(10, 10, 6, 3, 1, 1, 0.6, 0.3, 0.1)", "(5, 4, 2, 2, 0, 0.8, 0.4, 0.4, 0)",
         ]),
-    "main.user_engagement": (
+    "metrics.user_engagement": (
         "activity_date date, daily_active_users bigint, monthly_active_users bigint, dau_mau_ratio decimal(38,6)", [
             "(date '2026-10-30', 39, 200, 0.195)", "(date '2026-10-31', 0, 0, null)",  # no MAU: no ratio
         ]),
-    "main.funnel": (
+    "metrics.funnel": (
         ("funnel_view varchar, visitors hugeint, sign_ups hugeint, activated hugeint, trials hugeint,"
          " paid hugeint, expanded hugeint, visitor_to_sign_up_rate decimal(38,6),"
          " trial_to_paid_rate decimal(38,6), paid_to_expanded_rate decimal(38,6),"
@@ -125,7 +125,7 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             "('cohorted', 100, 10, 2, 4, 2, 1, 0.1, 0.5, 0.5, 0.04, 0.02, 0.2, 2)",
             "('by_event_month', 100, 10, 2, 4, 6, 0, 0.1, 1.5, 0, 0.04, 0.06, 0.2, 2)",  # may exceed 1
         ]),
-    "main.channel_performance": (
+    "metrics.channel_performance": (
         ("spend_amount_usd decimal(38,6), cost_per_click_usd decimal(38,6), cost_per_mille_usd decimal(38,6),"
          " new_mrr_amount_usd decimal(38,24), cac_usd decimal(38,6), blended_cac_usd decimal(38,6),"
          " impressions hugeint, clicks hugeint, sessions bigint, new_users bigint, sign_ups bigint,"
@@ -134,12 +134,12 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             "(100, 2.5, 40, 300, 50, 90, 2500, 40, 500, 100, 10, 3.5, 2, 36, 1.2, 4.1, 0.016)",
             "(0, null, null, 100, 0, 90, 0, 0, 300, 80, 5, 1.5, 1, null, 0, null, null)",
         ]),
-    "main.channel_attribution": (
+    "metrics.channel_attribution": (
         ("conversion_type varchar, attributed_conversions decimal(38,18), attributed_value_usd decimal(38,24),"
          " touched_conversions bigint"), [
             "('trial_start', 2.4, 0, 3)", "('paid', 1, 290, 1)",
         ]),
-    "main.kpi_alerts": (
+    "metrics.kpi_alerts": (
         ("metric varchar, metric_value decimal(38,6), status varchar, direction varchar, period_grain varchar,"
          " period_start date, is_latest_period boolean"), [
             "('monthly_logo_churn_rate', 0.04, 'green', 'lower_is_better', 'month', date '2026-10-01', true)",
@@ -147,12 +147,12 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             "('mrr_growth_rate', -0.2, 'red', 'higher_is_better', 'month', date '2026-10-01', true)",
             "('weekly_trial_signups', 55, 'green', 'higher_is_better', 'week', date '2026-10-19', true)",
         ]),
-    "main.fct_ad_spend_daily": (
+    "core.fct_ad_spend_daily": (
         ("spend_amount decimal(18,6), spend_amount_usd decimal(18,6), impressions bigint, clicks bigint,"
          " currency varchar, spend_date date"), [
             "(7.06, 7.66, 1000, 12, 'EUR', date '2026-10-30')", "(0, 0, 0, 0, 'USD', date '2026-10-31')",
         ]),
-    "main_seeds.currency_exponents": ("currency varchar, exponent integer", ["('JPY', 0)", "('KWD', 3)"]),
+    "seeds.currency_exponents": ("currency varchar, exponent integer", ["('JPY', 0)", "('KWD', 3)"]),
     "raw_ecb_fx.daily_rates": ("date date, currency varchar, rate varchar", [
         f"(date '2026-10-30', '{code}', '1.5')" for code in ("USD", "GBP", "JPY")
     ]),

@@ -39,14 +39,14 @@ def history(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(tmp_path / "history.duckdb"))
     con.execute("set timezone = 'UTC'")
     create_tables(con, {"raw_ga4.events": (TABLES["raw_ga4.events"][0], []),
-                        "main.kpi_alerts": (("metric varchar, period_start date, metric_value decimal(38,6),"
+                        "metrics.kpi_alerts": (("metric varchar, period_start date, metric_value decimal(38,6),"
                                              " is_latest_period boolean"), [])})
     for day in range(DAYS):
         at = _micros(FIRST_DAY + timedelta(days=day))
         con.execute("insert into raw_ga4.events select 'p' || i, 'page_view', ? + i from range(?) t(i)",
                     [at, events_on(day)])
     weeks = [40, 44, 38, 47, 45, 50, 43, 48, 52, 20]  # the last: the current, incomplete week
-    con.executemany("insert into main.kpi_alerts values ('weekly_trial_signups', ?, ?, ?)",
+    con.executemany("insert into metrics.kpi_alerts values ('weekly_trial_signups', ?, ?, ?)",
                     [[date(2026, 8, 31) + timedelta(weeks=n), value, n == 8] for n, value in enumerate(weeks)])
     yield con
     con.close()
@@ -88,13 +88,13 @@ def test_a_day_without_rows_counts_as_0(history: duckdb.DuckDBPyConnection) -> N
 def test_the_latest_complete_week_of_trials_against_the_8_before(history: duckdb.DuckDBPyConnection) -> None:
     series = SERIES["anomaly_weekly_trial_signups"]
     assert check_series(history, series).passed  # 52 within 38..50 widened; the current week is not read
-    history.execute("update main.kpi_alerts set metric_value = 3 where is_latest_period")
+    history.execute("update metrics.kpi_alerts set metric_value = 3 where is_latest_period")
     assert check_series(history, series).failures == [
         f"2026-10-26: 3.0 outside 28.5..62.5 (the 8 weeks before: 38.0..50.0, widened by {MARGIN:.0%})"]
 
 
 def test_too_little_history_or_no_table_is_nothing_to_compare(history: duckdb.DuckDBPyConnection) -> None:
-    history.execute("delete from main.kpi_alerts where period_start < date '2026-09-14'")
+    history.execute("delete from metrics.kpi_alerts where period_start < date '2026-09-14'")
     result = check_series(history, SERIES["anomaly_weekly_trial_signups"])
     assert (result.passed, result.note) == (True, "7 weeks of history, 9 needed: nothing to compare")
     result = check_series(history, SERIES["volume_raw_stripe_invoices"])

@@ -20,20 +20,20 @@ ROOT = Path(__file__).resolve().parents[2]
 SELECT = ["test_name:at_least", "test_name:is_between"]
 
 BREAKAGES = {
-    "update main.mrr_summary set ending_mrr = -20 where starting_mrr = 100": "at_least_mrr_summary_ending_mrr",
-    "update main.mrr_summary set mrr_growth_rate = -1.5 where starting_mrr = 100":
+    "update metrics.mrr_summary set ending_mrr = -20 where starting_mrr = 100": "at_least_mrr_summary_ending_mrr",
+    "update metrics.mrr_summary set mrr_growth_rate = -1.5 where starting_mrr = 100":
         "at_least_mrr_summary_mrr_growth_rate___1",
-    "update main.user_retention set retention_rate = 1.2 where weeks_since_first_visit = 1":
+    "update metrics.user_retention set retention_rate = 1.2 where weeks_since_first_visit = 1":
         "is_between_user_retention_retention_rate__1__0",
-    "update main.funnel set trial_to_paid_rate = 1.5 where funnel_view = 'cohorted'":
+    "update metrics.funnel set trial_to_paid_rate = 1.5 where funnel_view = 'cohorted'":
         "is_between_funnel_trial_to_paid_rate__1__0",
-    "update main.kpi_alerts set metric_value = 1.3 where metric = 'monthly_logo_churn_rate'":
+    "update metrics.kpi_alerts set metric_value = 1.3 where metric = 'monthly_logo_churn_rate'":
         "is_between_kpi_alerts_metric_value__1__0",
-    "update main.fct_ad_spend_daily set spend_amount_usd = -1 where currency = 'USD'":
+    "update core.fct_ad_spend_daily set spend_amount_usd = -1 where currency = 'USD'":
         "at_least_fct_ad_spend_daily_spend_amount_usd",
-    "update main.user_engagement set dau_mau_ratio = 1.2 where daily_active_users = 39":
+    "update metrics.user_engagement set dau_mau_ratio = 1.2 where daily_active_users = 39":
         "is_between_user_engagement_dau_mau_ratio",
-    "update main.cohort_retention set logo_retention = 1.1 where months_since_start = 1":
+    "update metrics.cohort_retention set logo_retention = 1.1 where months_since_start = 1":
         "is_between_cohort_retention_logo_retention__1__0",
 }
 

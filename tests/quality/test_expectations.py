@@ -44,7 +44,7 @@ def test_suites_are_named_uniquely_and_keyed_like_their_dagster_assets() -> None
     assert raw["raw_linkedin_ads_campaign_stats_daily"] == ("linkedin_ads", "campaign_stats_daily")
     assert {key[0] for key in raw.values()} == {"stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads"}
     assert SUITE["mrr_summary"].asset_key == ("mrr_summary",)
-    assert SUITE["mrr_summary"].table == "main.mrr_summary"
+    assert SUITE["mrr_summary"].table == "metrics.mrr_summary"
 
 
 REFERENCE = ReferenceData(now=NOW, currency_codes=frozenset({"USD"}), ga4_event_names=frozenset({"page_view"}))
@@ -66,10 +66,11 @@ def test_every_column_a_suite_reads_is_in_the_good_warehouse(suite: Suite) -> No
 
 def test_mart_suites_hold_no_rule_dbt_owns() -> None:
     """Keys, accepted values and ranges of the marts are dbt's tests: only pair rules here."""
-    for suite in SUITES:
-        if suite.table.startswith("main."):
-            types = {e.expectation_type for e in suite.expectations(REFERENCE)}
-            assert types == {"expect_column_pair_values_a_to_be_greater_than_b"}, suite.name
+    marts = [suite for suite in SUITES if suite.table.split(".")[0] in ("core", "metrics")]
+    assert marts
+    for suite in marts:
+        types = {e.expectation_type for e in suite.expectations(REFERENCE)}
+        assert types == {"expect_column_pair_values_a_to_be_greater_than_b"}, suite.name
 
 
 def test_known_event_names_cover_the_product_and_ga4s_automatic_events() -> None:
@@ -128,21 +129,21 @@ BROKEN = [
                  [("expect_column_pair_values_a_to_be_greater_than_b on impressions, clicks: 1 of 2 rows unexpected, "
                    "e.g. [(1000, 1001)]")],
                  id="clicks-above-impressions"),
-    pytest.param("update main.user_retention set active_users = 11 where weeks_since_first_visit = 1",
+    pytest.param("update metrics.user_retention set active_users = 11 where weeks_since_first_visit = 1",
                  "user_retention",
                  [("expect_column_pair_values_a_to_be_greater_than_b on cohort_users, active_users: "
                    "1 of 2 rows unexpected, e.g. [(10, 11)]")],
                  id="more-active-users-than-the-cohort"),
-    pytest.param("update main.mrr_summary set churned_customers = 2 where starting_mrr = 100", "mrr_summary",
+    pytest.param("update metrics.mrr_summary set churned_customers = 2 where starting_mrr = 100", "mrr_summary",
                  [("expect_column_pair_values_a_to_be_greater_than_b on starting_customers, churned_customers: "
                    "1 of 2 rows unexpected, e.g. [(1, 2)]")],
                  id="more-churned-than-starting-customers"),
-    pytest.param("update main.feature_adoption set habitual_users = 4 where active_users = 10",
+    pytest.param("update metrics.feature_adoption set habitual_users = 4 where active_users = 10",
                  "feature_adoption",
                  [("expect_column_pair_values_a_to_be_greater_than_b on adopted_users, habitual_users: "
                    "1 of 2 rows unexpected, e.g. [(3, 4)]")],
                  id="more-habitual-than-adopted-users"),
-    pytest.param("update main.fct_ad_spend_daily set clicks = 1001 where currency = 'EUR'",
+    pytest.param("update core.fct_ad_spend_daily set clicks = 1001 where currency = 'EUR'",
                  "fct_ad_spend_daily",
                  [("expect_column_pair_values_a_to_be_greater_than_b on impressions, clicks: "
                    "1 of 2 rows unexpected, e.g. [(1000, 1001)]")],
@@ -191,7 +192,7 @@ def test_an_expectation_that_errors_fails_in_one_line(warehouse: duckdb.DuckDBPy
 
 def test_where_filters_the_rows_read(warehouse: duckdb.DuckDBPyConnection) -> None:
     first_month = replace(SUITE["cohort_retention"], name="cohort_month_0", where="months_since_start = 0")
-    warehouse.execute("update main.cohort_retention set active_customers = 5 where months_since_start = 1")
+    warehouse.execute("update metrics.cohort_retention set active_customers = 5 where months_since_start = 1")
     result = validate(warehouse, first_month, now=NOW)
     assert (result.passed, result.rows) == (True, 1)
     assert not validate(warehouse, SUITE["cohort_retention"], now=NOW).passed
@@ -232,7 +233,7 @@ def seven_events(tmp_path) -> duckdb.DuckDBPyConnection:
     rows = [f"('p{i}', '{name}', {BEFORE_US + i})" for i, name in enumerate(names)]
     con = duckdb.connect(str(tmp_path / "events.duckdb"))
     create_tables(con, {"raw_ga4.events": (TABLES["raw_ga4.events"][0], rows),
-                        **{k: v for k, v in TABLES.items() if k.startswith("main_seeds.")}})
+                        **{k: v for k, v in TABLES.items() if k.startswith("seeds.")}})
     yield con
     con.close()
 

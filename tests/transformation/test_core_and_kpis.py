@@ -53,7 +53,7 @@ def _ratio(numerator, denominator) -> Decimal:
 
 def _kpis(warehouse) -> dict[tuple[str, date], tuple[Decimal, str, Decimal | None]]:
     rows = warehouse.query(
-        "select metric, period_start, metric_value, status, bound_crossed from main.kpi_alerts"
+        "select metric, period_start, metric_value, status, bound_crossed from metrics.kpi_alerts"
     )
     return {(m, p): (v, s, b) for m, p, v, s, b in rows}
 
@@ -88,7 +88,7 @@ def test_dim_customers_cohort_and_first_touch_match_truth(built_warehouse):
     model = {
         c: (str(m) if m else "", ch, a)
         for c, m, ch, a in built_warehouse.query(
-            "select customer_id, cohort_month, first_touch_channel, is_active from main.dim_customers"
+            "select customer_id, cohort_month, first_touch_channel, is_active from core.dim_customers"
         )
     }
     assert set(model) == set(truth)
@@ -109,7 +109,7 @@ def test_fct_invoices_revenue_ties_to_the_invoices_stripe_served(built_warehouse
         """
         select invoice_id, currency, invoice_month, subtotal_minor, discount_minor, tax_minor, total_minor,
             amount_paid_minor, revenue_minor, revenue_amount, revenue_amount_usd, status
-        from main.fct_invoices
+        from core.fct_invoices
         """
     )
     assert {r[0] for r in rows} == set(served)
@@ -154,13 +154,13 @@ def test_fct_invoices_revenue_ties_to_the_invoices_stripe_served(built_warehouse
 def test_kpi_alerts_cover_every_metric_up_to_the_last_complete_period(built_warehouse):
     latest = dict(
         built_warehouse.query(
-            "select metric, max(period_start) from main.kpi_alerts group by metric"
+            "select metric, max(period_start) from metrics.kpi_alerts group by metric"
         )
     )
     assert latest == LAST_PERIOD
     flagged = dict(
         built_warehouse.query(
-            "select metric, period_start from main.kpi_alerts where is_latest_period"
+            "select metric, period_start from metrics.kpi_alerts where is_latest_period"
         )
     )
     assert flagged == LAST_PERIOD

@@ -85,14 +85,14 @@ def test_executive_headlines_equal_mrr_summary_and_kpi_alerts(browser, site, bui
     page, _ = _open(browser, site + "executive.html")
     mrr, arr, growth, nrr, grr, customers = built_warehouse.query(
         "select ending_mrr, ending_arr, mrr_growth_rate, net_revenue_retention, gross_revenue_retention, "
-        "ending_customers from mrr_summary where currency_scope = 'reporting' order by month desc limit 1")[0]
+        "ending_customers from metrics.mrr_summary where currency_scope = 'reporting' order by month desc limit 1")[0]
     assert _text(page, "k_mrr") == f"{_money(mrr)} MRR (End of Month) +{_pct(growth)} month over month"
     assert _text(page, "k_arr") == f"{_money(arr)} ARR"
     assert _text(page, "k_nrr").startswith(_pct(nrr))
     assert _text(page, "k_grr").startswith(_pct(grr))
     assert _text(page, "k_customers").startswith(f"{customers:,}")
     lights = _text(page, "kpi_table")
-    latest = built_warehouse.query("select metric, status from kpi_alerts where is_latest_period")
+    latest = built_warehouse.query("select metric, status from metrics.kpi_alerts where is_latest_period")
     assert len(latest) == 6
     for metric, status in latest:
         assert metric in lights and status.upper() in lights.split(metric, 1)[1][:60], metric
@@ -102,8 +102,9 @@ def test_executive_headlines_equal_mrr_summary_and_kpi_alerts(browser, site, bui
 def test_marketing_headlines_equal_channel_performance_and_attribution(browser, site, built_warehouse):
     page, _ = _open(browser, site + "marketing.html")
     spend, sessions, sign_ups, new_customers = built_warehouse.query(
-        "select sum(spend_amount_usd), sum(sessions), sum(sign_ups), sum(new_customers) from channel_performance "
-        "where month > (select max(month) from channel_performance) - interval 12 month")[0]
+        "select sum(spend_amount_usd), sum(sessions), sum(sign_ups), sum(new_customers) "
+        "from metrics.channel_performance "
+        "where month > (select max(month) from metrics.channel_performance) - interval 12 month")[0]
     assert _text(page, "k_spend").startswith(_money(spend))
     assert _text(page, "k_sessions").startswith(f"{sessions:,}")
     assert _text(page, "k_sign_ups").startswith(f"{sign_ups:,}")
@@ -113,8 +114,8 @@ def test_marketing_headlines_equal_channel_performance_and_attribution(browser, 
     rows = built_warehouse.query(
         "select channel, " + ", ".join(f"sum(attributed_conversions) filter (where attribution_model = '{m}')"
                                        for m in models)
-        + " from channel_attribution where conversion_type = 'paid' and conversion_month > "
-          "(select max(conversion_month) from channel_attribution) - interval 12 month "
+        + " from metrics.channel_attribution where conversion_type = 'paid' and conversion_month > "
+          "(select max(conversion_month) from metrics.channel_attribution) - interval 12 month "
           "group by channel order by channel")
     assert len(rows) >= 5
     for channel, *values in rows:
@@ -126,7 +127,7 @@ def test_marketing_headlines_equal_channel_performance_and_attribution(browser, 
 def test_product_headlines_equal_user_engagement(browser, site, built_warehouse):
     page, _ = _open(browser, site + "product.html")
     dau, mau, ratio = built_warehouse.query(
-        "select daily_active_users, monthly_active_users, dau_mau_ratio from user_engagement "
+        "select daily_active_users, monthly_active_users, dau_mau_ratio from metrics.user_engagement "
         "order by activity_date desc limit 1")[0]
     assert mau > dau > 0
     assert _text(page, "k_dau") == f"{dau:,} Daily Active Users"

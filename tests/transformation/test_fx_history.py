@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 
+from orchestration.dbt_project import relation
 from sandbox.currency import reporting_rate
 from sandbox.simulation import simulate
 from tests.dbt_helpers import failures, run_dbt
@@ -45,15 +46,15 @@ def _copy(warehouse: Warehouse, tmp_path) -> Warehouse:
 
 
 def test_every_reporting_month_is_filled_and_equals_the_truth(old_account):
-    months = old_account.query("select month, ending_mrr from mrr_summary where currency_scope = 'reporting' "
+    months = old_account.query("select month, ending_mrr from metrics.mrr_summary where currency_scope = 'reporting' "
                                "order by month")
     assert [m for m, _ in months] == [date(2017 + (i // 12), i % 12 + 1, 1) for i in range(17)]
     assert all(value is not None for _, value in months)
     for table, column in (("int_customer_mrr_monthly", "mrr_amount_usd"), ("fct_mrr_daily", "mrr_amount_usd"),
                           ("fct_invoices", "revenue_amount_usd"), ("fct_ad_spend_daily", "spend_amount_usd")):
-        [(rows, filled)] = old_account.query(f"select count(*), count({column}) from main.{table}")
+        [(rows, filled)] = old_account.query(f"select count(*), count({column}) from {relation(table)}")
         assert rows > 0 and filled == rows, table
-    currencies = old_account.query("select distinct currency from int_customer_mrr_monthly")
+    currencies = old_account.query("select distinct currency from intermediate.int_customer_mrr_monthly")
     assert {c for (c,) in currencies} == set(CURRENCIES)
 
     # MRR per month and currency exactly; in the reporting currency to 1e-4 (per-customer rounding)
@@ -69,7 +70,7 @@ def test_every_reporting_month_is_filled_and_equals_the_truth(old_account):
 
 def test_monthly_rates_equal_the_truths_from_the_same_served_data(old_account):
     rows = old_account.query("select cast(month as varchar), currency, coalesce(cast(rate_date as varchar), ''), "
-                             "reporting_per_unit from int_fx_rates_monthly")
+                             "reporting_per_unit from intermediate.int_fx_rates_monthly")
     model = {(m, c): (d, r) for m, c, d, r in rows}
     truth = _truth(old_account.truth_dir, "fx_rates_monthly.csv")
     assert {r["currency"] for r in truth} == {"USD", "CAD", "CHF", "EUR", "GBP"}
@@ -105,7 +106,8 @@ def test_another_reporting_currency_converts_at_exactly_one(old_account, tmp_pat
         result = run_dbt(["run", "--select", "int_fx_rates_monthly", "--vars", "{reporting_currency: chf}"],
                          target_path=tmp_path / "target")
     assert result.success, failures(result)
-    rows = chf.query("select month, currency, reporting_currency, reporting_per_unit from int_fx_rates_monthly "
+    rows = chf.query("select month, currency, reporting_currency, reporting_per_unit "
+                     "from intermediate.int_fx_rates_monthly "
                      "where month < date '2018-06-01'")
     assert {r for _, _, r, _ in rows} == {"CHF"}
     assert all(rate == 1 for _, c, _, rate in rows if c == "CHF")

@@ -48,18 +48,18 @@ def _visitor_of(warehouse) -> dict[str, str]:
     customer_of_user = dict(
         _query(
             warehouse,
-            "select user_id, customer_id from main.stg_stripe__customers where user_id is not null",
+            "select user_id, customer_id from staging.stg_stripe__customers where user_id is not null",
         )
     )
     first_user: dict[str, tuple] = {}
     for pseudo, user_id, at in _query(
         warehouse,
-        "select user_pseudo_id, user_id, event_at from main.stg_ga4__events where user_id is not null",
+        "select user_pseudo_id, user_id, event_at from staging.stg_ga4__events where user_id is not null",
     ):
         if pseudo not in first_user or (at, user_id) < first_user[pseudo]:
             first_user[pseudo] = (at, user_id)
     mapping = {}
-    for (pseudo,) in _query(warehouse, "select distinct user_pseudo_id from main.stg_ga4__events"):
+    for (pseudo,) in _query(warehouse, "select distinct user_pseudo_id from staging.stg_ga4__events"):
         user_id = first_user.get(pseudo, (None, None))[1]
         mapping[pseudo] = customer_of_user.get(user_id) or user_id or pseudo
     return mapping
@@ -69,14 +69,14 @@ def test_channel_performance_spend_equals_unified_spend_by_platform(built_wareho
     expected: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for spend_date, platform, spend in _query(
         built_warehouse,
-        "select spend_date, platform, spend_amount_usd from main.fct_ad_spend_daily",
+        "select spend_date, platform, spend_amount_usd from core.fct_ad_spend_daily",
     ):
         expected[(_month(spend_date), PLATFORM_CHANNEL[platform])] += spend
     model = {
         (m, c): s
         for m, c, s in _query(
             built_warehouse,
-            "select month, channel, spend_amount_usd from main.channel_performance where spend_amount_usd <> 0",
+            "select month, channel, spend_amount_usd from metrics.channel_performance where spend_amount_usd <> 0",
         )
     }
     assert len(expected) >= 24, "a year of Paid Search and Paid Social spend"
@@ -88,7 +88,7 @@ def test_channel_performance_spend_equals_unified_spend_by_platform(built_wareho
     )
     usd_in_model = _query(
         built_warehouse,
-        "select sum(spend_amount_usd) from main.fct_ad_spend_daily where currency = 'USD'",
+        "select sum(spend_amount_usd) from core.fct_ad_spend_daily where currency = 'USD'",
     )[0][0]
     assert usd_in_model == truth_usd_total
 
@@ -107,13 +107,13 @@ def test_channel_performance_new_customers_and_blended_cac(built_warehouse):
     )
     spend: dict[date, Decimal] = defaultdict(Decimal)
     for spend_date, s in _query(
-        built_warehouse, "select spend_date, spend_amount_usd from main.fct_ad_spend_daily"
+        built_warehouse, "select spend_date, spend_amount_usd from core.fct_ad_spend_daily"
     ):
         spend[_month(spend_date)] += s
     rows = _query(
         built_warehouse,
         """select month, sum(new_customers), sum(trials), min(blended_cac_usd), max(blended_cac_usd)
-           from main.channel_performance group by month""",
+           from metrics.channel_performance group by month""",
     )
     assert sum(new_customers.values()) > 50
     for month, customers, trial_count, cac_min, cac_max in rows:
@@ -135,7 +135,7 @@ def test_funnel_by_event_month_matches_truth_and_events(built_warehouse):
     first_sign_up: dict[str, datetime] = {}
     for user_id, at in _query(
         built_warehouse,
-        "select user_id, event_at from main.stg_ga4__events where event_name = 'sign_up'",
+        "select user_id, event_at from staging.stg_ga4__events where event_name = 'sign_up'",
     ):
         first_sign_up[user_id] = min(at, first_sign_up.get(user_id, at))
     sign_ups = Counter(_month(at) for at in first_sign_up.values())
@@ -143,7 +143,7 @@ def test_funnel_by_event_month_matches_truth_and_events(built_warehouse):
         m: (t, p, s)
         for m, t, p, s in _query(
             built_warehouse,
-            """select month, sum(trials), sum(paid), sum(sign_ups) from main.funnel
+            """select month, sum(trials), sum(paid), sum(sign_ups) from metrics.funnel
                where funnel_view = 'by_event_month' group by month""",
         )
     }
@@ -166,7 +166,7 @@ def test_funnel_cohorted_customers_by_first_touch_month_and_channel(built_wareho
         paid[key] += bool(r["first_paid_month"])
     model = _query(
         built_warehouse,
-        "select month, channel, trials, paid, visitors from main.funnel where funnel_view = 'cohorted'",
+        "select month, channel, trials, paid, visitors from metrics.funnel where funnel_view = 'cohorted'",
     )
     assert {(m, c): (t, p) for m, c, t, p, _ in model if t or p} == {
         k: (trials[k], paid[k]) for k in trials if trials[k] or paid[k]
@@ -181,7 +181,7 @@ def _activity(warehouse) -> tuple[dict[str, set[date]], dict[str, date]]:
     first: dict[str, datetime] = {}
     for pseudo, started in _query(
         warehouse,
-        """select user_pseudo_id, min(event_at) from main.stg_ga4__events group by user_pseudo_id, ga_session_id""",
+        """select user_pseudo_id, min(event_at) from staging.stg_ga4__events group by user_pseudo_id, ga_session_id""",
     ):
         v = visitors[pseudo]
         days[v].add(started.date())
@@ -202,7 +202,7 @@ def test_user_retention_weekly_and_day_n_recomputed(built_warehouse):
     rows = _query(
         built_warehouse,
         "select cohort_week, weeks_since_first_visit, cohort_users, active_users, retention_rate, day_7_retention"
-        " from main.user_retention",
+        " from metrics.user_retention",
     )
     assert rows
     for week, k, users, active_users, rate, day_7 in rows:
@@ -229,7 +229,7 @@ def test_feature_adoption_recomputed_from_events(built_warehouse):
     visitors = _visitor_of(built_warehouse)
     events = _query(
         built_warehouse,
-        """select user_pseudo_id, event_name, feature_name, event_date, page_location from main.stg_ga4__events
+        """select user_pseudo_id, event_name, feature_name, event_date, page_location from staging.stg_ga4__events
            where event_name in ('feature_used', 'login')
               or (event_name = 'page_view' and page_location like '%/app%')""",
     )
@@ -244,7 +244,7 @@ def test_feature_adoption_recomputed_from_events(built_warehouse):
     rows = _query(
         built_warehouse,
         "select feature_name, month, active_users, tried_users, adopted_users, habitual_users"
-        " from main.feature_adoption",
+        " from metrics.feature_adoption",
     )
     assert len(rows) == len(features) * len(active)
     habitual_total = 0

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.dbt_project import relation
 from sandbox.simulation import catalog
 from tests.dbt_helpers import failures, run_dbt
 
@@ -46,7 +47,8 @@ def test_first_touch_matches_truth_for_every_customer(built_warehouse):
         row[0]: row[1:]
         for row in _query(
             built_warehouse,
-            "select customer_id, channel, source, medium, campaign, first_touch_at from main.int_customer_first_touch",
+            "select customer_id, channel, source, medium, campaign, first_touch_at "
+            "from intermediate.int_customer_first_touch",
         )
     }
     assert len(truth) > 100, "the sandbox year should convert a few hundred customers"
@@ -84,7 +86,7 @@ def test_spend_per_platform_per_day_equals_truth_exactly(built_warehouse):
         (d.isoformat(), platform): amount
         for d, platform, amount in _query(
             built_warehouse,
-            "select spend_date, platform, sum(spend_amount) from main.fct_ad_spend_daily group by all",
+            "select spend_date, platform, sum(spend_amount) from core.fct_ad_spend_daily group by all",
         )
     }
     assert all(isinstance(v, Decimal) for v in spend.values()), "spend must stay an exact DECIMAL"
@@ -93,7 +95,7 @@ def test_spend_per_platform_per_day_equals_truth_exactly(built_warehouse):
         (d.isoformat(), platform, campaign_id): (impressions, clicks)
         for d, platform, campaign_id, impressions, clicks in _query(
             built_warehouse,
-            "select spend_date, platform, campaign_id, impressions, clicks from main.fct_ad_spend_daily",
+            "select spend_date, platform, campaign_id, impressions, clicks from core.fct_ad_spend_daily",
         )
     }
     assert counts == truth_counts
@@ -105,7 +107,7 @@ def test_spend_in_usd_uses_the_months_fx_rate(built_warehouse):
         """
         select count(*), count(*) filter (where currency = 'USD' and spend_amount_usd <> spend_amount),
                count(*) filter (where currency <> 'USD' and spend_amount > 0 and spend_amount_usd = spend_amount)
-        from main.fct_ad_spend_daily
+        from core.fct_ad_spend_daily
         """,
     )
     total, usd_changed, foreign_unconverted = rows[0]
@@ -115,7 +117,7 @@ def test_spend_in_usd_uses_the_months_fx_rate(built_warehouse):
 def test_campaign_sessions_never_exceed_clicks(built_warehouse):
     paid = _query(
         built_warehouse,
-        "select count(*), count(campaign_key) from main.fct_sessions where medium in ('cpc', 'paid_social')",
+        "select count(*), count(campaign_key) from core.fct_sessions where medium in ('cpc', 'paid_social')",
     )[0]
     assert paid[0] > 1000 and paid[0] == paid[1], (
         "every paid session joins its campaign through UTM naming"
@@ -125,11 +127,11 @@ def test_campaign_sessions_never_exceed_clicks(built_warehouse):
         """
         with sessions as (
             select session_date, campaign_key, count(*) as sessions
-            from main.fct_sessions where campaign_key is not null group by all
+            from core.fct_sessions where campaign_key is not null group by all
         )
         select sessions.session_date, sessions.campaign_key, sessions.sessions, spend.clicks
         from sessions
-        left join main.fct_ad_spend_daily as spend
+        left join core.fct_ad_spend_daily as spend
             on sessions.session_date = spend.spend_date and sessions.campaign_key = spend.campaign_key
         where sessions.sessions > coalesce(spend.clicks, 0)
         """,
@@ -139,7 +141,7 @@ def test_campaign_sessions_never_exceed_clicks(built_warehouse):
     assert (
         _query(
             built_warehouse,
-            "select count(*) from main.fct_sessions where campaign_key = 'meta_ads:23850002'",
+            "select count(*) from core.fct_sessions where campaign_key = 'meta_ads:23850002'",
         )[0][0]
         > 0
     )
@@ -157,7 +159,7 @@ def test_channel_seed_reproduces_the_simulators_groupings(built_warehouse):
     seen = {
         (source, medium): channel
         for source, medium, channel in _query(
-            built_warehouse, "select distinct source, medium, channel from main.fct_sessions"
+            built_warehouse, "select distinct source, medium, channel from core.fct_sessions"
         )
     }
     assert seen == expected
@@ -174,13 +176,13 @@ def test_incremental_facts_equal_a_full_refresh(
     run again: each table must equal the full build's, including a session crossing the cut-off
     midnight and customers whose earlier anonymous browsing is linked after the cut-off."""
     full = {
-        model: sorted(_query(built_warehouse, f"select * from main.{model}"), key=lambda r, c=col: r[c])
+        model: sorted(_query(built_warehouse, f"select * from {relation(model)}"), key=lambda r, c=col: r[c])
         for model, col in INCREMENTAL_MODELS.items()
     }
     # the last day of November with a session crossing its midnight: the run after it must finish it
     (cutoff,) = _query(
         built_warehouse,
-        "select max(session_date) from main.fct_sessions "
+        "select max(session_date) from core.fct_sessions "
         "where last_event_date > session_date and session_date < date '2025-12-01'",
     )[0]
     assert cutoff is not None, "the sandbox year has sessions crossing midnight"
@@ -190,8 +192,8 @@ def test_incremental_facts_equal_a_full_refresh(
         built_warehouse,
         f"""
         select count(distinct touchpoints.customer_id)
-        from main.int_touchpoints as touchpoints
-        inner join main.int_identity_map as identity_map
+        from intermediate.int_touchpoints as touchpoints
+        inner join intermediate.int_identity_map as identity_map
             on touchpoints.user_pseudo_id = identity_map.user_pseudo_id
         where cast(identity_map.first_identified_at as date) > date '{cutoff}'
           and touchpoints.session_ended_at < date '{cutoff}' - interval 3 day
@@ -204,7 +206,7 @@ def test_incremental_facts_equal_a_full_refresh(
         built_warehouse,
         f"""
         select min(customer_id) from (
-            select customer_id from main.int_touchpoints group by customer_id
+            select customer_id from intermediate.int_touchpoints group by customer_id
             having max(session_ended_at) < date '{cutoff}' - interval 5 day
         )
         """,
@@ -229,7 +231,7 @@ def test_incremental_facts_equal_a_full_refresh(
     def counts() -> dict[str, int]:
         with duckdb.connect(str(path)) as con:
             return {
-                model: con.execute(f"select count(*) from main.{model}").fetchone()[0]
+                model: con.execute(f"select count(*) from {relation(model)}").fetchone()[0]
                 for model in INCREMENTAL_MODELS
             }
 
@@ -258,7 +260,7 @@ def test_incremental_facts_equal_a_full_refresh(
     assert third.success, failures(third)
     with duckdb.connect(str(path)) as con:
         incremental = {
-            model: sorted(con.execute(f"select * from main.{model}").fetchall(), key=lambda r, c=col: r[c])
+            model: sorted(con.execute(f"select * from {relation(model)}").fetchall(), key=lambda r, c=col: r[c])
             for model, col in INCREMENTAL_MODELS.items()
         }
     for model in INCREMENTAL_MODELS:
@@ -270,14 +272,15 @@ def test_incremental_facts_equal_a_full_refresh(
     "model", ["fct_sessions", "fct_ad_spend_daily", "dim_campaigns", "dim_channels"]
 )
 def test_marts_are_not_empty(built_warehouse, model):
-    assert _query(built_warehouse, f"select count(*) from main.{model}")[0][0] > 0
+    assert _query(built_warehouse, f"select count(*) from {relation(model)}")[0][0] > 0
 
 
 def test_attribution_conversions_match_truth(built_warehouse):
     truth = _truth(built_warehouse, "customer_conversions.csv")
     rows = _query(
         built_warehouse,
-        "select customer_id, conversion_type, converted_at, conversion_month from main.int_attribution_conversions",
+        "select customer_id, conversion_type, converted_at, conversion_month "
+        "from intermediate.int_attribution_conversions",
     )
     trials = {c: at for c, kind, at, _ in rows if kind == "trial_start"}
     paid = {c: (at, month.isoformat()) for c, kind, at, month in rows if kind == "paid"}
@@ -292,7 +295,7 @@ def test_attribution_conversions_match_truth(built_warehouse):
 def test_attribution_weights_add_up_to_the_totals_exactly(built_warehouse):
     not_one = _query(
         built_warehouse,
-        "select conversion_key, attribution_model, sum(weight) from main.int_attribution_weights "
+        "select conversion_key, attribution_model, sum(weight) from intermediate.int_attribution_weights "
         "group by all having sum(weight) <> 1",
     )
     assert not_one == []
@@ -301,13 +304,13 @@ def test_attribution_weights_add_up_to_the_totals_exactly(built_warehouse):
         for month, kind, n, value in _query(
             built_warehouse,
             "select conversion_month, conversion_type, count(*), sum(conversion_value_usd) "
-            "from main.int_attribution_conversions group by all",
+            "from intermediate.int_attribution_conversions group by all",
         )
     }
     attributed = _query(
         built_warehouse,
         "select conversion_month, conversion_type, attribution_model, sum(attributed_conversions), "
-        "sum(attributed_value_usd) from main.channel_attribution group by all",
+        "sum(attributed_value_usd) from metrics.channel_attribution group by all",
     )
     assert len(attributed) == 7 * len(totals)
     for month, kind, model, conversions, value in attributed:

@@ -74,7 +74,7 @@ def test_mrr_summary_equals_truth_exactly(minimal):
             exact = Decimal(dollars.numerator) / Decimal(dollars.denominator)
             expected[month] += exact.quantize(Decimal("0.000001"), ROUND_HALF_UP)
     rows = minimal.query(
-        "select cast(month as varchar), currency_scope, currency, ending_mrr from mrr_summary"
+        "select cast(month as varchar), currency_scope, currency, ending_mrr from metrics.mrr_summary"
     )
     got = {(m, scope, cur): mrr for m, scope, cur, mrr in rows}
     assert {m: got.get((m, "currency", "usd"), Decimal(0)) for m in months} == dict(expected)

@@ -58,7 +58,7 @@ def _model_mrr(path: Path) -> dict[tuple[str, str], tuple[str, int]]:
         path,
         """
         select cast(month as varchar), currency, cast(sum(mrr_x12) as varchar), count(*) filter (where is_active)
-        from int_customer_mrr_monthly group by all
+        from intermediate.int_customer_mrr_monthly group by all
     """,
     )
     return {(month, cur): (_minor(x12), active) for month, cur, x12, active in rows}
@@ -69,7 +69,7 @@ def _model_movements(path: Path) -> dict[tuple[str, str, str], tuple[str, int]]:
         path,
         """
         select cast(month as varchar), currency, movement_type, cast(sum(mrr_change_x12) as varchar), count(*)
-        from fct_subscription_changes group by all
+        from core.fct_subscription_changes group by all
     """,
     )
     return {(month, cur, kind): (_minor(x12), n) for month, cur, kind, x12, n in rows}
@@ -118,7 +118,7 @@ def test_active_and_moving_customers_per_month_equal_truth(built_warehouse):
         """
         select cast(month as varchar), ending_customers, new_customers, reactivated_customers,
                expanded_customers, contracted_customers, churned_customers
-        from mrr_summary where currency_scope = 'reporting'
+        from metrics.mrr_summary where currency_scope = 'reporting'
     """,
     )
     model = {r[0]: r[1:] for r in rows}
@@ -142,7 +142,7 @@ def test_mrr_summary_amounts_equal_truth_to_the_minor_unit(built_warehouse):
         """
         select cast(month as varchar), currency_scope, currency, ending_mrr, new_mrr, reactivation_mrr,
                expansion_mrr, contraction_mrr, churn_mrr
-        from mrr_summary
+        from metrics.mrr_summary
     """,
     )
     model = {(m, scope, cur): values for m, scope, cur, *values in rows}
@@ -216,7 +216,7 @@ def test_daily_series_on_month_ends_equals_monthly_truth(built_warehouse):
         """
         select cast(date_trunc('month', mrr_date) as date)::varchar, currency, cast(mrr_x12 as varchar),
                active_customers
-        from fct_mrr_daily where mrr_date = last_day(mrr_date)
+        from core.fct_mrr_daily where mrr_date = last_day(mrr_date)
     """,
     )
     model = {(month, cur): (_minor(x12), n) for month, cur, x12, n in rows}
@@ -224,7 +224,7 @@ def test_daily_series_on_month_ends_equals_monthly_truth(built_warehouse):
         (r["month"], r["currency"]): (r["mrr_minor"], int(r["active_customers"])) for r in truth
     }
     assert {k: model.get(k, ("0.0000", 0)) for k in expected} == expected
-    days = _query(built_warehouse.path, "select count(distinct mrr_date) from fct_mrr_daily")[0][0]
+    days = _query(built_warehouse.path, "select count(distinct mrr_date) from core.fct_mrr_daily")[0][0]
     assert days >= 360
 
 
@@ -240,7 +240,7 @@ def test_cohort_sizes_equal_truth_first_paid_month_and_first_touch(built_warehou
         built_warehouse.path,
         """
         select cast(cohort_month as varchar), channel, cohort_customers, logo_retention
-        from cohort_retention where months_since_start = 0
+        from metrics.cohort_retention where months_since_start = 0
     """,
     )
     assert {(m, c): n for m, c, n, _ in rows} == dict(expected)

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from ingestion.run import ingest
+from orchestration.dbt_project import relation
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
@@ -54,7 +55,7 @@ def build_with_only(sources: list[str], sim: Simulation, root: Path) -> Path:
 def row_counts(path: Path, tables: list[str]) -> dict[str, int]:
     # a missing table raises: "empty" must mean built and empty, not absent
     with duckdb.connect(str(path)) as con:
-        return {t: con.execute(f"select count(*) from main.{t}").fetchone()[0] for t in tables}
+        return {t: con.execute(f"select count(*) from {relation(t)}").fetchone()[0] for t in tables}
 
 
 def raw_schemas(path: Path) -> set[str]:
@@ -74,7 +75,7 @@ def test_stripe_only(short_world, tmp_path):
     # Stripe's conversions (trials, first payments) still count, with no touchpoint to credit:
     # every one of them is Unattributed, no marketing channel appears
     with duckdb.connect(str(path)) as con:
-        channels = {c for (c,) in con.execute("select distinct channel from main.channel_attribution").fetchall()}
+        channels = {c for (c,) in con.execute("select distinct channel from metrics.channel_attribution").fetchall()}
     assert channels <= {"Unattributed"}, channels
 
 

@@ -93,18 +93,18 @@ def test_digest_posts_the_marts_figures_of_the_last_day_of_data(warehouse, recei
     assert delivered
     assert receiver.bodies == [{"text": text}]
 
-    (day,) = _one(warehouse, "select max(date_day) from main.dim_dates")
+    (day,) = _one(warehouse, "select max(date_day) from core.dim_dates")
     assert day == date(2025, 12, 31)  # the world's as-of is 2026-01-01: yesterday is its last day
     mrr, customers = _one(warehouse, "select sum(mrr_amount_usd), sum(active_customers) "
-                          "from main.fct_mrr_daily where mrr_date = ?", day)
-    (before,) = _one(warehouse, "select sum(mrr_amount_usd) from main.fct_mrr_daily where mrr_date = ?",
+                          "from core.fct_mrr_daily where mrr_date = ?", day)
+    (before,) = _one(warehouse, "select sum(mrr_amount_usd) from core.fct_mrr_daily where mrr_date = ?",
                      day - timedelta(days=1))
-    conversions = dict(_all(warehouse, "select conversion_type, count(*) from main.fct_conversions "
+    conversions = dict(_all(warehouse, "select conversion_type, count(*) from core.fct_conversions "
                             "where conversion_date = ? group by 1", day))
-    churn, churned = _one(warehouse, "select churn_mrr, churned_customers from main.mrr_summary "
+    churn, churned = _one(warehouse, "select churn_mrr, churned_customers from metrics.mrr_summary "
                           "where currency_scope = 'reporting' and month = ?", day.replace(day=1))
     attention = _all(warehouse, "select metric, status, metric_value, bound_operator, bound_crossed "
-                     "from main.kpi_alerts where is_latest_period and status in ('red', 'yellow') "
+                     "from metrics.kpi_alerts where is_latest_period and status in ('red', 'yellow') "
                      "order by status = 'yellow', metric")
 
     figures = read_digest(warehouse)
@@ -219,7 +219,7 @@ def test_weekly_report_is_written_and_emailed_once_with_the_pdf(warehouse, inbox
     assert attachments[0].get_content() == report.pdf.read_bytes()
     html = mail.get_body(("html",)).get_content().replace("\r\n", "\n")  # SMTP's line ends
     assert html == report.html.read_text()
-    (week_end_mrr,) = _one(warehouse, "select sum(mrr_amount_usd) from main.fct_mrr_daily "
+    (week_end_mrr,) = _one(warehouse, "select sum(mrr_amount_usd) from core.fct_mrr_daily "
                            "where mrr_date = date '2025-12-28'")
     assert f"MRR at week end: {money(week_end_mrr, 'USD')}" in mail.get_body(("plain",)).get_content()
     assert html.count("<img alt=") == 5 and f"<td>{money(week_end_mrr, 'USD')}</td>" in html
@@ -269,7 +269,7 @@ def test_weekly_pdf_renders_to_pages_with_charts(warehouse, tmp_path, monkeypatc
     assert len(pdf) == 3
     text = pdf[0].get_textpage().get_text_range()
     assert "Northstar weekly report: week of 2025-12-22" in text
-    (week_end_mrr,) = _one(warehouse, "select sum(mrr_amount_usd) from main.fct_mrr_daily "
+    (week_end_mrr,) = _one(warehouse, "select sum(mrr_amount_usd) from core.fct_mrr_daily "
                            "where mrr_date = date '2025-12-28'")
     assert money(week_end_mrr, "USD") in text and "Blended CAC (USD)" in text
     for number in range(len(pdf)):

@@ -107,7 +107,7 @@ def _by_month(built_warehouse, mf_project, tmp_path, metrics: list[str], columns
     expected = {
         month: tuple(_decimal(v) for v in values)
         for month, *values in built_warehouse.query(
-            f"select month, {columns} from main.mrr_summary where currency_scope = 'reporting'"
+            f"select month, {columns} from metrics.mrr_summary where currency_scope = 'reporting'"
         )
     }
     return got, expected
@@ -134,7 +134,7 @@ def test_mrr_by_quarter_is_the_quarter_end_balance(built_warehouse, mf_project, 
                             ["metric_time__quarter"], tmp_path)
     }
     months = built_warehouse.query(
-        "select month, ending_mrr, ending_customers, starting_mrr, new_mrr from main.mrr_summary "
+        "select month, ending_mrr, ending_customers, starting_mrr, new_mrr from metrics.mrr_summary "
         "where currency_scope = 'reporting' order by month"
     )
     expected: dict[date, tuple] = {}
@@ -171,7 +171,7 @@ def test_cac_by_channel_equals_channel_performance(built_warehouse, mf_project, 
         (month, channel): tuple(_decimal(v) for v in values)
         for month, channel, *values in built_warehouse.query(
             "select month, channel, cac_usd, blended_cac_usd, first_year_roas, payback_months, "
-            "ltv_to_cac, new_customers from main.channel_performance"
+            "ltv_to_cac, new_customers from metrics.channel_performance"
         )
     }
     assert sum(1 for values in expected.values() if values[0] is not None) >= 6
@@ -187,7 +187,7 @@ def test_ad_spend_by_channel_equals_channel_performance(built_warehouse, mf_proj
     expected = {
         (month, channel): Decimal(spend)
         for month, channel, spend in built_warehouse.query(
-            "select month, channel, spend_amount_usd from main.channel_performance "
+            "select month, channel, spend_amount_usd from metrics.channel_performance "
             "where spend_amount_usd <> 0"
         )
     }

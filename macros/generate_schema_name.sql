@@ -1,0 +1,16 @@
+{#-
+    generate_schema_name: a model's schema is its layer's name, as is (staging, intermediate,
+    core, metrics, seeds), not dbt's default `<target schema>_<custom>`.
+
+    dbt prefixes custom schemas with the target's schema so that developers sharing one database
+    do not overwrite each other. Each DuckDB target here is a file of its own (dev and prod never
+    share one), so the prefix would only make BI users read `main_metrics.mrr_summary`. A model
+    without a custom schema still lands in the target's schema.
+-#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}
