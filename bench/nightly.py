@@ -105,8 +105,9 @@ def run_build(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path) -> di
             "peak_mib": round(sampler.peak() / 2**20), "warehouse_mib": round(warehouse.stat().st_size / 2**20)}
 
 
-def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
-    """Full then incremental nightly builds, ``repeats`` times; medians and the raw runs."""
+def measure_nightly(scale: str, repeats: int, work_dir: Path, full_only: bool = False) -> dict:
+    """Full then incremental nightly builds, ``repeats`` times; medians and the raw runs.
+    ``full_only``: the full build alone (``incremental`` is None)."""
     runs = []
     for repeat in range(repeats):
         folder = work_dir / scale / f"run{repeat}"
@@ -115,11 +116,12 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
         folder.mkdir(parents=True)
         warehouse = folder / "northstar.duckdb"
         full = run_build(scale, AS_OF, warehouse, folder / "sandbox_full")
-        incremental = run_build(scale, AS_OF + timedelta(days=1), warehouse, folder / "sandbox_next_day")
+        incremental = None if full_only else run_build(scale, AS_OF + timedelta(days=1), warehouse,
+                                                       folder / "sandbox_next_day")
         runs.append({"full": full, "incremental": incremental})
+        later = "" if incremental is None else f"incremental job {incremental['job_seconds']:.1f}s, "
         print(f"  {scale} #{repeat + 1}: full job {full['job_seconds']:.1f}s "
-              f"(+{full['generate_seconds']:.1f}s generate), "
-              f"incremental job {incremental['job_seconds']:.1f}s, peak {full['peak_mib']} MiB", flush=True)
+              f"(+{full['generate_seconds']:.1f}s generate), {later}peak {full['peak_mib']} MiB", flush=True)
 
     def median(path: tuple[str, ...]) -> float:
         values = []
@@ -137,15 +139,17 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
                  "total_seconds": median(("full", "total_seconds")), "peak_mib": median(("full", "peak_mib")),
                  "stages": {s: {"seconds": median(("full", "stages", s, "seconds")),
                                 "peak_mib": median(("full", "stages", s, "peak_mib"))} for s in STAGES}},
-        "incremental": {"job_seconds": median(("incremental", "job_seconds")),
-                        "peak_mib": median(("incremental", "peak_mib")),
-                        "stages": {s: {"seconds": median(("incremental", "stages", s, "seconds"))} for s in STAGES}},
+        "incremental": None if full_only else {
+            "job_seconds": median(("incremental", "job_seconds")),
+            "peak_mib": median(("incremental", "peak_mib")),
+            "stages": {s: {"seconds": median(("incremental", "stages", s, "seconds"))} for s in STAGES}},
         "warehouse_mib": median(("full", "warehouse_mib")),
-        "all_succeeded": all(r["full"]["success"] and r["incremental"]["success"] for r in runs),
+        "all_succeeded": all(r["full"]["success"] and (full_only or r["incremental"]["success"]) for r in runs),
         "runs": runs,
     }
-    summary["incremental"]["share_of_full_job"] = round(
-        summary["incremental"]["job_seconds"] / summary["full"]["job_seconds"], 3)
+    if not full_only:
+        summary["incremental"]["share_of_full_job"] = round(
+            summary["incremental"]["job_seconds"] / summary["full"]["job_seconds"], 3)
     return summary
 
 
@@ -154,10 +158,11 @@ def print_table(summary: dict) -> None:
     print(f"nightly, scale {summary['scale']} ({summary['ga4_events']:,} GA4 events), median of {summary['repeats']}:")
     print(f"  {'stage':<10} {'full s':>8} {'peak MiB':>9} {'incr. s':>8}")
     for stage in STAGES:
+        later = f"{inc['stages'][stage]['seconds']:>8.1f}" if inc else f"{'-':>8}"
         print(f"  {stage:<10} {full['stages'][stage]['seconds']:>8.1f} {full['stages'][stage]['peak_mib']:>9.0f} "
-              f"{inc['stages'][stage]['seconds']:>8.1f}")
-    print(f"  {'job':<10} {full['job_seconds']:>8.1f} {full['peak_mib']:>9.0f} {inc['job_seconds']:>8.1f}"
-          f"   incremental = {inc['share_of_full_job']:.0%} of full")
+              f"{later}")
+    later = f"{inc['job_seconds']:>8.1f}   incremental = {inc['share_of_full_job']:.0%} of full" if inc else ""
+    print(f"  {'job':<10} {full['job_seconds']:>8.1f} {full['peak_mib']:>9.0f} {later}")
 
 
 def main() -> int:
@@ -166,6 +171,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--work-dir", type=Path, default=ROOT / "warehouse" / "bench" / "nightly")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--full-only", action="store_true", help="the full build alone, not the one a day later")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF, help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
@@ -174,7 +180,7 @@ def main() -> int:
     if args.child:
         child(args.scale, args.as_of, args.warehouse, args.sandbox_dir, args.out)
         return 0
-    summary = {"machine": machine_info(), **measure_nightly(args.scale, args.repeats, args.work_dir)}
+    summary = {"machine": machine_info(), **measure_nightly(args.scale, args.repeats, args.work_dir, args.full_only)}
     print_table(summary)
     out = args.out or ROOT / "bench" / "results" / f"nightly_{args.scale}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
