@@ -90,6 +90,7 @@ from dlt.extract.exceptions import CurrentSourceSchemaNotAvailable
 from ingestion.common.http_client import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, Timeouts
 from ingestion.common.notes import note_logger
 from ingestion.common.retries import Retries
+from ingestion.sources import ga4_storage
 from ingestion.sources.ga4_drift import (
     SCHEMA_REASON,
     DriftTally,
@@ -339,7 +340,16 @@ def _fetch(fs: fsspec.AbstractFileSystem, path: str, tmp: Path, retries: Retries
     """A local path holding the file's bytes: the file itself when ``fs`` is local."""
     if _is_local(fs):
         return path
-    data = retries.call(lambda: fs.cat_file(path), f"reading {path}", SOURCE, timeouts)
+    try:
+        data = retries.call(lambda: fs.cat_file(path), f"reading {path}", SOURCE, timeouts)
+    except Exception as exc:  # a refused credential (listing was allowed): one line naming the file
+        error = ga4_storage.refused(exc, fs.unstrip_protocol(path))
+        if error is None:
+            raise
+    else:
+        error = None
+    if error is not None:
+        raise error
     local = tmp / path.rsplit("/", 1)[-1]
     local.write_bytes(data)
     return str(local)
@@ -429,8 +439,18 @@ def ga4_source(bucket_url: str = dlt.config.value, start_date: str | None = None
         disposition: Any = MERGE if last_day else "replace"
         hinter = EventsHinter(disposition)
         retries = Retries.from_runtime()  # the rule every source shares
-        fs, root = fsspec.core.url_to_fs(bucket_url, **options)
-        files = [(day, path) for day, path in list_day_files(fs, root, retries, timeouts)
+        try:
+            fs, root = fsspec.core.url_to_fs(bucket_url, **options)
+            listed = list_day_files(fs, root, retries, timeouts)
+        except Exception as exc:  # a refused credential: one line naming the bucket
+            error = ga4_storage.refused(exc, bucket_url)
+            if error is None:
+                raise
+        else:
+            error = None
+        if error is not None:
+            raise error  # outside the handler: no chain of the client's frames
+        files = [(day, path) for day, path in listed
                  if (since is None or day > since) and (start_day is None or day >= start_day)]
         logger.info("ga4: %d file(s) to read after %s", len(files), since or start_day or "-")
         batches = list(_format_batches(files, max(1, batch_files)))

@@ -13,14 +13,16 @@ from pathlib import Path
 import boto3
 import duckdb
 import pytest
+from moto import settings as moto_settings
 from moto.server import ThreadedMotoServer
 
+from ingestion.run import ingest
 from ingestion.sources.ga4 import ga4_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
 from sandbox.server import start_server
 from sandbox.simulation import simulate
 from sandbox.simulation.ga4_events import SHARDS_PER_DAY, shard_name
-from tests.ingestion.conftest import query
+from tests.ingestion.conftest import point_sources_at, query
 from tests.ingestion.test_ga4_bigquery import differences
 
 START, AS_OF = date(2025, 1, 1), date(2025, 1, 15)
@@ -129,6 +131,37 @@ def test_s3_bucket_of_parquet_and_json_shards(monkeypatch, moto_s3, layouts, dai
     load(monkeypatch, warehouse, "s3://acme-ga4/export/",
          SOURCES__GA4__STORAGE_OPTIONS=json.dumps({"endpoint_url": moto_s3}))
     assert_same_events(daily_warehouse, warehouse, layouts["events"])
+
+
+def test_refused_s3_credential_fails_ga4_alone_in_one_line(monkeypatch, moto_s3, layouts, sandbox, tmp_path,
+                                                           capfd):
+    """An S3 store that refuses the key: GA4 fails in one line naming the bucket, without the
+    secret or a stack trace; the other sources still load."""
+    s3 = boto3.client("s3", endpoint_url=moto_s3)
+    s3.create_bucket(Bucket="acme-ga4")
+    for path in sorted(layouts["json-shards"].iterdir())[:2]:
+        s3.upload_file(str(path), "acme-ga4", f"export/{path.name}")
+    # the store now checks every request's key (moto's IAM authentication): ours is unknown
+    monkeypatch.setattr(moto_settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+    wrong_secret = "wr0ng-s3cret-Key-0123456789abcdefXYZ"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGKEY00000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", wrong_secret)
+    point_sources_at(monkeypatch, sandbox)  # ecb_fx: a source that still loads
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(tmp_path / "wh.duckdb"))
+    monkeypatch.setenv("SOURCES__GA4__BUCKET_URL", "s3://acme-ga4/export/")
+    monkeypatch.delenv("SOURCES__GA4__START_DATE")
+    monkeypatch.setenv("SOURCES__GA4__STORAGE_OPTIONS", json.dumps({"endpoint_url": moto_s3}))
+    ga4, ecb = ingest(["ga4", "ecb_fx"])
+    assert ecb.status == "loaded"
+    assert ga4.status == "failed"
+    line = ga4.line()
+    assert "\n" not in line
+    assert line.startswith("ga4: failed: ") and "s3://acme-ga4/export/" in line, line
+    assert "refused" in line, line
+    assert wrong_secret not in line
+    output = capfd.readouterr()
+    assert wrong_secret not in output.out + output.err
+    assert "Traceback" not in output.out + output.err
 
 
 def test_a_day_gaining_a_shard_is_replaced_not_duplicated(monkeypatch, layouts, tmp_path):
