@@ -3,7 +3,8 @@
 A source whose settings are missing is skipped with a note naming the settings (dlt's own
 config resolution decides). An expected failure (an API refusing the credentials, say) stops
 that source only and is reported in one line with no stack trace and no secret; the other
-sources still load.
+sources still load. Several sources extract at the same time, each in a thread of its own; only
+their loads take turns at the warehouse (ingestion/overlap.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib
 import inspect
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import dlt
@@ -22,7 +24,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from ingestion.common.errors import RETRYABLE_STATUSES, SourceHTTPError
 from ingestion.common.notes import collecting_notes
 from ingestion.common.redaction import redact
-from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
+from ingestion.overlap import load, prepare
+from ingestion.warehouse import make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
 SOURCES = ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads", "ecb_fx")
@@ -123,29 +126,20 @@ def failure_line(name: str, exc: PipelineStepFailed) -> tuple[str, bool]:
     return scrub(first_line), retryable
 
 
-def loaded_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows normalised per table by the pipeline's last run (dlt's own tables left out)."""
-    info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    rows = dict(info.row_counts) if info else {}
-    return {table: count for table, count in rows.items() if not table.startswith("_dlt")}
-
-
 def ingest_one(name: str) -> SourceResult:
     began = time.perf_counter()
     try:
         source = configured_source(name)
     except SourceNotConfigured as exc:
         return SourceResult(name, "skipped", str(exc))
-    pipeline = make_pipeline(name)
-    discarded: list[str] = []
     try:
-        discarded = discard_interrupted_loads(pipeline)
-        pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+        prepared = prepare(name, make_pipeline(name), source)
+        load(prepared)
     except PipelineStepFailed as exc:
         line, _ = failure_line(name, exc)
         return SourceResult(name, "failed", line, seconds=time.perf_counter() - began)
-    return SourceResult(name, "loaded", rows=loaded_rows(pipeline), seconds=time.perf_counter() - began,
-                        discarded=discarded)
+    return SourceResult(name, "loaded", rows=prepared.rows, seconds=time.perf_counter() - began,
+                        discarded=prepared.discarded)
 
 
 def ingest_with_notes(name: str) -> SourceResult:
@@ -157,9 +151,17 @@ def ingest_with_notes(name: str) -> SourceResult:
 
 
 def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:
-    """Load the named sources (all when none are named) in SOURCES order."""
+    """Load the named sources (all when none are named); results in SOURCES order.
+
+    The sources run at the same time, each in a thread (their extracts overlap, their loads
+    take turns: ingestion/overlap.py).
+    """
     wanted = list(names) if names else list(SOURCES)
     unknown = [n for n in wanted if n not in SOURCES]
     if unknown:
         raise ValueError(f"unknown source {', '.join(unknown)}: choose from {', '.join(SOURCES)}")
-    return [ingest_with_notes(name) for name in SOURCES if name in wanted]
+    ordered = [name for name in SOURCES if name in wanted]
+    if len(ordered) == 1:
+        return [ingest_with_notes(ordered[0])]
+    with ThreadPoolExecutor(max_workers=len(ordered), thread_name_prefix="ingest") as pool:
+        return list(pool.map(ingest_with_notes, ordered))

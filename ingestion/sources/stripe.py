@@ -31,12 +31,21 @@ with ``observed_at``: the API's own clock (the response's ``Date`` header) when 
 read, so that what a load saw is dated by the account's time, never by the machine's.
 Cursors live in dlt's state, which dlt restores from the warehouse when the local pipelines
 folder is missing.
+
+Several requests in flight: every list resource is ``parallelized``, so dlt's extract threads
+page through the resources at the same time (Stripe allows 100 read requests a second in live
+mode, 25 in test mode; dlt runs at most ``[extract] workers``, default 5, at once). Within one
+resource the pages stay in order (a Stripe list is a chain of ``starting_after`` cursors), so
+every cursor is what a one-at-a-time run would store. What the resources share is guarded:
+the memoized events listing and newest event are read once under a lock, and the API's clock
+is kept per thread (the page just received is dated by its own response).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -187,14 +196,25 @@ class StripeAPI:
             data_selector="data",
             session=http_session(timeouts or Timeouts()),  # RUNTIME__REQUEST_* retries, timeouts
         )
-        #: the API's time (epoch seconds, its ``Date`` header) at the latest response
-        self.server_time: int | None = None
+        #: the API's time at the latest response, per thread (resources page in parallel)
+        self._clock_of = threading.local()
+        #: the memoized reads are made once, whichever resource asks first
+        self._memo = threading.RLock()
         #: object id -> the API's time when this run read the state it loaded
         self.observed_at: dict[str, int] = {}
         self._events_since: dict[int | None, Page] = {}
         self._events_read_at: dict[int | None, int | None] = {}
         self._retained: dict[str, bool] = {}
         self._newest_event: dict[str, Any] | None = None
+
+    @property
+    def server_time(self) -> int | None:
+        """The API's time (epoch seconds, its ``Date`` header) at this thread's latest response."""
+        return getattr(self._clock_of, "time", None)
+
+    @server_time.setter
+    def server_time(self, value: int | None) -> None:
+        self._clock_of.time = value
 
     def _clock(self, response: Response, *args: Any, **kwargs: Any) -> None:
         """Note the API's time of a response: its ``Date`` header (the machine's clock only
@@ -233,6 +253,10 @@ class StripeAPI:
 
     def events_since(self, created: int | None) -> Page:
         """Events created at or after ``created`` (all that Stripe serves if None)."""
+        with self._memo:
+            return self._list_events_since(created)
+
+    def _list_events_since(self, created: int | None) -> Page:
         if created not in self._events_since:
             params = {} if created is None else {"created[gte]": created}
             events: Page = []
@@ -253,13 +277,18 @@ class StripeAPI:
 
     def newest_event(self) -> dict[str, Any] | None:
         """The latest event, read before a full listing so nothing after it is missed."""
-        if self._newest_event is None:
-            page = self.get("/v1/events", {"limit": 1}, A_LIST)["data"]
-            self._newest_event = page[0] if page else {}
+        with self._memo:
+            if self._newest_event is None:
+                page = self.get("/v1/events", {"limit": 1}, A_LIST)["data"]
+                self._newest_event = page[0] if page else {}
         return self._newest_event or None
 
     def event_retained(self, event_id: str) -> bool:
         """Whether Stripe still serves this event (it forgets events after 30 days)."""
+        with self._memo:
+            return self._is_retained(event_id)
+
+    def _is_retained(self, event_id: str) -> bool:
         if event_id not in self._retained:
             try:
                 self.get(f"/v1/events/{event_id}")
@@ -315,7 +344,7 @@ def _mutable_pages(api: StripeAPI, endpoint: Endpoint) -> Iterator[Page]:
     it miss changes) is the newest event read before the objects were: anything later is
     read again next time.
     """
-    state = dlt.current.resource_state()
+    state = dlt.current.resource_state(endpoint.name)  # named: an extract thread cannot tell
     cursor = state.get("event_cursor")
     if cursor and state.get("max_created") is not None and api.event_retained(cursor["id"]):
         yield from _changed_pages(api, endpoint, state)
@@ -494,11 +523,12 @@ def _resource(endpoint: Endpoint) -> Any:
     return dlt.resource(
         read, name=endpoint.name, primary_key="id", write_disposition="merge",
         columns=columns.COLUMNS[endpoint.name], nested_hints=columns.NESTED.get(endpoint.name),
+        parallelized=True,
     )
 
 
 @dlt.resource(name="events", primary_key="id", write_disposition="merge",
-              columns=columns.COLUMNS["events"])
+              columns=columns.COLUMNS["events"], parallelized=True)
 def events(
     api: StripeAPI, created: dlt.sources.incremental[int] = CREATED_CURSOR
 ) -> Iterator[Page]:

@@ -5,8 +5,10 @@ them (``source('stripe', 'invoices')`` is ``stripe/invoices``), so the UI shows 
 raw tables to marts. Child tables (``invoices__lines__data``) are loaded by their parent's
 resource; their dbt sources carry ``meta.dagster.asset_key`` of the parent.
 
-Each source is one multi-asset: one dlt pipeline run loads all its resources, into the run's
-draft warehouse (orchestration/resources.py), in the ``warehouse`` pool. Transient failures
+Each source is one multi-asset: one dlt pipeline loads all its resources, into the run's
+draft warehouse (orchestration/resources.py), in the ``warehouse`` pool. The extracts of all the
+run's sources start together, outside the pool, when the first of these steps starts; each step
+loads its own (orchestration/assets/extraction.py). Transient failures
 (5xx and 429 still failing after dlt's own retries, connection errors) are retried by Dagster's
 RetryPolicy; a refused credential or a missing setting is not: retrying cannot fix it.
 """
@@ -14,6 +16,7 @@ RetryPolicy; a refused credential or a missing setting is not: retrying cannot f
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time
 
 from collections.abc import Iterator
+from functools import partial
 
 from dagster import (
     AssetExecutionContext,
@@ -22,13 +25,20 @@ from dagster import (
     AssetSpec,
     Backoff,
     Failure,
+    MaterializeResult,
+    MetadataValue,
     RetryPolicy,
+    TableColumn,
+    TableSchema,
     multi_asset,
 )
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asset_specs
+from dagster_dlt import DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt import Pipeline
+from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from ingestion.overlap import Prepared, load, prepare
 from ingestion.run import (
     SOURCES,
     SourceNotConfigured,
@@ -36,7 +46,8 @@ from ingestion.run import (
     failure_line,
     source_resources,
 )
-from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
+from ingestion.warehouse import make_pipeline
+from orchestration.assets.extraction import RUN_EXTRACTS, run_sources
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 INGESTION_GROUP = "ingestion"
@@ -72,24 +83,66 @@ def _build_assets(name: str) -> AssetsDefinition:
 
     @multi_asset(name=f"ingest_{name}", specs=specs, can_subset=True, pool=WAREHOUSE_POOL,
                  retry_policy=INGESTION_RETRY)
-    def _assets(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource) -> Iterator:
-        try:
-            source = configured_source(name)
-        except SourceNotConfigured as exc:
-            raise Failure(description=f"{name}: {exc}", allow_retries=False) from None
-        with warehouse.writing(context.run.run_id):
-            pipeline = make_pipeline(name)  # bound to the draft now
-            # a killed run's unfinished package is never resumed (it would load rows twice):
-            # it is discarded, its cursors rewound, and this run reads its data again
-            discard_interrupted_loads(pipeline)
+    def _assets(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+        run_id = context.run.run_id
+        with warehouse.writing(run_id):
+            RUN_EXTRACTS.start(run_id, lambda: {
+                source: (keys, partial(_prepare, source, keys, make_pipeline(source)))  # bound to the draft now
+                for source, keys in run_sources(context, INGESTION_ASSETS).items()})
+            started = RUN_EXTRACTS.take(run_id, name, context.selected_asset_keys)
             try:
-                yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
-                                   dagster_dlt_translator=TRANSLATOR, loader_file_format=LOADER_FILE_FORMAT)
+                prepared = (started.result() if started else
+                            _prepare(name, frozenset(context.selected_asset_keys), make_pipeline(name)))
+                info = load(prepared)
+            except SourceNotConfigured as exc:
+                raise Failure(description=f"{name}: {exc}", allow_retries=False) from None
             except PipelineStepFailed as exc:
                 line, retryable = failure_line(name, exc)
                 raise Failure(description=f"{name}: {line}", allow_retries=retryable) from None
+        yield from _materializations(prepared, info)
 
     return _assets
+
+
+def _prepare(name: str, keys: frozenset[AssetKey], pipeline: Pipeline) -> Prepared:
+    """Extract and normalize source ``name``'s resources of ``keys`` with ``pipeline`` (bound to
+    the run's draft by the step that made it, inside ``warehouse.writing``).
+
+    The local folder is dropped first, as dagster-dlt does (state comes from the draft), after
+    a killed run's unfinished package is discarded: it is never resumed (it would load rows
+    twice), its cursors are rewound, and this run reads its data again.
+    """
+    source = configured_source(name)
+    resources = [r.name for r in source.selected_resources.values() if _key(r) in keys]
+    if len(resources) < len(source.selected_resources):
+        source = source.with_resources(*resources)
+    return prepare(name, pipeline, source, drop_local=True)
+
+
+def _key(resource) -> AssetKey:
+    return AssetKey([resource.source_name, resource.table_name])
+
+
+def _materializations(prepared: Prepared, info: LoadInfo) -> Iterator[MaterializeResult]:
+    """One materialization per loaded resource: rows loaded, its table and columns (and its
+    child tables'), as dagster-dlt reports them."""
+    schema = prepared.pipeline.default_schema
+    for resource in prepared.source.selected_resources.values():
+        table = schema.naming.normalize_table_identifier(str(resource.table_name))
+        children = [t for t in schema.data_table_names() if t.startswith(f"{table}__")]
+        metadata = {child: _columns(schema, child) for child in children}
+        if prepared.rows.get(table):
+            metadata["rows_loaded"] = MetadataValue.int(prepared.rows[table])
+        metadata["load_ids"] = list(info.loads_ids)
+        metadata["dagster/column_schema"] = _columns(schema, table)
+        metadata["dagster/table_name"] = f"{info.dataset_name}.{table}"
+        yield MaterializeResult(asset_key=_key(resource), metadata=metadata)
+
+
+def _columns(schema, table: str) -> TableSchema:
+    columns = schema.get_table_columns(table) if table in schema.tables else {}
+    return TableSchema(columns=[TableColumn(name=name, type=column.get("data_type", "string"))
+                                for name, column in columns.items()])
 
 
 INGESTION_ASSETS = [_build_assets(name) for name in SOURCES]

@@ -1,0 +1,70 @@
+"""Sources extract at the same time; only their loads take turns at the warehouse.
+
+DuckDB allows one writer per file. Of dlt's three steps only ``load`` writes the warehouse:
+``extract`` reads the API (I/O-bound: Stripe's pages, GA4's files, the ad platforms) and,
+with ``normalize``, writes the pipeline's own working folder. So each source's extract and
+normalize run in a thread of their own, at the same time as the others', and its load waits for
+``WRITER``, this process's one turn at the warehouse. The slowest source's extract, not the
+sum of them all, is then what a run waits for.
+
+``prepare`` + ``load`` are ``pipeline.run`` in two halves (the same state sync, extract,
+normalize and load, with the same kill-safety: ``discard_interrupted_loads`` first). The state
+sync reads the warehouse, so it takes the writer's turn too: a read never overlaps a write in
+progress, even though DuckDB would allow it within one process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.extract.source import DltSource
+
+from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads
+
+#: The warehouse's one writer in this process: every dlt load (and state sync) holds it.
+WRITER = threading.RLock()
+
+
+@dataclass
+class Prepared:
+    """A source extracted and normalized into its pipeline's folder, ready to load."""
+
+    name: str
+    pipeline: dlt.Pipeline
+    source: DltSource
+    #: rows per table the normalize step wrote (dlt's own tables left out)
+    rows: dict[str, int] = field(default_factory=dict)
+    #: load packages of a killed run that were discarded first (their data read again)
+    discarded: list[str] = field(default_factory=list)
+    extract_seconds: float = 0.0
+
+
+def prepare(name: str, pipeline: dlt.Pipeline, source: DltSource, *, drop_local: bool = False) -> Prepared:
+    """Extract and normalize ``source`` with ``pipeline``: everything but the load.
+
+    ``drop_local`` forgets the local folder first (as dagster-dlt does before each run): state
+    and schemas then come from the warehouse alone.
+    """
+    began = time.perf_counter()
+    with WRITER:
+        discarded = discard_interrupted_loads(pipeline)
+        if drop_local:
+            pipeline.drop()
+        pipeline.sync_destination()
+    pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+    info = pipeline.normalize()
+    rows = {table: count for table, count in (info.row_counts if info else {}).items()
+            if not table.startswith("_dlt")}
+    return Prepared(name, pipeline, source, rows, discarded, time.perf_counter() - began)
+
+
+def load(prepared: Prepared) -> LoadInfo:
+    """Load what ``prepare`` left, in the writer's turn; a failed job raises (as ``run`` does)."""
+    with WRITER:
+        info = prepared.pipeline.load()
+    info.raise_on_failed_jobs()
+    return info
