@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 
@@ -55,10 +55,8 @@ class RunExtracts:
         with self._lock:
             if run_id in self._started:
                 return
-            calls = extracts()
-            pool = ThreadPoolExecutor(max_workers=max(1, len(calls)), thread_name_prefix=f"extract-{run_id[:8]}")
-            self._started[run_id] = {name: (keys, pool.submit(call)) for name, (keys, call) in calls.items()}
-            pool.shutdown(wait=False)  # the threads end with their extract
+            self._started[run_id] = {name: (keys, _in_daemon_thread(call, f"extract-{name}"))
+                                     for name, (keys, call) in extracts().items()}
         import_in_background()
 
     def take(self, run_id: str, name: str, keys: Collection[AssetKey]) -> Future[Prepared] | None:
@@ -72,6 +70,23 @@ class RunExtracts:
             wait([entry[1]])  # it writes the pipeline's folder: let it end before the step's own
             return None
         return entry[1]
+
+
+def _in_daemon_thread(call: Callable[[], Prepared], name: str) -> Future[Prepared]:
+    """``call()`` in a daemon thread: a run stopped by a signal exits at once, as it did when
+    extracts ran in its steps, instead of waiting for them (their half-written folders are a
+    killed run's, discarded by the next run: ingestion.warehouse.discard_interrupted_loads)."""
+    future: Future[Prepared] = Future()
+    future.set_running_or_notify_cancel()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # noqa: BLE001 - handed to the step that loads it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 RUN_EXTRACTS = RunExtracts()
