@@ -43,23 +43,39 @@ class Prepared:
     extract_seconds: float = 0.0
 
 
-def prepare(name: str, pipeline: dlt.Pipeline, source: DltSource, *, drop_local: bool = False) -> Prepared:
-    """Extract and normalize ``source`` with ``pipeline``: everything but the load.
+def restore(pipeline: dlt.Pipeline, *, drop_local: bool = False) -> list[str]:
+    """Ready ``pipeline`` to extract: a killed run's unfinished packages discarded (their ids
+    returned), its state and schemas synced from the warehouse. A read of the warehouse, in the
+    writer's turn.
 
     ``drop_local`` forgets the local folder first (as dagster-dlt does before each run): state
     and schemas then come from the warehouse alone.
     """
-    began = time.perf_counter()
     with WRITER:
         discarded = discard_interrupted_loads(pipeline)
         if drop_local:
             pipeline.drop()
         pipeline.sync_destination()
+    return discarded
+
+
+def extract(name: str, pipeline: dlt.Pipeline, source: DltSource, discarded: list[str] | None = None) -> Prepared:
+    """Extract and normalize ``source`` with a ``restore``d ``pipeline``: no warehouse needed."""
+    began = time.perf_counter()
     pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
     info = pipeline.normalize()
     rows = {table: count for table, count in (info.row_counts if info else {}).items()
             if not table.startswith("_dlt")}
-    return Prepared(name, pipeline, source, rows, discarded, time.perf_counter() - began)
+    return Prepared(name, pipeline, source, rows, discarded or [], time.perf_counter() - began)
+
+
+def prepare(name: str, pipeline: dlt.Pipeline, source: DltSource, *, drop_local: bool = False) -> Prepared:
+    """``restore`` then ``extract``: everything ``pipeline.run`` does but the load.
+
+    Where several sources start together, restore them all first, then extract them in their
+    threads: a restore waiting behind another source's load would hold its extract back.
+    """
+    return extract(name, pipeline, source, restore(pipeline, drop_local=drop_local))
 
 
 def load(prepared: Prepared) -> LoadInfo:

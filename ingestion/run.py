@@ -24,7 +24,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from ingestion.common.errors import RETRYABLE_STATUSES, SourceHTTPError
 from ingestion.common.notes import collecting_notes
 from ingestion.common.redaction import redact
-from ingestion.overlap import load, prepare
+from ingestion.overlap import extract, load, restore
 from ingestion.warehouse import make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
@@ -126,14 +126,24 @@ def failure_line(name: str, exc: PipelineStepFailed) -> tuple[str, bool]:
     return scrub(first_line), retryable
 
 
-def ingest_one(name: str) -> SourceResult:
+#: a source's pipeline restored from the warehouse, and the killed run's packages it discarded
+Restored = tuple[dlt.Pipeline, list[str]]
+
+
+def ingest_one(name: str, restored: Restored | None = None) -> SourceResult:
+    """Load source ``name``; ``restored``: its pipeline already restored (``ingest`` restores
+    every source's before any loads, so none waits behind another's load to start)."""
     began = time.perf_counter()
     try:
         source = configured_source(name)
     except SourceNotConfigured as exc:
         return SourceResult(name, "skipped", str(exc))
     try:
-        prepared = prepare(name, make_pipeline(name), source)
+        if restored is None:
+            pipeline = make_pipeline(name)
+            restored = (pipeline, restore(pipeline))
+        pipeline, discarded = restored
+        prepared = extract(name, pipeline, source, discarded)
         load(prepared)
     except PipelineStepFailed as exc:
         line, _ = failure_line(name, exc)
@@ -142,10 +152,10 @@ def ingest_one(name: str) -> SourceResult:
                         discarded=prepared.discarded)
 
 
-def ingest_with_notes(name: str) -> SourceResult:
+def ingest_with_notes(name: str, restored: Restored | None = None) -> SourceResult:
     """``ingest_one``, with the warnings the source left (ingestion/common/notes.py) in ``notes``."""
     with collecting_notes(name) as notes:
-        result = ingest_one(name)
+        result = ingest_one(name, restored)
     result.notes = [scrub(note) for note in notes]
     return result
 
@@ -154,7 +164,7 @@ def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:
     """Load the named sources (all when none are named); results in SOURCES order.
 
     The sources run at the same time, each in a thread (their extracts overlap, their loads
-    take turns: ingestion/overlap.py).
+    take turns: ingestion/overlap.py), once each one's pipeline is restored from the warehouse.
     """
     wanted = list(names) if names else list(SOURCES)
     unknown = [n for n in wanted if n not in SOURCES]
@@ -163,5 +173,9 @@ def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:
     ordered = [name for name in SOURCES if name in wanted]
     if len(ordered) == 1:
         return [ingest_with_notes(ordered[0])]
+    restored = {}
+    for name in ordered:
+        pipeline = make_pipeline(name)
+        restored[name] = (pipeline, restore(pipeline))
     with ThreadPoolExecutor(max_workers=len(ordered), thread_name_prefix="ingest") as pool:
-        return list(pool.map(ingest_with_notes, ordered))
+        return list(pool.map(ingest_with_notes, ordered, [restored[name] for name in ordered]))

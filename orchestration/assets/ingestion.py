@@ -38,7 +38,7 @@ from dlt import Pipeline
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.overlap import Prepared, load, prepare
+from ingestion.overlap import Prepared, extract, load, restore
 from ingestion.run import (
     SOURCES,
     SourceNotConfigured,
@@ -47,7 +47,7 @@ from ingestion.run import (
     source_resources,
 )
 from ingestion.warehouse import make_pipeline
-from orchestration.assets.extraction import RUN_EXTRACTS, run_sources
+from orchestration.assets.extraction import RUN_EXTRACTS, Extracts, run_sources
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 INGESTION_GROUP = "ingestion"
@@ -86,13 +86,13 @@ def _build_assets(name: str) -> AssetsDefinition:
     def _assets(context: AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
         run_id = context.run.run_id
         with warehouse.writing(run_id):
-            RUN_EXTRACTS.start(run_id, lambda: {
-                source: (keys, partial(_prepare, source, keys, make_pipeline(source)))  # bound to the draft now
-                for source, keys in run_sources(context, INGESTION_ASSETS).items()})
+            RUN_EXTRACTS.start(run_id, lambda: _restored(run_sources(context, INGESTION_ASSETS)))
             started = RUN_EXTRACTS.take(run_id, name, context.selected_asset_keys)
             try:
-                prepared = (started.result() if started else
-                            _prepare(name, frozenset(context.selected_asset_keys), make_pipeline(name)))
+                if started is None:  # a retry, or a step of its own: extract here
+                    prepared = _restored({name: frozenset(context.selected_asset_keys)})[name][1]()
+                else:
+                    prepared = started.result()
                 info = load(prepared)
             except SourceNotConfigured as exc:
                 raise Failure(description=f"{name}: {exc}", allow_retries=False) from None
@@ -104,19 +104,38 @@ def _build_assets(name: str) -> AssetsDefinition:
     return _assets
 
 
-def _prepare(name: str, keys: frozenset[AssetKey], pipeline: Pipeline) -> Prepared:
-    """Extract and normalize source ``name``'s resources of ``keys`` with ``pipeline`` (bound to
-    the run's draft by the step that made it, inside ``warehouse.writing``).
+def _restored(wanted: dict[str, frozenset[AssetKey]]) -> Extracts:
+    """For each source: its pipeline bound to the run's draft (the caller's step points at it:
+    ``warehouse.writing``) and restored from it, and the call that extracts its resources of
+    ``keys``. Restored here, one after another, before any extract starts: in a thread, a
+    restore (a read of the draft, in the writer's turn) would wait behind other sources' loads.
 
     The local folder is dropped first, as dagster-dlt does (state comes from the draft), after
     a killed run's unfinished package is discarded: it is never resumed (it would load rows
     twice), its cursors are rewound, and this run reads its data again.
     """
+    calls: Extracts = {}
+    for name, keys in wanted.items():
+        pipeline = make_pipeline(name)
+        try:
+            discarded = restore(pipeline, drop_local=True)
+        except Exception as exc:  # noqa: BLE001 - raised by the source's own step, not this one
+            calls[name] = (keys, partial(_reraise, exc))
+            continue
+        calls[name] = (keys, partial(_extract, name, keys, pipeline, discarded))
+    return calls
+
+
+def _reraise(exc: Exception) -> Prepared:
+    raise exc
+
+
+def _extract(name: str, keys: frozenset[AssetKey], pipeline: Pipeline, discarded: list[str]) -> Prepared:
     source = configured_source(name)
     resources = [r.name for r in source.selected_resources.values() if _key(r) in keys]
     if len(resources) < len(source.selected_resources):
         source = source.with_resources(*resources)
-    return prepare(name, pipeline, source, drop_local=True)
+    return extract(name, pipeline, source, discarded)
 
 
 def _key(resource) -> AssetKey:
