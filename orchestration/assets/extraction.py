@@ -31,7 +31,7 @@ def run_sources(context: AssetExecutionContext, assets: Collection[AssetsDefinit
     run = context.run
     nodes = context.job_def.graph.node_dict
     steps = run.step_keys_to_execute  # None: every step of the job
-    selected = run.asset_selection  # None: every asset of the job
+    selected = run.asset_selection or None  # None (or empty, as a job's own run has it): every asset of the job
     wanted = {}
     for assets_def in assets:
         step = assets_def.node_def.name
