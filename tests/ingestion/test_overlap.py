@@ -66,6 +66,57 @@ def test_sources_extract_at_the_same_time(monkeypatch, meeting, warehouse, expec
     assert query(warehouse, "select count(*) from raw_ga4.events")[0][0] == expected_counts["ga4"]["events"]
 
 
+class BothWaysServer(SandboxServer):
+    """Holds the first request under each of two prefixes until one under the other arrives:
+    both meetings happen only when the two are in flight at once, whichever comes first."""
+
+    def __init__(self, address: tuple[str, int], world, prefixes: tuple[str, str]) -> None:
+        super().__init__(address, world)
+        self.prefixes = prefixes
+        self.arrived = {prefix: threading.Event() for prefix in prefixes}
+        self.met: dict[str, bool] = {}
+
+    def dispatch(self, request: Request) -> Response:
+        for prefix, other in (self.prefixes, self.prefixes[::-1]):
+            if request.path.startswith(prefix):
+                self.arrived[prefix].set()
+                with self.lock:
+                    first = prefix not in self.met
+                    if first:
+                        self.met[prefix] = False
+                if first:
+                    self.met[prefix] = self.arrived[other].wait(MEETING_TIMEOUT)
+        return super().dispatch(request)
+
+
+def test_a_dagster_run_extracts_its_sources_together(monkeypatch, ingest_sim, warehouse, expected_counts):
+    """The steps of a job run one at a time, yet Stripe's and GA4's extracts are in flight at
+    once: the run's first ingestion step started both (orchestration/assets/extraction.py)."""
+    from dagster import DagsterInstance, Definitions, define_asset_job, in_process_executor
+
+    from orchestration.assets.ingestion import INGESTION_ASSETS
+    from orchestration.resources import WarehouseResource
+
+    server = BothWaysServer(("127.0.0.1", 0), ingest_sim.world, ("/v1/", "/ga4/"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        point_sources_at(monkeypatch, server)
+        assets = [a for a in INGESTION_ASSETS if a.node_def.name in ("ingest_stripe", "ingest_ga4")]
+        job = define_asset_job("ingest", executor_def=in_process_executor)
+        defs = Definitions(assets=assets, jobs=[job], resources={"warehouse": WarehouseResource()})
+        result = defs.resolve_job_def("ingest").execute_in_process(instance=DagsterInstance.ephemeral(),
+                                                                   raise_on_error=False)
+    finally:
+        for event in server.arrived.values():
+            event.set()
+        server.shutdown()
+    assert result.success
+    assert server.met == {"/v1/": True, "/ga4/": True}
+    draft = WarehouseResource().run_draft(result.run_id)  # nothing publishes it in this job
+    assert query(draft, "select count(*) from raw_stripe.customers")[0][0] == expected_counts["stripe"]["customers"]
+    assert query(draft, "select count(*) from raw_ga4.events")[0][0] == expected_counts["ga4"]["events"]
+
+
 @pytest.mark.parametrize("meeting", [("/v1/customers", "/v1/invoices")], indirect=True)
 def test_stripe_resources_page_in_parallel(monkeypatch, meeting, warehouse, expected_counts):
     """The first customers page is answered only once invoices are being listed too."""
