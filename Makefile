@@ -14,6 +14,10 @@ install: .venv/.installed
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 || \
 		{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
 		{ echo "make: cannot install chromium (apt-get install chromium, as root)" >&2; exit 1; }
+	@# the engine tests (tests/engines) start a throwaway PostgreSQL 15 cluster with its initdb
+	@test -x /usr/lib/postgresql/15/bin/initdb || apt-get install -y -q postgresql-15 >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q postgresql-15 >/dev/null; } || \
+		{ echo "make: cannot install postgresql-15 (apt-get install postgresql-15, as root)" >&2; exit 1; }
 	$(UV) sync --frozen
 	@mkdir -p warehouse
 	@touch $@
