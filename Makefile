@@ -39,7 +39,7 @@ test: install
 	@mkdir -p warehouse
 	$(UV) run ruff check ingestion orchestration sandbox tests bench
 	$(UV) run sqlfluff lint models tests/sql
-	$(UV) run pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(UV) run pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=10
 
 lint: install
 	$(UV) run ruff check ingestion orchestration sandbox tests bench
