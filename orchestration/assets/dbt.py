@@ -116,7 +116,7 @@ TRANSLATOR = NorthstarDbtTranslator(settings=DagsterDbtTranslatorSettings(
 ))
 
 
-def test_window_flags(tags: Mapping[str, str], has_published: bool) -> list[str]:
+def data_test_window_flags(tags: Mapping[str, str], has_published: bool) -> list[str]:
     """``--vars`` naming the test window, or nothing when every test must read every row."""
     if not has_published or tags.get(FULL_TESTS_TAG, "").lower() in ("1", "true", "yes"):
         return []
@@ -217,7 +217,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
                                  target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
         else:
-            window = test_window_flags(context.run.tags, warehouse.published_path.exists())
+            window = data_test_window_flags(context.run.tags, warehouse.published_path.exists())
             scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
             context.log.info(f"data tests on the incremental models read {scope}")
             invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *window], context=context,
