@@ -31,12 +31,15 @@ dev: install
 dashboards: install
 	$(UV) run python -m orchestration.dashboards
 
-# sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock
+# sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock.
+# pytest runs a worker per core (pytest-xdist), each test file in one worker (tests/conftest.py);
+# `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= auto
 test: install
 	@mkdir -p warehouse
 	$(UV) run ruff check ingestion orchestration sandbox tests bench
 	$(UV) run sqlfluff lint models tests/sql
-	$(UV) run pytest -q
+	$(UV) run pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=10
 
 lint: install
 	$(UV) run ruff check ingestion orchestration sandbox tests bench

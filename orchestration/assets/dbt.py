@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -26,6 +27,7 @@ from dagster import (
     AssetCheckEvaluation,
     AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     AssetMaterialization,
     Failure,
     MaterializeResult,
@@ -75,6 +77,7 @@ TEST_WINDOW_DAYS = 4
 FULL_TESTS_TAG = "northstar/full_tests"
 RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
 _KEEP_RUN_TARGETS = 5
+_RUN_TARGET_MIN_AGE_S = 3600
 _DRAFT_PARTIAL_PARSE = PROJECT_DIR / DAGSTER_TARGET / "draft_partial_parse.msgpack"
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/sql")
 
@@ -99,6 +102,14 @@ def _newest_project_file() -> float:
 
 class NorthstarDbtTranslator(DagsterDbtTranslator):
     """dagster-dbt's keys (sources ``[source, table]``, models ``[model]``), grouped by layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        """A model's key is its name alone. dagster-dbt would prefix the layer's schema
+        (``metrics/mrr_summary``); the layer is the asset's group already, and the checks, the
+        GX suites and the alerts name models as dbt does. Seeds keep ``seeds/<seed>``."""
+        if dbt_resource_props.get("resource_type") == "model":
+            return AssetKey(dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -129,11 +140,15 @@ def run_target_path(run_id: str) -> Path:
 
 
 def _prune_run_targets(keep: Path) -> None:
+    """Keep the last runs' dbt folders (a retry reads its first attempt's); drop older ones, but
+    never one touched in the last hour: another process's run may be using it."""
     if not RUN_TARGETS.exists():
         return
+    recent = time.time() - _RUN_TARGET_MIN_AGE_S
     others = sorted((p for p in RUN_TARGETS.iterdir() if p != keep), key=lambda p: p.stat().st_mtime)
     for old in others[: max(0, len(others) - _KEEP_RUN_TARGETS + 1)]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.stat().st_mtime < recent:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _reuse_partial_parse(target_path: Path) -> None:
@@ -154,8 +169,10 @@ def _reuse_partial_parse(target_path: Path) -> None:
 
 def _keep_partial_parse(target_path: Path) -> None:
     made = target_path / "partial_parse.msgpack"
-    if made.exists():
-        shutil.copyfile(made, _DRAFT_PARTIAL_PARSE)
+    if made.exists():  # copied aside, then renamed: a concurrent run never reads half a file
+        staged = _DRAFT_PARTIAL_PARSE.with_name(f".{_DRAFT_PARTIAL_PARSE.name}.{os.getpid()}")
+        shutil.copyfile(made, staged)
+        os.replace(staged, _DRAFT_PARTIAL_PARSE)
 
 
 @contextmanager

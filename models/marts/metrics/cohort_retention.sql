@@ -116,6 +116,7 @@ final as (
         cohort_starting_mrr_amount_usd,
         active_customers,
         mrr_amount_usd,
+        capped_mrr_amount_usd,
         {{ exact_divide('active_customers', 'nullif(cohort_customers, 0)') }} as logo_retention,
         {{ exact_divide('mrr_amount_usd', 'nullif(cohort_starting_mrr_amount_usd, 0)') }} as net_revenue_retention,
         {{ exact_divide('capped_mrr_amount_usd', 'nullif(cohort_starting_mrr_amount_usd, 0)') }}
