@@ -69,6 +69,12 @@ DBT_RETRY = RetryPolicy(max_retries=1, delay=10)
 #: Unit tests check SQL logic, not data: they run in development and CI (``make test``), not in
 #: every nightly build (dbt's own advice), where they cost ~8 s of fixtures for nothing new.
 NIGHTLY_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
+#: Data tests on the large incremental models read only the rows of the last days an incremental
+#: run can rewrite (macros/test_window.sql: the GA4 re-read of 3 days and 1 for the time zone),
+#: unless the run is tagged FULL_TESTS_TAG (the weekly run: orchestration/jobs.py) or builds a
+#: warehouse from nothing (no published file yet), when every test reads every row.
+TEST_WINDOW_DAYS = 4
+FULL_TESTS_TAG = "northstar/full_tests"
 RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
 _KEEP_RUN_TARGETS = 5
 _RUN_TARGET_MIN_AGE_S = 3600
@@ -119,6 +125,13 @@ TRANSLATOR = NorthstarDbtTranslator(settings=DagsterDbtTranslatorSettings(
     enable_asset_checks=True, enable_source_tests_as_checks=True,
     enable_duplicate_source_asset_keys=True,  # child tables share their parent resource's asset
 ))
+
+
+def data_test_window_flags(tags: Mapping[str, str], has_published: bool) -> list[str]:
+    """``--vars`` naming the test window, or nothing when every test must read every row."""
+    if not has_published or tags.get(FULL_TESTS_TAG, "").lower() in ("1", "true", "yes"):
+        return []
+    return ["--vars", f"{{test_window_days: {TEST_WINDOW_DAYS}}}"]
 
 
 def run_target_path(run_id: str) -> Path:
@@ -221,8 +234,11 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
                                  target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
         else:
-            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS], context=context, target_path=target_path,
-                                 raise_on_error=False)
+            window = data_test_window_flags(context.run.tags, warehouse.published_path.exists())
+            scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
+            context.log.info(f"data tests on the incremental models read {scope}")
+            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *window], context=context,
+                                 target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
     _keep_partial_parse(target_path)
     _raise_for_failures(target_path, invocation.is_successful(), _first_error(invocation))
