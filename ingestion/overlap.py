@@ -23,7 +23,7 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 
-from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads
+from ingestion.warehouse import discard_interrupted_loads, loader_file_format
 
 #: The warehouse's one writer in this process: every dlt load (and state sync) holds it.
 WRITER = threading.RLock()
@@ -62,7 +62,7 @@ def restore(pipeline: dlt.Pipeline, *, drop_local: bool = False) -> list[str]:
 def extract(name: str, pipeline: dlt.Pipeline, source: DltSource, discarded: list[str] | None = None) -> Prepared:
     """Extract and normalize ``source`` with a ``restore``d ``pipeline``: no warehouse needed."""
     began = time.perf_counter()
-    pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+    pipeline.extract(source, loader_file_format=loader_file_format())
     info = pipeline.normalize()
     rows = {table: count for table, count in (info.row_counts if info else {}).items()
             if not table.startswith("_dlt")}

@@ -23,9 +23,17 @@ from pathlib import Path
 import dlt
 import duckdb
 
+from ingestion.engine import engine, postgres_dsn
+
 DEFAULT_WAREHOUSE = "warehouse/northstar.duckdb"
-#: Every source loads parquet: dlt's default insert format is ~100x slower into DuckDB.
+#: Every source loads parquet into DuckDB: dlt's default insert format is ~100x slower there.
 LOADER_FILE_FORMAT = "parquet"
+
+
+def loader_file_format() -> str | None:
+    """The file format dlt loads in on the engine (NORTHSTAR_TARGET): parquet into DuckDB, the
+    destination's own preference elsewhere (Postgres: insert_values; its parquet needs ADBC)."""
+    return LOADER_FILE_FORMAT if engine() == "duckdb" else None
 
 
 def warehouse_path() -> Path:
@@ -58,15 +66,23 @@ def raw_dataset(source: str) -> str:
     return f"raw_{source}"
 
 
+def destination():
+    """dlt's destination for the engine (NORTHSTAR_TARGET): the warehouse file, or Postgres."""
+    if engine() == "postgres":
+        return dlt.destinations.postgres(credentials=postgres_dsn())
+    return dlt.destinations.duckdb(credentials=str(warehouse_path()))
+
+
 def make_pipeline(source: str) -> dlt.Pipeline:
-    """The pipeline that loads ``source`` into ``raw_<source>`` of the warehouse.
+    """The pipeline that loads ``source`` into ``raw_<source>`` of the warehouse (its schema of
+    that name on Postgres).
 
     Incremental state is restored from the destination when the local folder is missing (as it
     is under dagster-dlt), so the warehouse is the source of truth for cursors.
     """
     return dlt.pipeline(
         pipeline_name=f"northstar_{source}",
-        destination=dlt.destinations.duckdb(credentials=str(warehouse_path())),
+        destination=destination(),
         dataset_name=raw_dataset(source),
         pipelines_dir=str(pipelines_dir()),
         progress="log" if os.environ.get("NORTHSTAR_PROGRESS") else None,

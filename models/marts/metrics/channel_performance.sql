@@ -19,8 +19,8 @@ spend_months as (
         cast({{ dbt.date_trunc('month', 'spend_date') }} as date) as month,  -- noqa: RF04
         channel,
         sum(spend_amount_usd) as spend_amount_usd,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks
+        cast(sum(impressions) as bigint) as impressions,
+        cast(sum(clicks) as bigint) as clicks
     from ad_spend
     group by 1, 2
 ),
@@ -163,7 +163,12 @@ final as (
         {{ exact_divide(
             'cac_usd',
             'nullif(arpa * cast(' ~ var('gross_margin', 1.0) ~ ' as decimal(9, 6)), 0)') }} as payback_months,
-        {{ exact_divide('ltv', 'nullif(cac_usd, 0)') }} as ltv_to_cac
+        {{ exact_divide('ltv', 'nullif(cac_usd, 0)') }} as ltv_to_cac,
+        -- the month's payback and LTV:CAC inputs, the same on every row of the month, so the
+        -- semantic layer can recompute both at any grain (models/marts/metrics/_metrics__growth__semantic.yml)
+        arpa as arpa_usd,
+        cast({{ var('gross_margin', 1.0) }} as decimal(9, 6)) as gross_margin,
+        ltv as ltv_usd
     from with_cac
 )
 

@@ -44,7 +44,10 @@ customer_progress as (
         cohorts.customer_id,
         cohorts.cohort_month,
         customer_months.month,
-        {{ dbt.datediff('cohorts.cohort_month', 'customer_months.month', 'month') }} as months_since_start,  -- noqa: LT05
+        -- bigint: dbt's datediff in months is a double on PostgreSQL
+        cast(
+            {{ dbt.datediff('cohorts.cohort_month', 'customer_months.month', 'month') }} as bigint  -- noqa: LT05
+        ) as months_since_start,
         sum(
             cast(customer_months.mrr_amount * cohort_rates.cohort_usd_per_unit as decimal(38, 6))
         ) as mrr_amount_usd
@@ -98,7 +101,7 @@ aggregated as (
         channel,
         count(*) as cohort_customers,
         sum(starting_mrr_amount_usd) as cohort_starting_mrr_amount_usd,
-        sum(case when mrr_amount_usd > 0 then 1 else 0 end) as active_customers,
+        count(case when mrr_amount_usd > 0 then 1 end) as active_customers,
         sum(mrr_amount_usd) as mrr_amount_usd,
         sum(case
             when mrr_amount_usd < starting_mrr_amount_usd then mrr_amount_usd else starting_mrr_amount_usd
@@ -116,6 +119,7 @@ final as (
         cohort_starting_mrr_amount_usd,
         active_customers,
         mrr_amount_usd,
+        capped_mrr_amount_usd,
         {{ exact_divide('active_customers', 'nullif(cohort_customers, 0)') }} as logo_retention,
         {{ exact_divide('mrr_amount_usd', 'nullif(cohort_starting_mrr_amount_usd, 0)') }} as net_revenue_retention,
         {{ exact_divide('capped_mrr_amount_usd', 'nullif(cohort_starting_mrr_amount_usd, 0)') }}
