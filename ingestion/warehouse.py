@@ -24,6 +24,8 @@ import dlt
 import duckdb
 
 DEFAULT_WAREHOUSE = "warehouse/northstar.duckdb"
+#: The engines the project builds on (``NORTHSTAR_TARGET``, the dbt target of the same name).
+ENGINES = ("duckdb", "postgres", "spark")
 #: Every source loads parquet: dlt's default insert format is ~100x slower into DuckDB.
 LOADER_FILE_FORMAT = "parquet"
 
@@ -48,8 +50,21 @@ def connect(path: Path | str | None = None, *, read_only: bool = True) -> Iterat
         yield con
 
 
+def engine() -> str:
+    """The engine dlt loads into and dbt builds on: ``NORTHSTAR_TARGET`` (default duckdb)."""
+    name = (os.environ.get("NORTHSTAR_TARGET") or "duckdb").strip().lower()
+    if name not in ENGINES:
+        raise ValueError(f"NORTHSTAR_TARGET={name!r} is not an engine: choose one of {', '.join(ENGINES)}")
+    return name
+
+
 def pipelines_dir() -> Path:
-    """dlt's working folder, next to the warehouse (local state; the warehouse holds the truth)."""
+    """dlt's working folder, next to the warehouse (local state; the warehouse holds the truth).
+    Each engine has its own: one pipeline's state must not pass from one engine to another."""
+    if engine() == "spark":
+        from ingestion.spark import spark_dir
+
+        return spark_dir() / ".dlt_pipelines"
     return warehouse_path().parent / ".dlt_pipelines"
 
 
@@ -66,11 +81,22 @@ def make_pipeline(source: str) -> dlt.Pipeline:
     """
     return dlt.pipeline(
         pipeline_name=f"northstar_{source}",
-        destination=dlt.destinations.duckdb(credentials=str(warehouse_path())),
+        destination=destination(),
         dataset_name=raw_dataset(source),
         pipelines_dir=str(pipelines_dir()),
         progress="log" if os.environ.get("NORTHSTAR_PROGRESS") else None,
     )
+
+
+def destination():
+    """dlt's destination for the engine: the DuckDB file, or for Spark Parquet files in a folder
+    (``<raw root>/<dataset>/<table>/<load_id>.<file_id>.parquet``) that Spark reads as external
+    tables (macros/spark_raw_sources.sql)."""
+    if engine() == "spark":
+        from ingestion.spark import raw_root
+
+        return dlt.destinations.filesystem(bucket_url=raw_root().as_uri())
+    return dlt.destinations.duckdb(credentials=str(warehouse_path()))
 
 
 def discard_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
