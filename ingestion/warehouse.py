@@ -23,9 +23,9 @@ from pathlib import Path
 import dlt
 import duckdb
 
+from ingestion.engine import engine
+
 DEFAULT_WAREHOUSE = "warehouse/northstar.duckdb"
-#: The engines the project builds on (``NORTHSTAR_TARGET``, the dbt target of the same name).
-ENGINES = ("duckdb", "postgres", "spark")
 #: Every source loads parquet: dlt's default insert format is ~100x slower into DuckDB.
 LOADER_FILE_FORMAT = "parquet"
 
@@ -48,14 +48,6 @@ def connect(path: Path | str | None = None, *, read_only: bool = True) -> Iterat
     """
     with duckdb.connect(str(path or warehouse_path()), read_only=read_only) as con:
         yield con
-
-
-def engine() -> str:
-    """The engine dlt loads into and dbt builds on: ``NORTHSTAR_TARGET`` (default duckdb)."""
-    name = (os.environ.get("NORTHSTAR_TARGET") or "duckdb").strip().lower()
-    if name not in ENGINES:
-        raise ValueError(f"NORTHSTAR_TARGET={name!r} is not an engine: choose one of {', '.join(ENGINES)}")
-    return name
 
 
 def pipelines_dir() -> Path:

@@ -39,7 +39,7 @@ final as (
         cast(clicks as bigint) as clicks,
         cast(spend as decimal(18, 6)) as spend_amount,
         cast(spend_micros as bigint) as spend_micros,
-        cast(conversions as double) as platform_conversions
+        cast(conversions as {{ type_double() }}) as platform_conversions
     from stats
 )
 

@@ -66,3 +66,30 @@
 {% macro duckdb__json_array_items(column, path) -%}
     unnest(from_json({{ column }} -> '$.{{ path }}', '["json"]'))
 {%- endmacro %}
+
+{#-
+    PostgreSQL: dlt loads JSON columns as jsonb. Paths become text arrays ('a.b' -> '{a,b}'),
+    read with #> (JSON) and #>> (text); cast(... as jsonb) also accepts a json column (an empty
+    source's `cast(null as json)`).
+-#}
+
+{% macro postgres__ga4_param(params, key, value_type='string') -%}
+    {%- set sql_type = {'string': 'varchar', 'int': 'bigint', 'double': 'double precision'}[value_type] -%}
+    cast(
+        jsonb_path_query_first(
+            cast({{ params }} as jsonb), '$[*] ? (@.key == "{{ key }}").value.{{ value_type }}_value'
+        ) #>> '{}' as {{ sql_type }}
+    )
+{%- endmacro %}
+
+{% macro postgres__json_field(column, path) -%}
+    (cast({{ column }} as jsonb) #>> '{ {{- path.split('.') | join(',') -}} }')
+{%- endmacro %}
+
+{% macro postgres__json_node(column, path) -%}
+    (cast({{ column }} as jsonb) #> '{ {{- path.split('.') | join(',') -}} }')
+{%- endmacro %}
+
+{% macro postgres__json_array_items(column, path) -%}
+    jsonb_array_elements(cast({{ column }} as jsonb) #> '{ {{- path.split('.') | join(',') -}} }')
+{%- endmacro %}

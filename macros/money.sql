@@ -47,7 +47,7 @@
 {% macro exact_divide(numerator, denominator, scale=6) -%}
     {#- numerator / denominator as decimal(38, scale), rounded half away from zero, with no
         floating point on the way. -#}
-    {{ return(adapter.dispatch('exact_divide')(numerator, denominator, scale)) }}
+    {{ return(adapter.dispatch('exact_divide', 'northstar')(numerator, denominator, scale)) }}
 {%- endmacro %}
 
 {% macro default__exact_divide(numerator, denominator, scale) -%}
@@ -66,6 +66,20 @@
             * ((2 * abs({{ num }}) * {{ 10 ** scale }} + abs({{ den }})) // (2 * abs({{ den }})))
             as decimal(38, 0)
         ) * cast('{{ "%.*f" | format(scale, 10 ** (0 - scale)) }}' as decimal(38, {{ scale }}))
+        as decimal(38, {{ scale }})
+    )
+{%- endmacro %}
+
+{% macro postgres__exact_divide(numerator, denominator, scale) -%}
+    {#- PostgreSQL's numeric division rounds its quotient to ~16 significant digits before
+        round() rounds again: divide integers instead (div() truncates, exactly; numeric
+        without a precision holds any size), rounded half away from zero as DuckDB's. -#}
+    {%- set num = 'cast(cast(' ~ numerator ~ ' as decimal(38, 12)) * 1000000000000 as numeric)' -%}
+    {%- set den = 'cast(cast(' ~ denominator ~ ' as decimal(38, 12)) * 1000000000000 as numeric)' -%}
+    cast(
+        sign({{ num }}) * sign({{ den }})
+        * div(2 * abs({{ num }}) * {{ 10 ** scale }} + abs({{ den }}), 2 * abs({{ den }}))
+        * cast('{{ "%.*f" | format(scale, 10 ** (0 - scale)) }}' as decimal(38, {{ scale }}))
         as decimal(38, {{ scale }})
     )
 {%- endmacro %}

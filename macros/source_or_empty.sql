@@ -22,7 +22,7 @@
         (
             select
             {%- for column in source_columns(source_name, table_name) %}
-                cast(null as {{ raw_column_type(column.data_type) }}) as {{ adapter.quote(column.name) if column.quote else column.name }}{{ "," if not loop.last }}
+                cast(null as {{ portable_type(column.data_type) }}) as {{ adapter.quote(column.name) if column.quote else column.name }}{{ "," if not loop.last }}
             {%- endfor %}
             where false
         ) as {{ table_name }}

@@ -36,7 +36,7 @@
         {%- set columns = [] -%}
         {%- for column in source_columns(node.source_name, node.name) -%}
             {%- set name = adapter.quote(column.name) if column.quote else column.name -%}
-            {%- do columns.append(name ~ ' ' ~ raw_column_type(column.data_type)) -%}
+            {%- do columns.append(name ~ ' ' ~ portable_type(column.data_type)) -%}
         {%- endfor -%}
         {%- set relation = node.schema ~ '.' ~ node.identifier -%}
         {%- do run_query('drop table if exists ' ~ relation) -%}

@@ -31,3 +31,12 @@
 {% macro default__slugify(text) -%}
     trim(regexp_replace(lower({{ text }}), '[^a-z0-9]+', '-', 'g'), '-')
 {%- endmacro %}
+
+{#- PostgreSQL has no regexp_extract: regexp_match returns the groups as an array. -#}
+{% macro postgres__url_query_param(url, name) -%}
+    nullif((regexp_match({{ url }}, '[?&]{{ name }}=([^&#]*)'))[1], '')
+{%- endmacro %}
+
+{% macro postgres__url_host(url) -%}
+    nullif((regexp_match(lower({{ url }}), '^[a-z]+://(www\.)?([^/:?#]+)'))[2], '')
+{%- endmacro %}

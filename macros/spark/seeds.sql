@@ -1,6 +1,6 @@
 {#-
     Seeds on Spark: dbt-spark's create_csv_table with the seeds ymls' column_types read as Spark
-    types (raw_column_type): `varchar` without a length is not a Spark type.
+    types (portable_type): `varchar` without a length is not a Spark type.
 -#}
 
 {% macro spark__create_csv_table(model, agate_table) %}
@@ -11,7 +11,7 @@
     create table {{ this.render() }} (
         {%- for col_name in agate_table.column_names -%}
             {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
-            {%- set type = raw_column_type(column_override.get(col_name, inferred_type)) -%}
+            {%- set type = portable_type(column_override.get(col_name, inferred_type)) -%}
             {%- set column_name = (col_name | string) -%}
             {{ adapter.quote_seed_column(column_name, quote_seed_column) }} {{ type }} {%- if not loop.last -%}, {%- endif -%}
         {%- endfor -%}

@@ -169,7 +169,8 @@ discounted as (
         statuses.status,
         statuses.status in ('active', 'past_due') as is_live,
         coalesce(gross.gross_mrr_x12, 0) as gross_mrr_x12,
-        case
+        -- typed: PostgreSQL's case over decimals of several scales is a numeric of any scale
+        cast(case
             when statuses.status in ('active', 'past_due') and gross.gross_mrr_x12 is not null
                 then {{ discounted_mrr_x12(
                     'gross.gross_mrr_x12',
@@ -178,7 +179,7 @@ discounted as (
                     mrr_x12('discount_in_force.coupon_amount_off_minor', 'gross.billing_interval',
                             'gross.billing_interval_count')) }}
             else 0
-        end as mrr_x12
+        end as decimal(38, 6)) as mrr_x12
     from statuses
     left join gross
         on statuses.subscription_id = gross.subscription_id and statuses.snapshot_date = gross.snapshot_date

@@ -120,10 +120,10 @@ final as (
         rate_date,
         currency_per_eur,
         reporting_per_eur,
-        case
+        cast(case
             when missing_currency is null then reporting_per_unit
             else {{ no_fx_rate_error('missing_currency', 'month') }}
-        end as reporting_per_unit
+        end as decimal(38, 10)) as reporting_per_unit
     from crossed
 )
 

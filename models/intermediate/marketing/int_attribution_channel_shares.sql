@@ -5,9 +5,10 @@
     1 - P(conversion with the channel removed) / P(conversion); shares = removal effects
     normalised to sum to 1. P(conversion) is the chain's absorption probability from "(start)",
     found by value iteration (absorbing probabilities converge geometrically).
-    Sums of doubles are taken in a fixed order (list_sum of an ordered list): a plain sum()
-    adds in whatever order rows arrive, and the same journeys loaded in another order would
-    give shares differing in the last bits.
+    Sums of doubles are taken in a fixed order (macros/portable/aggregates.sql): a plain sum()
+    adds in whatever order rows arrive, and the same journeys loaded in another order (or on
+    another engine) would give shares differing in the last bits. The iteration itself is
+    macros/portable/recursion.sql (PostgreSQL allows no aggregate in a recursive step).
 -#}
 {% set iterations = 300 %}
 
@@ -144,7 +145,7 @@ probabilities as (
         removed_channel,
         from_state,
         to_state,
-        cast(transition_count as double) / sum(transition_count) over (
+        cast(transition_count as {{ type_double() }}) / sum(transition_count) over (
             partition by conversion_type, removed_channel, from_state
         ) as probability
     from scenario_transitions
@@ -154,7 +155,7 @@ probabilities as (
         scenarios.removed_channel,
         absorbing_states.state as from_state,
         absorbing_states.state as to_state,
-        cast(1 as double) as probability
+        cast(1 as {{ type_double() }}) as probability
     from scenarios
     cross join absorbing_states
 ),
@@ -168,39 +169,7 @@ states as (
 ),
 
 absorption as (
-    with recursive iterated (iteration, conversion_type, removed_channel, state, conversion_probability) as (
-        select
-            0 as iteration,
-            conversion_type,
-            removed_channel,
-            state,
-            cast(case when state = '(conversion)' then 1 else 0 end as double) as conversion_probability
-        from states
-        union all
-        select
-            iterated.iteration + 1 as iteration,
-            probabilities.conversion_type,
-            probabilities.removed_channel,
-            probabilities.from_state as state,
-            list_sum(
-                list(probabilities.probability * iterated.conversion_probability order by probabilities.to_state)
-            ) as conversion_probability
-        from iterated
-        inner join probabilities
-            on
-                iterated.conversion_type = probabilities.conversion_type
-                and iterated.removed_channel = probabilities.removed_channel
-                and iterated.state = probabilities.to_state
-        where iterated.iteration < {{ iterations }}
-        group by 1, 2, 3, 4
-    )
-
-    select
-        conversion_type,
-        removed_channel,
-        conversion_probability
-    from iterated
-    where iteration = {{ iterations }} and state = '(start)'
+    {{ absorption_probabilities('states', 'probabilities', iterations) }}
 ),
 
 removal_effects as (
@@ -223,7 +192,7 @@ removal_effects as (
 removal_totals as (
     select
         conversion_type,
-        list_sum(list(removal_effect order by channel)) as total_removal_effect
+        {{ ordered_sum('removal_effect', 'channel', text_order=true) }} as total_removal_effect
     from removal_effects
     group by 1
 ),

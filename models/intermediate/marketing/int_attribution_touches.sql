@@ -18,8 +18,9 @@ in_window as (
         touchpoints.source,
         touchpoints.medium,
         touchpoints.campaign,
-        {{ dbt.datediff('touchpoints.session_started_at', 'conversions.converted_at', 'second') }}
-        / 86400.0 as days_before_conversion
+        cast({{ dbt.datediff('touchpoints.session_started_at', 'conversions.converted_at', 'second') }}
+            as {{ type_double() }})
+        / 86400 as days_before_conversion
     from conversions
     inner join touchpoints
         on

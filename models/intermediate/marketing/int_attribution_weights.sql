@@ -4,8 +4,9 @@
     one 'Unattributed' row of weight 1. Weights are DECIMAL(38, 18) and sum to exactly 1 per
     conversion and model: every touch but the last takes its weight rounded to 15 decimals
     (so 0.1 stays 0.1, not the double's 0.1000000000000000055), the last takes 1 - the others.
-    Totals of doubles are summed in touch order (list_sum of an ordered list), so the same
-    touches loaded in another order give the same bits.
+    Totals of doubles are summed in touch order (macros/portable/aggregates.sql), so the same
+    touches loaded in another order, or on another engine, give the same bits; every division
+    is in double on every engine (PostgreSQL would divide the literals as numeric).
 -#}
 {% set models = [
     'first_touch', 'last_touch', 'last_non_direct', 'linear', 'time_decay', 'position_based', 'data_driven',
@@ -45,8 +46,8 @@ touch_facts as (
 conversion_totals as (
     select
         conversion_key,
-        list_sum(list(decay order by touch_number)) as total_decay,
-        list_sum(list(channel_share order by touch_number)) as total_share
+        {{ ordered_sum('decay', 'touch_number') }} as total_decay,
+        {{ ordered_sum('channel_share', 'touch_number') }} as total_share
     from touch_facts
     group by conversion_key
 ),
@@ -70,7 +71,7 @@ raw_weights as (
             when
                 'last_non_direct'
                 then case when touch_totals.touch_number = touch_totals.last_non_direct_number then 1.0 else 0.0 end
-            when 'linear' then 1.0 / touch_totals.touch_count
+            when 'linear' then cast(1 as {{ type_double() }}) / touch_totals.touch_count
             when 'time_decay' then touch_totals.decay / touch_totals.total_decay
             when 'position_based'
                 then
@@ -80,13 +81,13 @@ raw_weights as (
                         when
                             touch_totals.touch_number = 1 or touch_totals.touch_number = touch_totals.touch_count
                             then 0.4
-                        else 0.2 / (touch_totals.touch_count - 2)
+                        else cast(0.2 as {{ type_double() }}) / (touch_totals.touch_count - 2)
                     end
             when 'data_driven' then
                 -- channels without removal effect on every touch: fall back to linear
                 case
                     when touch_totals.total_share > 0 then touch_totals.channel_share / touch_totals.total_share else
-                        1.0 / touch_totals.touch_count
+                        cast(1 as {{ type_double() }}) / touch_totals.touch_count
                 end
         end as raw_weight
     from touch_totals
@@ -97,8 +98,8 @@ exact_weights as (
     select
         *,
         case
-            when touch_number < touch_count then cast(cast(raw_weight as decimal(38, 15)) as decimal(38, 18))
-            else 1 - coalesce(sum(cast(cast(raw_weight as decimal(38, 15)) as decimal(38, 18))) over (
+            when touch_number < touch_count then cast({{ double_to_decimal('raw_weight', 15) }} as decimal(38, 18))
+            else 1 - coalesce(sum(cast({{ double_to_decimal('raw_weight', 15) }} as decimal(38, 18))) over (
                 partition by conversion_key, attribution_model
                 order by touch_number
                 rows between unbounded preceding and 1 preceding

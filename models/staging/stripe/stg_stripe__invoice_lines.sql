@@ -17,7 +17,7 @@ parents as (
         *,
         coalesce(parent__subscription_item_details, parent__invoice_item_details) as parent_details,
         -- an integer number of minor units, else null (as `price.unit_amount` for decimal prices)
-        try_cast(pricing__unit_amount_decimal as decimal(38, 12)) as pricing_unit_amount
+        {{ try_cast_decimal('pricing__unit_amount_decimal', 38, 12) }} as pricing_unit_amount
     from lines
 ),
 

@@ -34,8 +34,8 @@ reads as (
         _dlt_id,
         subscription_id,
         state,
-        coalesce(observed_at, cast(floor(cast(_dlt_load_id as double)) as bigint)) as read_epoch,
-        coalesce(observed_at, cast(floor(cast(_dlt_load_id as double)) as bigint))
+        coalesce(observed_at, cast(floor(cast(_dlt_load_id as {{ type_double() }})) as bigint)) as read_epoch,
+        coalesce(observed_at, cast(floor(cast(_dlt_load_id as {{ type_double() }})) as bigint))
         - {{ var('stripe_event_retention_days', 30) }} * 86400 as window_start_epoch
     from history
 ),
