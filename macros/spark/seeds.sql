@@ -29,3 +29,36 @@
 
   {{ return(sql) }}
 {% endmacro %}
+
+{#-
+    The rows as literals: dbt-spark's session method formats bindings into the SQL without
+    escaping (a seed value with an apostrophe breaks the statement), and its casts use the
+    ymls' type names as they are. Spark string literals escape with a backslash.
+-#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set types = [] -%}
+  {%- for col_name in agate_table.column_names -%}
+      {%- do types.append(portable_type(column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)))) -%}
+  {%- endfor -%}
+  {%- set statements = [] -%}
+  {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+      {%- set sql -%}
+          insert into {{ this.render() }} values
+          {% for row in chunk -%}
+              ({%- for value in row -%}
+                  {%- if value is none -%}
+                      cast(null as {{ types[loop.index0] }})
+                  {%- else -%}
+                      cast('{{ (value | string) | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ types[loop.index0] }})
+                  {%- endif -%}
+                  {%- if not loop.last %}, {% endif -%}
+              {%- endfor -%})
+              {%- if not loop.last %},{% endif %}
+          {% endfor %}
+      {%- endset -%}
+      {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+      {%- do statements.append(sql) if loop.first -%}
+  {%- endfor -%}
+  {{ return(statements[0]) }}
+{% endmacro %}
