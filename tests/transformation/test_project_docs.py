@@ -46,3 +46,28 @@ def test_every_mart_column_is_documented(docs):
         documented = {name.lower() for name, col in model["columns"].items() if col.get("description")}
         undocumented += [f"{model['name']}.{c}" for c in built["columns"] if c.lower() not in documented]
     assert undocumented == []
+
+
+def test_each_layer_builds_in_its_own_schema(docs):
+    manifest, _ = docs
+    schemas = {}
+    for model in _models(manifest):
+        folder = model["original_file_path"].split("/")
+        layer = folder[2] if folder[1] == "marts" else folder[1]
+        schemas.setdefault(layer, set()).add(model["schema"])
+    assert schemas == {"staging": {"staging"}, "intermediate": {"intermediate"},
+                       "core": {"core"}, "metrics": {"metrics"}}
+
+
+def test_metric_marts_have_enforced_contracts_on_every_built_column(docs):
+    """What BI tools read cannot change shape silently: every metric mart's contract is enforced
+    and types every column the build made (the build itself fails on a type that differs)."""
+    manifest, catalog = docs
+    marts = [m for m in _models(manifest) if m["original_file_path"].startswith("models/marts/metrics/")]
+    assert len(marts) == 10
+    for model in marts:
+        assert model["contract"]["enforced"], model["name"]
+        built = [c.lower() for c in catalog["nodes"][model["unique_id"]]["columns"]]
+        typed = {name.lower(): col.get("data_type") for name, col in model["columns"].items()}
+        assert sorted(built) == sorted(typed), model["name"]
+        assert all(typed.values()), model["name"]

@@ -19,8 +19,8 @@ spend_months as (
         cast({{ dbt.date_trunc('month', 'spend_date') }} as date) as month,  -- noqa: RF04
         channel,
         sum(spend_amount_usd) as spend_amount_usd,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks
+        cast(sum(impressions) as bigint) as impressions,
+        cast(sum(clicks) as bigint) as clicks
     from ad_spend
     group by 1, 2
 ),

@@ -98,7 +98,7 @@ aggregated as (
         channel,
         count(*) as cohort_customers,
         sum(starting_mrr_amount_usd) as cohort_starting_mrr_amount_usd,
-        sum(case when mrr_amount_usd > 0 then 1 else 0 end) as active_customers,
+        count(case when mrr_amount_usd > 0 then 1 end) as active_customers,
         sum(mrr_amount_usd) as mrr_amount_usd,
         sum(case
             when mrr_amount_usd < starting_mrr_amount_usd then mrr_amount_usd else starting_mrr_amount_usd

@@ -127,10 +127,10 @@ aggregated as (
         user_states.feature_name,
         user_states.month,
         months.active_users,
-        sum(case when user_states.has_discovered then 1 else 0 end) as discovered_users,
-        sum(case when user_states.has_tried then 1 else 0 end) as tried_users,
-        sum(case when user_states.has_adopted then 1 else 0 end) as adopted_users,
-        sum(case when user_states.is_habitual then 1 else 0 end) as habitual_users
+        count(case when user_states.has_discovered then 1 end) as discovered_users,
+        count(case when user_states.has_tried then 1 end) as tried_users,
+        count(case when user_states.has_adopted then 1 end) as adopted_users,
+        count(case when user_states.is_habitual then 1 end) as habitual_users
     from user_states
     inner join months on user_states.month = months.month
     group by user_states.feature_name, user_states.month, months.active_users

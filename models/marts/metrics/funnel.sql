@@ -94,12 +94,12 @@ by_event_month as (
         'by_event_month' as funnel_view,
         stage_month as month,  -- noqa: RF04
         channel,
-        sum(case when funnel_stage = 'visitor' then 1 else 0 end) as visitors,
-        sum(case when funnel_stage = 'sign_up' then 1 else 0 end) as sign_ups,
-        sum(case when funnel_stage = 'activated' then 1 else 0 end) as activated,
-        sum(case when funnel_stage = 'trial' then 1 else 0 end) as trials,
-        sum(case when funnel_stage = 'paid' then 1 else 0 end) as paid,
-        sum(case when funnel_stage = 'expanded' then 1 else 0 end) as expanded
+        count(case when funnel_stage = 'visitor' then 1 end) as visitors,
+        count(case when funnel_stage = 'sign_up' then 1 end) as sign_ups,
+        count(case when funnel_stage = 'activated' then 1 end) as activated,
+        count(case when funnel_stage = 'trial' then 1 end) as trials,
+        count(case when funnel_stage = 'paid' then 1 end) as paid,
+        count(case when funnel_stage = 'expanded' then 1 end) as expanded
     from stage_events
     where stage_month is not null
     group by stage_month, channel

@@ -63,13 +63,13 @@ aggregated as (
         -sum(case when movement_type = 'contraction' then mrr_change_amount else 0 end) as contraction_mrr,
         -sum(case when movement_type = 'churn' then mrr_change_amount else 0 end) as churn_mrr,
         sum(mrr_amount) as ending_mrr,
-        sum(case when previous_mrr_amount > 0 then 1 else 0 end) as starting_customers,
-        sum(case when movement_type = 'new' then 1 else 0 end) as new_customers,
-        sum(case when movement_type = 'reactivation' then 1 else 0 end) as reactivated_customers,
-        sum(case when movement_type = 'expansion' then 1 else 0 end) as expanded_customers,
-        sum(case when movement_type = 'contraction' then 1 else 0 end) as contracted_customers,
-        sum(case when movement_type = 'churn' then 1 else 0 end) as churned_customers,
-        sum(case when mrr_amount > 0 then 1 else 0 end) as ending_customers
+        count(case when previous_mrr_amount > 0 then 1 end) as starting_customers,
+        count(case when movement_type = 'new' then 1 end) as new_customers,
+        count(case when movement_type = 'reactivation' then 1 end) as reactivated_customers,
+        count(case when movement_type = 'expansion' then 1 end) as expanded_customers,
+        count(case when movement_type = 'contraction' then 1 end) as contracted_customers,
+        count(case when movement_type = 'churn' then 1 end) as churned_customers,
+        count(case when mrr_amount > 0 then 1 end) as ending_customers
     from in_scope
     group by month, currency_scope, currency
 ),
