@@ -22,7 +22,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from ingestion.common.errors import RETRYABLE_STATUSES, SourceHTTPError
 from ingestion.common.notes import collecting_notes
 from ingestion.common.redaction import redact
-from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
+from ingestion.warehouse import discard_interrupted_loads, loader_file_format, make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
 SOURCES = ("stripe", "ga4", "google_ads", "meta_ads", "linkedin_ads", "ecb_fx")
@@ -140,7 +140,7 @@ def ingest_one(name: str) -> SourceResult:
     discarded: list[str] = []
     try:
         discarded = discard_interrupted_loads(pipeline)
-        pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+        pipeline.run(source, loader_file_format=loader_file_format())
     except PipelineStepFailed as exc:
         line, _ = failure_line(name, exc)
         return SourceResult(name, "failed", line, seconds=time.perf_counter() - began)

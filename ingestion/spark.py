@@ -48,7 +48,10 @@ def spark_settings() -> dict[str, str]:
     """The Spark settings of profiles.yml's ``spark`` output, rendered with the environment."""
     spark_dir()
     text = PROFILES.read_text()
-    rendered = jinja2.Template(text).render(env_var=lambda name, default=None: os.environ.get(name, default))
+    environment = jinja2.Environment()
+    # dbt's own filters on rendered values (profiles.yml's other outputs use them)
+    environment.filters.update({name: (lambda value: value) for name in ("as_number", "as_bool", "as_native")})
+    rendered = environment.from_string(text).render(env_var=lambda name, default=None: os.environ.get(name, default))
     output = yaml.safe_load(rendered)["northstar"]["outputs"]["spark"]
     return {str(key): str(value) for key, value in output.get("server_side_parameters", {}).items()}
 

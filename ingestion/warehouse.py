@@ -23,11 +23,18 @@ from pathlib import Path
 import dlt
 import duckdb
 
-from ingestion.engine import engine
+from ingestion.engine import engine, postgres_dsn
 
 DEFAULT_WAREHOUSE = "warehouse/northstar.duckdb"
-#: Every source loads parquet: dlt's default insert format is ~100x slower into DuckDB.
+#: Every source loads parquet into DuckDB: dlt's default insert format is ~100x slower there.
 LOADER_FILE_FORMAT = "parquet"
+
+
+def loader_file_format() -> str | None:
+    """The file format dlt loads in on the engine (NORTHSTAR_TARGET): parquet into DuckDB and for
+    Spark (the files Spark reads), the destination's own preference on Postgres (insert_values;
+    its parquet needs ADBC)."""
+    return LOADER_FILE_FORMAT if engine() in ("duckdb", "spark") else None
 
 
 def warehouse_path() -> Path:
@@ -65,8 +72,22 @@ def raw_dataset(source: str) -> str:
     return f"raw_{source}"
 
 
+def destination():
+    """dlt's destination for the engine (NORTHSTAR_TARGET): the warehouse file, Postgres, or for
+    Spark Parquet files in a folder (``<raw root>/<dataset>/<table>/<load_id>.<file_id>.parquet``)
+    that Spark reads as external tables (macros/spark_raw_sources.sql)."""
+    if engine() == "postgres":
+        return dlt.destinations.postgres(credentials=postgres_dsn())
+    if engine() == "spark":
+        from ingestion.spark import raw_root
+
+        return dlt.destinations.filesystem(bucket_url=raw_root().as_uri())
+    return dlt.destinations.duckdb(credentials=str(warehouse_path()))
+
+
 def make_pipeline(source: str) -> dlt.Pipeline:
-    """The pipeline that loads ``source`` into ``raw_<source>`` of the warehouse.
+    """The pipeline that loads ``source`` into ``raw_<source>`` of the warehouse (its schema of
+    that name on Postgres).
 
     Incremental state is restored from the destination when the local folder is missing (as it
     is under dagster-dlt), so the warehouse is the source of truth for cursors.
@@ -78,17 +99,6 @@ def make_pipeline(source: str) -> dlt.Pipeline:
         pipelines_dir=str(pipelines_dir()),
         progress="log" if os.environ.get("NORTHSTAR_PROGRESS") else None,
     )
-
-
-def destination():
-    """dlt's destination for the engine: the DuckDB file, or for Spark Parquet files in a folder
-    (``<raw root>/<dataset>/<table>/<load_id>.<file_id>.parquet``) that Spark reads as external
-    tables (macros/spark_raw_sources.sql)."""
-    if engine() == "spark":
-        from ingestion.spark import raw_root
-
-        return dlt.destinations.filesystem(bucket_url=raw_root().as_uri())
-    return dlt.destinations.duckdb(credentials=str(warehouse_path()))
 
 
 def discard_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:

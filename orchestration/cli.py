@@ -215,15 +215,18 @@ def _run_worker(args: argparse.Namespace, run_id: str) -> int:
     quiet_storage_tracebacks("dlt", where=warehouse_path().parent)
     began = time.perf_counter()
     server = None
+    where = _warehouse_name()
     if args.sandbox:
         print(f"northstar run: SANDBOX mode: simulated business seed {args.seed}, {args.start} .. "
-              f"{args.as_of}, scale {args.scale}, with truth checks; warehouse {warehouse_path()}",
+              f"{args.as_of}, scale {args.scale}, with truth checks; warehouse {where}",
               flush=True)
         server = _serve_sandbox(args)
         print(f"  sandbox serving on {server.base_url}", flush=True)
     else:
-        print(f"northstar run: {_production_header()}; warehouse {warehouse_path()}", flush=True)
+        print(f"northstar run: {_production_header()}; warehouse {where}", flush=True)
     try:
+        if _engine() == "postgres":
+            return _run_on_postgres(args, began)
         outcome = run_nightly(progress=True, run_id=run_id)
     except PoolBlocked as exc:
         raise CliError(str(exc)) from None
@@ -257,6 +260,40 @@ def _run_worker(args: argparse.Namespace, run_id: str) -> int:
         print(f"  weekly report: {outcome.report}")
     mode = "sandbox" if args.sandbox else "production"
     print(f"northstar run ({mode}): {'ok' if outcome.success else 'FAILED'} in {time.perf_counter() - began:.1f}s")
+    return 0 if outcome.success else 1
+
+
+def _engine() -> str:
+    from ingestion.engine import EngineSettingError, engine
+
+    try:
+        return engine()
+    except EngineSettingError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _warehouse_name() -> str:
+    """What the run writes, for people: the DuckDB file, or the database (never a password)."""
+    from ingestion.engine import postgres_location
+    from ingestion.warehouse import warehouse_path
+
+    return f"postgres {postgres_location()}" if _engine() == "postgres" else str(warehouse_path())
+
+
+def _run_on_postgres(args: argparse.Namespace, began: float) -> int:
+    """The plain path on PostgreSQL (orchestration/postgres_wap.py): load, build into draft
+    schemas, audit with dbt's tests, publish in one transaction. Not the Dagster job: its other
+    checks read DuckDB files."""
+    from orchestration.postgres_wap import run_postgres
+
+    outcome = run_postgres(progress=True)
+    for line in outcome.failures:
+        print(f"  failed: {line}", file=sys.stderr)
+    kept = "NOT published (the published schemas are unchanged)"
+    print(f"  warehouse: {'published to ' + _warehouse_name() if outcome.published else kept}")
+    mode = "sandbox" if args.sandbox else "production"
+    print(f"northstar run ({mode}, postgres): {'ok' if outcome.success else 'FAILED'} "
+          f"in {time.perf_counter() - began:.1f}s")
     return 0 if outcome.success else 1
 
 

@@ -13,17 +13,19 @@ from pathlib import Path
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
+from ingestion.engine import dbt_target
 from orchestration.dbt_project import PROJECT_DIR, failed_nodes
 
 
-def run_dbt(args: list[str], target: str = "prod", target_path: Path | None = None) -> dbtRunnerResult:
-    """``dbt <args>`` against the project, on ``target`` (prod = the NORTHSTAR_WAREHOUSE file).
+def run_dbt(args: list[str], target: str | None = None, target_path: Path | None = None) -> dbtRunnerResult:
+    """``dbt <args>`` against the project, on ``target`` (default: the engine's output,
+    ``ingestion.engine.dbt_target``: prod = the NORTHSTAR_WAREHOUSE file when on DuckDB).
 
     ``target_path`` keeps concurrent invocations (tests, a developer's shell) from sharing
     ``target/``.
     """
     command = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-               "--target", target]
+               "--target", target or dbt_target()]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
     return dbtRunner().invoke(command)

@@ -36,7 +36,7 @@ from ingestion.run import (
     failure_line,
     source_resources,
 )
-from ingestion.warehouse import LOADER_FILE_FORMAT, discard_interrupted_loads, make_pipeline
+from ingestion.warehouse import discard_interrupted_loads, loader_file_format, make_pipeline
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 INGESTION_GROUP = "ingestion"
@@ -84,7 +84,7 @@ def _build_assets(name: str) -> AssetsDefinition:
             discard_interrupted_loads(pipeline)
             try:
                 yield from dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
-                                   dagster_dlt_translator=TRANSLATOR, loader_file_format=LOADER_FILE_FORMAT)
+                                   dagster_dlt_translator=TRANSLATOR, loader_file_format=loader_file_format())
             except PipelineStepFailed as exc:
                 line, retryable = failure_line(name, exc)
                 raise Failure(description=f"{name}: {line}", allow_retries=retryable) from None

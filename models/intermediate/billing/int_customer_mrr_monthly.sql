@@ -10,7 +10,7 @@ summed as (
         customer_id,
         currency,
         month,
-        sum(mrr_x12) as mrr_x12,
+        cast(sum(mrr_x12) as decimal(38, 6)) as mrr_x12,
         max(case when status in ('active', 'past_due') then 1 else 0 end) = 1 as has_live_subscription
     from subscription_mrr
     group by customer_id, currency, month
@@ -19,7 +19,8 @@ summed as (
 with_history as (
     select
         *,
-        coalesce(lag(mrr_x12) over (partition by customer_id, currency order by month), 0) as previous_mrr_x12,
+        cast(coalesce(lag(mrr_x12) over (partition by customer_id, currency order by month), 0) as decimal(38, 6))
+            as previous_mrr_x12,
         coalesce(
             max(case when mrr_x12 > 0 then 1 else 0 end) over (
                 partition by customer_id, currency order by month rows between unbounded preceding and 1 preceding

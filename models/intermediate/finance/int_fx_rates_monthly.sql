@@ -67,11 +67,11 @@ per_eur as (
             when this_month.rate_date is not null then this_month.rate_date
             when wanted.is_current_month then previous_month.rate_date
         end as rate_date,
-        case
+        cast(case
             when wanted.currency = 'EUR' then cast(1 as decimal(24, 10))
             when this_month.rate_date is not null then this_month.currency_per_eur
             when wanted.is_current_month then previous_month.currency_per_eur
-        end as currency_per_eur
+        end as decimal(24, 10)) as currency_per_eur
     from wanted
     left join month_last_days as this_month
         on

@@ -97,14 +97,14 @@ raw_weights as (
 exact_weights as (
     select
         *,
-        case
+        cast(case
             when touch_number < touch_count then cast({{ double_to_decimal('raw_weight', 15) }} as decimal(38, 18))
             else 1 - coalesce(sum(cast({{ double_to_decimal('raw_weight', 15) }} as decimal(38, 18))) over (
                 partition by conversion_key, attribution_model
                 order by touch_number
                 rows between unbounded preceding and 1 preceding
             ), 0)
-        end as weight
+        end as decimal(38, 18)) as weight
     from raw_weights
 ),
 

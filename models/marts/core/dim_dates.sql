@@ -59,15 +59,15 @@ iso_years as (
 final as (
     select
         date_day,
-        extract(year from date_day) as year_number,
+        cast(extract(year from date_day) as bigint) as year_number,
         month_start_date,
-        extract(month from date_day) as month_number,
+        cast(extract(month from date_day) as bigint) as month_number,
         week_start_date,
-        extract(year from week_thursday_date) as iso_year_number,
+        cast(extract(year from week_thursday_date) as bigint) as iso_year_number,
         cast(floor({{ dbt.datediff('iso_year_start_date', 'week_thursday_date', 'day') }} / 7) as integer) + 1  -- noqa: LT05
             as iso_week_number,
         year_start_date,
-        extract(day from date_day) as day_of_month,
+        cast(extract(day from date_day) as bigint) as day_of_month,
         date_day = cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_start_date')) }} as date)
             as is_month_end
     from iso_years

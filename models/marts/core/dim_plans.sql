@@ -15,10 +15,10 @@ final as (
         currency,
         unit_amount_minor,
         unit_amount,
-        case
+        cast(case
             when billing_interval is not null and coalesce(usage_type, 'licensed') = 'licensed'
                 then {{ monthly_normalised('unit_amount', 'billing_interval', 'billing_interval_count') }}
-        end as monthly_unit_amount,
+        end as decimal(38, 6)) as monthly_unit_amount,
         is_active,
         created_at
     from prices

@@ -11,7 +11,7 @@ customer_days as (
         customer_id,
         currency,
         snapshot_date,
-        sum(mrr_x12) as mrr_x12
+        cast(sum(mrr_x12) as decimal(38, 6)) as mrr_x12
     from subscription_mrr
     group by customer_id, currency, snapshot_date
 ),
@@ -20,8 +20,8 @@ currency_days as (
     select
         currency,
         snapshot_date,
-        sum(mrr_x12) as mrr_x12,
-        sum(case when mrr_x12 > 0 then 1 else 0 end) as active_customers
+        cast(sum(mrr_x12) as decimal(38, 6)) as mrr_x12,
+        cast(sum(case when mrr_x12 > 0 then 1 else 0 end) as bigint) as active_customers
     from customer_days
     group by currency, snapshot_date
 ),

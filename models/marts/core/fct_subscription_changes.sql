@@ -26,10 +26,10 @@ final as (
         movement_type,
         previous_mrr_x12,
         mrr_x12,
-        mrr_x12 - previous_mrr_x12 as mrr_change_x12,
+        cast(mrr_x12 - previous_mrr_x12 as decimal(38, 6)) as mrr_change_x12,
         previous_mrr_amount,
         mrr_amount,
-        mrr_amount - previous_mrr_amount as mrr_change_amount,
+        cast(mrr_amount - previous_mrr_amount as decimal(38, 6)) as mrr_change_amount,
         -- in the reporting currency at the month's rate (constant currency within the month)
         cast((mrr_amount - previous_mrr_amount) * usd_per_unit as decimal(38, 6)) as mrr_change_amount_usd
     from classified

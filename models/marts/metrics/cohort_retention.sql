@@ -44,7 +44,9 @@ customer_progress as (
         cohorts.customer_id,
         cohorts.cohort_month,
         customer_months.month,
-        {{ dbt.datediff('cohorts.cohort_month', 'customer_months.month', 'month') }} as months_since_start,  -- noqa: LT05
+        -- bigint: dbt's datediff in months is a double on PostgreSQL
+        cast({{ dbt.datediff('cohorts.cohort_month', 'customer_months.month', 'month') }} as bigint)
+            as months_since_start,
         sum(
             cast(customer_months.mrr_amount * cohort_rates.cohort_usd_per_unit as decimal(38, 6))
         ) as mrr_amount_usd
