@@ -4,7 +4,10 @@
     10-decimal FX rates would lose digits. As on DuckDB, both sides are scaled to integers
     (exact for inputs below 10^12 with up to 12 decimals) and divided as integers (`div`,
     exact, truncating), rounded half away from zero. The quotient is a bigint: at most
-    9.2 * 10^18 / 10^scale (9.2 * 10^8 at 10 decimals, 9.2 * 10^12 at 6).
+    9.2 * 10^18 / 10^scale (9.2 * 10^8 at 10 decimals, 9.2 * 10^12 at 6). The last step multiplies
+    it by 10^-scale as narrow decimals (decimal(19, 0) * decimal(scale + 1, scale): precision
+    scale + 21, at most 38 up to 17 decimals), so that Spark keeps the scale: a product wider
+    than 38 digits would have its scale cut to 6 again.
 -#}
 
 {% macro spark__exact_divide(numerator, denominator, scale) -%}
@@ -14,8 +17,8 @@
         cast(
             sign({{ num }}) * sign({{ den }})
             * ((2 * abs({{ num }}) * {{ 10 ** scale }} + abs({{ den }})) div (2 * abs({{ den }})))
-            as decimal(38, 0)
-        ) * cast('{{ "%.*f" | format(scale, 10 ** (0 - scale)) }}' as decimal(38, {{ scale }}))
+            as decimal(19, 0)
+        ) * cast('{{ "%.*f" | format(scale, 10 ** (0 - scale)) }}' as decimal({{ scale + 1 }}, {{ scale }}))
         as decimal(38, {{ scale }})
     )
 {%- endmacro %}
