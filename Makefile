@@ -14,6 +14,10 @@ install: .venv/.installed
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 || \
 		{ apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
 		{ echo "make: cannot install chromium (apt-get install chromium, as root)" >&2; exit 1; }
+	@# the engine tests (tests/engines) start a throwaway PostgreSQL 15 cluster with its initdb
+	@test -x /usr/lib/postgresql/15/bin/initdb || apt-get install -y -q postgresql-15 >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q postgresql-15 >/dev/null; } || \
+		{ echo "make: cannot install postgresql-15 (apt-get install postgresql-15, as root)" >&2; exit 1; }
 	$(UV) sync --frozen
 	@mkdir -p warehouse
 	@touch $@
@@ -31,12 +35,15 @@ dev: install
 dashboards: install
 	$(UV) run python -m orchestration.dashboards
 
-# sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock
+# sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock.
+# pytest runs a worker per core (pytest-xdist), each test file in one worker (tests/conftest.py);
+# `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= auto
 test: install
 	@mkdir -p warehouse
 	$(UV) run ruff check ingestion orchestration sandbox tests bench
 	$(UV) run sqlfluff lint models tests/sql
-	$(UV) run pytest -q
+	$(UV) run pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=10
 
 lint: install
 	$(UV) run ruff check ingestion orchestration sandbox tests bench

@@ -4,7 +4,10 @@
 
 Each repeat, in a fresh folder: (1) generate the sandbox at ``--as-of`` and run the nightly
 Dagster job on an empty warehouse (the full build); (2) generate the sandbox one day later and
-run the job again on the published warehouse (the incremental nightly). Each build runs in a
+run the job again on the published warehouse (the incremental nightly); (3) run the 15-minute
+``incremental`` job on the same day's sandbox (its steady state: only GA4's 3-day re-read and
+Stripe's new objects to load). ``--repeats 1`` is the quick mode (about 10 minutes on a quiet
+machine at the default scale). Each build runs in a
 child process (``--child``) whose process tree's memory is sampled; the child reports when each
 Dagster step started and ended, so the stages are timed and their memory peaks found:
 generate (simulate + truth), ingest (dlt steps, including the copy of the published file into
@@ -46,7 +49,7 @@ def stage_of(step: str) -> str:
 
 # --- the child: one build ---------------------------------------------------------------------
 
-def child(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, out: Path) -> None:
+def child(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, out: Path, job_name: str) -> None:
     os.environ["NORTHSTAR_WAREHOUSE"] = str(warehouse)
     os.environ.pop("DAGSTER_HOME", None)
     from dagster import DagsterInstance
@@ -62,7 +65,7 @@ def child(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, out: Path
     generated = time.time()
     try:
         instance = DagsterInstance.ephemeral()
-        job = build_definitions().resolve_job_def("nightly")
+        job = build_definitions().resolve_job_def(job_name)
         job_began = time.time()
         result = job.execute_in_process(instance=instance, raise_on_error=False,
                                         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
@@ -77,9 +80,9 @@ def child(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, out: Path
 
 # --- the parent: repeats, stages, memory ------------------------------------------------------
 
-def run_build(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path) -> dict:
+def run_build(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, job: str = "nightly") -> dict:
     out = sandbox_dir.with_suffix(".json")
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", "--scale", scale,
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", "--job", job, "--scale", scale,
                "--as-of", as_of.isoformat(), "--warehouse", str(warehouse), "--sandbox-dir", str(sandbox_dir),
                "--out", str(out)]
     process = subprocess.Popen(command, cwd=ROOT)
@@ -116,10 +119,12 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
         warehouse = folder / "northstar.duckdb"
         full = run_build(scale, AS_OF, warehouse, folder / "sandbox_full")
         incremental = run_build(scale, AS_OF + timedelta(days=1), warehouse, folder / "sandbox_next_day")
-        runs.append({"full": full, "incremental": incremental})
+        fifteen = run_build(scale, AS_OF + timedelta(days=1), warehouse, folder / "sandbox_15_minute", "incremental")
+        runs.append({"full": full, "incremental": incremental, "fifteen_minute": fifteen})
         print(f"  {scale} #{repeat + 1}: full job {full['job_seconds']:.1f}s "
               f"(+{full['generate_seconds']:.1f}s generate), "
-              f"incremental job {incremental['job_seconds']:.1f}s, peak {full['peak_mib']} MiB", flush=True)
+              f"incremental job {incremental['job_seconds']:.1f}s, 15-minute job {fifteen['job_seconds']:.1f}s, "
+              f"peak {full['peak_mib']} MiB", flush=True)
 
     def median(path: tuple[str, ...]) -> float:
         values = []
@@ -140,8 +145,13 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
         "incremental": {"job_seconds": median(("incremental", "job_seconds")),
                         "peak_mib": median(("incremental", "peak_mib")),
                         "stages": {s: {"seconds": median(("incremental", "stages", s, "seconds"))} for s in STAGES}},
+        "fifteen_minute": {"job_seconds": median(("fifteen_minute", "job_seconds")),
+                           "stages": {s: {"seconds": median(("fifteen_minute", "stages", s, "seconds")),
+                                          "peak_mib": median(("fifteen_minute", "stages", s, "peak_mib"))}
+                                      for s in STAGES}},
         "warehouse_mib": median(("full", "warehouse_mib")),
-        "all_succeeded": all(r["full"]["success"] and r["incremental"]["success"] for r in runs),
+        "all_succeeded": all(r["full"]["success"] and r["incremental"]["success"] and r["fifteen_minute"]["success"]
+                             for r in runs),
         "runs": runs,
     }
     summary["incremental"]["share_of_full_job"] = round(
@@ -150,14 +160,14 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path) -> dict:
 
 
 def print_table(summary: dict) -> None:
-    full, inc = summary["full"], summary["incremental"]
+    full, inc, fifteen = summary["full"], summary["incremental"], summary["fifteen_minute"]
     print(f"nightly, scale {summary['scale']} ({summary['ga4_events']:,} GA4 events), median of {summary['repeats']}:")
-    print(f"  {'stage':<10} {'full s':>8} {'peak MiB':>9} {'incr. s':>8}")
+    print(f"  {'stage':<10} {'full s':>8} {'peak MiB':>9} {'incr. s':>8} {'15-min s':>9}")
     for stage in STAGES:
         print(f"  {stage:<10} {full['stages'][stage]['seconds']:>8.1f} {full['stages'][stage]['peak_mib']:>9.0f} "
-              f"{inc['stages'][stage]['seconds']:>8.1f}")
+              f"{inc['stages'][stage]['seconds']:>8.1f} {fifteen['stages'][stage]['seconds']:>9.1f}")
     print(f"  {'job':<10} {full['job_seconds']:>8.1f} {full['peak_mib']:>9.0f} {inc['job_seconds']:>8.1f}"
-          f"   incremental = {inc['share_of_full_job']:.0%} of full")
+          f" {fifteen['job_seconds']:>9.1f}   incremental = {inc['share_of_full_job']:.0%} of full")
 
 
 def main() -> int:
@@ -167,12 +177,13 @@ def main() -> int:
     parser.add_argument("--work-dir", type=Path, default=ROOT / "warehouse" / "bench" / "nightly")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--job", default="nightly", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", type=date.fromisoformat, default=AS_OF, help=argparse.SUPPRESS)
     parser.add_argument("--warehouse", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--sandbox-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.scale, args.as_of, args.warehouse, args.sandbox_dir, args.out)
+        child(args.scale, args.as_of, args.warehouse, args.sandbox_dir, args.out, args.job)
         return 0
     summary = {"machine": machine_info(), **measure_nightly(args.scale, args.repeats, args.work_dir)}
     print_table(summary)

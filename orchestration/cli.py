@@ -218,7 +218,8 @@ def _run_worker(args: argparse.Namespace, run_id: str) -> int:
     where = _warehouse_name()
     if args.sandbox:
         print(f"northstar run: SANDBOX mode: simulated business seed {args.seed}, {args.start} .. "
-              f"{args.as_of}, scale {args.scale}, with truth checks; warehouse {where}",
+              f"{args.as_of}, scale {args.scale}, "
+              f"{'with truth checks' if _engine() == 'duckdb' else 'audited by dbt tests only'}; warehouse {where}",
               flush=True)
         server = _serve_sandbox(args)
         print(f"  sandbox serving on {server.base_url}", flush=True)

@@ -153,7 +153,7 @@ def run_postgres(progress: bool = True) -> Outcome:
         outcome = Outcome(loads=loads, failures=failed)
         return outcome
     say(f"  dbt build into draft schemas (*{DRAFT_SUFFIX}) of {postgres_location()} ...")
-    outcome = build_and_publish()
+    outcome = build_and_publish(dbt_args=("--quiet",))  # failures are printed from run_results
     outcome.loads = loads
     say(f"  {'published' if outcome.published else 'NOT published'} in {time.perf_counter() - began:.1f}s")
     return outcome

@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -26,6 +27,7 @@ from dagster import (
     AssetCheckEvaluation,
     AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     AssetMaterialization,
     Failure,
     MaterializeResult,
@@ -67,8 +69,15 @@ DBT_RETRY = RetryPolicy(max_retries=1, delay=10)
 #: Unit tests check SQL logic, not data: they run in development and CI (``make test``), not in
 #: every nightly build (dbt's own advice), where they cost ~8 s of fixtures for nothing new.
 NIGHTLY_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
+#: Data tests on the large incremental models read only the rows of the last days an incremental
+#: run can rewrite (macros/test_window.sql: the GA4 re-read of 3 days and 1 for the time zone),
+#: unless the run is tagged FULL_TESTS_TAG (the weekly run: orchestration/jobs.py) or builds a
+#: warehouse from nothing (no published file yet), when every test reads every row.
+TEST_WINDOW_DAYS = 4
+FULL_TESTS_TAG = "northstar/full_tests"
 RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
 _KEEP_RUN_TARGETS = 5
+_RUN_TARGET_MIN_AGE_S = 3600
 _DRAFT_PARTIAL_PARSE = PROJECT_DIR / DAGSTER_TARGET / "draft_partial_parse.msgpack"
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/sql")
 
@@ -94,6 +103,14 @@ def _newest_project_file() -> float:
 class NorthstarDbtTranslator(DagsterDbtTranslator):
     """dagster-dbt's keys (sources ``[source, table]``, models ``[model]``), grouped by layer."""
 
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        """A model's key is its name alone. dagster-dbt would prefix the layer's schema
+        (``metrics/mrr_summary``); the layer is the asset's group already, and the checks, the
+        GX suites and the alerts name models as dbt does. Seeds keep ``seeds/<seed>``."""
+        if dbt_resource_props.get("resource_type") == "model":
+            return AssetKey(dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props.get("resource_type") == "seed":
@@ -110,17 +127,28 @@ TRANSLATOR = NorthstarDbtTranslator(settings=DagsterDbtTranslatorSettings(
 ))
 
 
+def data_test_window_flags(tags: Mapping[str, str], has_published: bool) -> list[str]:
+    """``--vars`` naming the test window, or nothing when every test must read every row."""
+    if not has_published or tags.get(FULL_TESTS_TAG, "").lower() in ("1", "true", "yes"):
+        return []
+    return ["--vars", f"{{test_window_days: {TEST_WINDOW_DAYS}}}"]
+
+
 def run_target_path(run_id: str) -> Path:
     """dbt's target folder for one run: the retry reads the first attempt's run_results.json."""
     return RUN_TARGETS / run_id
 
 
 def _prune_run_targets(keep: Path) -> None:
+    """Keep the last runs' dbt folders (a retry reads its first attempt's); drop older ones, but
+    never one touched in the last hour: another process's run may be using it."""
     if not RUN_TARGETS.exists():
         return
+    recent = time.time() - _RUN_TARGET_MIN_AGE_S
     others = sorted((p for p in RUN_TARGETS.iterdir() if p != keep), key=lambda p: p.stat().st_mtime)
     for old in others[: max(0, len(others) - _KEEP_RUN_TARGETS + 1)]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.stat().st_mtime < recent:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _reuse_partial_parse(target_path: Path) -> None:
@@ -141,8 +169,10 @@ def _reuse_partial_parse(target_path: Path) -> None:
 
 def _keep_partial_parse(target_path: Path) -> None:
     made = target_path / "partial_parse.msgpack"
-    if made.exists():
-        shutil.copyfile(made, _DRAFT_PARTIAL_PARSE)
+    if made.exists():  # copied aside, then renamed: a concurrent run never reads half a file
+        staged = _DRAFT_PARTIAL_PARSE.with_name(f".{_DRAFT_PARTIAL_PARSE.name}.{os.getpid()}")
+        shutil.copyfile(made, staged)
+        os.replace(staged, _DRAFT_PARTIAL_PARSE)
 
 
 @contextmanager
@@ -204,8 +234,11 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
                                  target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
         else:
-            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS], context=context, target_path=target_path,
-                                 raise_on_error=False)
+            window = data_test_window_flags(context.run.tags, warehouse.published_path.exists())
+            scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
+            context.log.info(f"data tests on the incremental models read {scope}")
+            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *window], context=context,
+                                 target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
     _keep_partial_parse(target_path)
     _raise_for_failures(target_path, invocation.is_successful(), _first_error(invocation))

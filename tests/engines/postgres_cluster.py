@@ -104,10 +104,14 @@ def start_cluster() -> Cluster:
         shutil.rmtree(folder, ignore_errors=True)
         raise RuntimeError(f"cannot start a PostgreSQL cluster in {folder}: {exc}\n{detail}") from None
     cluster = Cluster(folder, port, password, os_user)
-    con = cluster.connect("postgres")
     try:
-        con.autocommit = True  # create database refuses a transaction block
-        con.cursor().execute(f"create database {cluster.database}")
-    finally:
-        con.close()
+        con = cluster.connect("postgres")
+        try:
+            con.autocommit = True  # create database refuses a transaction block
+            con.cursor().execute(f"create database {cluster.database}")
+        finally:
+            con.close()
+    except Exception:
+        cluster.stop()  # never leave a server running behind a failed start
+        raise
     return cluster

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.postgres_wap import DRAFT_SUFFIX, build_and_publish
+from orchestration.dbt_project import DBT_SCHEMAS
+from orchestration.postgres_wap import DRAFT_SUFFIX, PREVIOUS_SUFFIX, build_and_publish, drop_previous, publish
 from tests.engines.compare import Comparison, compare_relation, fetch, metric_marts
 
 pytestmark = pytest.mark.slow
@@ -55,7 +56,8 @@ def test_failed_audit_leaves_published_schemas_untouched_with_a_reader_connected
             cursor.execute("insert into raw_stripe.customers select * from twice")
         writer.commit()
         try:
-            outcome = build_and_publish(target_path=tmp_path / "target")
+            # --fail-fast: the raw table's test fails first, no need to build the rest to know
+            outcome = build_and_publish(target_path=tmp_path / "target", dbt_args=("--fail-fast",))
         finally:
             with writer.cursor() as cursor:
                 cursor.execute("delete from raw_stripe.customers where _dlt_id like 'twice-%'")
@@ -69,6 +71,50 @@ def test_failed_audit_leaves_published_schemas_untouched_with_a_reader_connected
         with writer.cursor() as cursor:
             cursor.execute("select count(*) from pg_namespace where nspname = %s", (f"metrics{DRAFT_SUFFIX}",))
             assert cursor.fetchone()[0] == 1  # the failed draft stays for inspection
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_publish_swaps_every_layer_at_once_while_a_reader_holds_the_old_tables(postgres):
+    """publish() on a database of its own: one table per layer, 'old' published, 'new' drafted."""
+    admin = postgres.connect("postgres")
+    admin.autocommit = True
+    admin.cursor().execute("create database swap_test")
+    admin.close()
+    writer, reader = postgres.connect("swap_test"), postgres.connect("swap_test")
+    try:
+        with writer.cursor() as cursor:
+            for layer in DBT_SCHEMAS:
+                for schema, value in ((layer, "old"), (layer + DRAFT_SUFFIX, "new")):
+                    cursor.execute(f"create schema {schema}")
+                    cursor.execute(f"create table {schema}.marker as select '{value}' as version")
+            cursor.execute(f"create view core{DRAFT_SUFFIX}.marker_view as select * from metrics{DRAFT_SUFFIX}.marker")
+        writer.commit()
+        reading = reader.cursor()  # read committed, as BI tools run: a transaction stays open
+        reading.execute("select version from metrics.marker")
+        assert reading.fetchall() == [("old",)]
+
+        assert publish(writer) == list(DBT_SCHEMAS)
+
+        for layer in DBT_SCHEMAS:
+            reading.execute(f"select version from {layer}.marker")
+            assert reading.fetchall() == [("new",)], layer
+        reading.execute("select version from core.marker_view")  # a view follows its table's schema
+        assert reading.fetchall() == [("new",)]
+        with writer.cursor() as cursor:
+            cursor.execute("select nspname from pg_namespace where nspname like %s order by 1",
+                           (f"%{PREVIOUS_SUFFIX}",))
+            # the reader's transaction still holds the old metrics table: only its schema is left
+            assert [row[0] for row in cursor.fetchall()] == [f"metrics{PREVIOUS_SUFFIX}"]
+        writer.commit()
+        reader.commit()
+        drop_previous(writer)
+        with writer.cursor() as cursor:
+            cursor.execute("select count(*) from pg_namespace where nspname like %s", (f"%{PREVIOUS_SUFFIX}",))
+            assert cursor.fetchone()[0] == 0
+            cursor.execute("select count(*) from pg_namespace where nspname like %s", (f"%{DRAFT_SUFFIX}",))
+            assert cursor.fetchone()[0] == 0
     finally:
         reader.close()
         writer.close()

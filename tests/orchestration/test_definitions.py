@@ -10,13 +10,13 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, Definitions
+from dagster import AssetKey, Definitions, build_schedule_context
 
-from orchestration.assets.dbt import DBT_PROJECT, dbt_models
+from orchestration.assets.dbt import DBT_PROJECT, FULL_TESTS_TAG, TEST_WINDOW_DAYS, data_test_window_flags, dbt_models
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.graph import build_definitions
@@ -146,7 +146,8 @@ def test_nightly_job_is_every_asset_and_incremental_job_the_fresh_path(defs):
     incremental = set(defs.resolve_job_def("incremental").asset_layer.executable_asset_keys)
     assert RAW_KEYS | {AssetKey("fct_events"), AssetKey("fct_sessions"), AssetKey("int_touchpoints"),
                        AssetKey("int_ga4_sessions"), PUBLISHED_WAREHOUSE} <= incremental
-    assert AssetKey("mrr_summary") not in incremental and AssetKey("kpi_alerts") not in incremental
+    # every mart downstream of the incremental models is refreshed with them (issue 15)
+    assert {AssetKey("channel_attribution"), AssetKey("funnel"), AssetKey("user_engagement")} <= incremental
 
 
 def test_an_unconfigured_source_is_left_out_of_both_jobs(monkeypatch):
@@ -176,6 +177,21 @@ def test_schedules_default_and_configurable(defs, monkeypatch):
     rebuilt = build_definitions()
     assert rebuilt.resolve_schedule_def("nightly_schedule").cron_schedule == "30 4 * * *"
     assert rebuilt.resolve_schedule_def("incremental_schedule").default_status.value == "RUNNING"
+
+
+def test_nightly_tests_the_new_days_and_every_row_once_a_week(defs):
+    """The Sunday nightly is tagged to run every data test on every row; the others and the
+    15-minute job test the incremental models' last days, and a first build tests every row."""
+    nightly = defs.resolve_schedule_def("nightly_schedule")
+    tags = {}
+    for day in range(7, 14):  # 2026-12-07 is a Monday
+        tick = build_schedule_context(scheduled_execution_time=datetime(2026, 12, day, 2, tzinfo=UTC))
+        tags[day] = nightly.evaluate_tick(tick).run_requests[0].tags
+    assert [day for day, t in tags.items() if t.get(FULL_TESTS_TAG) == "true"] == [13]
+    window = ["--vars", f"{{test_window_days: {TEST_WINDOW_DAYS}}}"]
+    assert data_test_window_flags(tags[7], has_published=True) == window
+    assert data_test_window_flags(tags[13], has_published=True) == []
+    assert data_test_window_flags(tags[7], has_published=False) == []
 
 
 def test_failure_sensor_and_freshness_checks_are_defined(defs):

@@ -97,8 +97,8 @@ TABLES: dict[str, tuple[str, list[str]]] = {
         ("months_since_start bigint, cohort_customers bigint, active_customers hugeint,"
          " cohort_starting_mrr_amount_usd decimal(38,6), mrr_amount_usd decimal(38,6),"
          " logo_retention decimal(38,6), gross_revenue_retention decimal(38,6),"
-         " net_revenue_retention decimal(38,6)"), [
-            "(0, 4, 4, 100, 100, 1, 1, 1)", "(1, 4, 3, 100, 130, 0.75, 0.8, 1.3)",  # NRR may exceed 1
+         " net_revenue_retention decimal(38,6), capped_mrr_amount_usd decimal(38,6)"), [
+            "(0, 4, 4, 100, 100, 1, 1, 1, 100)", "(1, 4, 3, 100, 130, 0.75, 0.8, 1.3, 80)",  # NRR may exceed 1
         ]),
     "metrics.user_retention": (
         ("weeks_since_first_visit bigint, cohort_users bigint, active_users bigint, retention_rate decimal(38,6),"
@@ -130,9 +130,10 @@ TABLES: dict[str, tuple[str, list[str]]] = {
          " new_mrr_amount_usd decimal(38,24), cac_usd decimal(38,6), blended_cac_usd decimal(38,6),"
          " impressions hugeint, clicks hugeint, sessions bigint, new_users bigint, sign_ups bigint,"
          " trials decimal(38,18), new_customers decimal(38,18), first_year_roas decimal(38,6),"
-         " payback_months decimal(38,6), ltv_to_cac decimal(38,6), click_through_rate decimal(38,6)"), [
-            "(100, 2.5, 40, 300, 50, 90, 2500, 40, 500, 100, 10, 3.5, 2, 36, 1.2, 4.1, 0.016)",
-            "(0, null, null, 100, 0, 90, 0, 0, 300, 80, 5, 1.5, 1, null, 0, null, null)",
+         " payback_months decimal(38,6), ltv_to_cac decimal(38,6), click_through_rate decimal(38,6),"
+         " arpa_usd decimal(38,6), ltv_usd decimal(38,6)"), [
+            "(100, 2.5, 40, 300, 50, 90, 2500, 40, 500, 100, 10, 3.5, 2, 36, 1.2, 4.1, 0.016, 41.666667, 205)",
+            "(0, null, null, 100, 0, 90, 0, 0, 300, 80, 5, 1.5, 1, null, 0, null, null, 41.666667, 205)",
         ]),
     "metrics.channel_attribution": (
         ("conversion_type varchar, attributed_conversions decimal(38,18), attributed_value_usd decimal(38,24),"

@@ -72,7 +72,7 @@ def test_readers_keep_their_snapshot_until_they_reconnect(built_warehouse, snaps
         reader.close()
     with duckdb.connect(str(served), read_only=True) as again:
         assert again.execute(LATEST_MRR.format("metrics.")).fetchone()[0] == before + 1000
-    assert before == built_warehouse.query(LATEST_MRR.format(""))[0][0]
+    assert before == built_warehouse.query(LATEST_MRR.format("metrics."))[0][0]
 
 
 def test_a_warehouse_without_a_mart_keeps_the_old_snapshot(snapshot, tmp_path):

@@ -132,8 +132,10 @@ gross as (
     select
         subscription_id,
         snapshot_date,
-        cast(sum({{ mrr_x12('unit_amount_minor * quantity', 'billing_interval', 'billing_interval_count') }})
-            as decimal(38, 6)) as gross_mrr_x12,
+        cast(
+            sum({{ mrr_x12('unit_amount_minor * quantity', 'billing_interval', 'billing_interval_count') }})
+            as decimal(38, 6)
+        ) as gross_mrr_x12,
         -- the billing cycle a fixed amount_off is spread over (the items share one cycle)
         max(billing_interval) as billing_interval,
         max(billing_interval_count) as billing_interval_count

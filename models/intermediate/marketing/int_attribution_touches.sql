@@ -18,8 +18,10 @@ in_window as (
         touchpoints.source,
         touchpoints.medium,
         touchpoints.campaign,
-        cast({{ dbt.datediff('touchpoints.session_started_at', 'conversions.converted_at', 'second') }}
-            as {{ type_double() }})
+        cast(
+            {{ dbt.datediff('touchpoints.session_started_at', 'conversions.converted_at', 'second') }}
+            as {{ type_double() }}
+        )
         / 86400 as days_before_conversion
     from conversions
     inner join touchpoints

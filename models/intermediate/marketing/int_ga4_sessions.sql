@@ -1,6 +1,70 @@
 -- depends_on: {{ ref('channel_grouping') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='session_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
 
-with events as (select * from {{ ref('stg_ga4__events') }}),
+{#-
+    Incremental by session. GA4 ingestion re-reads (replaces) the last 3 export days on each
+    run, so a session can change only if it has an event on those days. Each run finds every
+    session with an event on or after the lookback day (3 days before the newest day already
+    built, one more for the property's time zone against UTC) and rebuilds it whole, from all
+    its events: a session that crossed midnight (or several) into the window is re-read from
+    its first event, found from the session's start already in this table. Each session's row
+    depends on its own events alone, so the result equals a full refresh.
+-#}
+{% set lookback_days = 3 %}
+
+with all_events as (select * from {{ ref('stg_ga4__events') }}),
+
+{% if is_incremental() %}
+    lookback as (
+        select {{ dbt.dateadd('day', -(lookback_days + 1), 'max(cast(session_ended_at as date))') }} as first_day
+        from {{ this }}
+    ),
+
+    changed_sessions as (
+        select distinct
+            all_events.user_pseudo_id,
+            all_events.ga_session_id
+        from all_events
+        where all_events.event_date >= (select lookback.first_day from lookback)
+    ),
+
+    -- where the changed sessions' events begin: the lookback day, or the start of a changed
+    -- session built before it; a day earlier again for the time zone
+    session_starts as (
+        select lookback.first_day from lookback
+        union all
+        select built.session_date as first_day
+        from {{ this }} as built
+        inner join changed_sessions
+            on
+                built.user_pseudo_id = changed_sessions.user_pseudo_id
+                and built.ga_session_id = changed_sessions.ga_session_id
+    ),
+
+    read_from as (
+        select {{ dbt.dateadd('day', -1, 'min(first_day)') }} as first_day
+        from session_starts
+    ),
+
+    events as (
+        select all_events.*
+        from all_events
+        inner join changed_sessions
+            on
+                all_events.user_pseudo_id = changed_sessions.user_pseudo_id
+                and all_events.ga_session_id = changed_sessions.ga_session_id
+        where all_events.event_date >= (select read_from.first_day from read_from)
+    ),
+{% else %}
+    events as (select * from all_events),
+{% endif %}
 
 event_traffic as (
     select

@@ -163,7 +163,12 @@ final as (
         {{ exact_divide(
             'cac_usd',
             'nullif(arpa * cast(' ~ var('gross_margin', 1.0) ~ ' as decimal(9, 6)), 0)') }} as payback_months,
-        {{ exact_divide('ltv', 'nullif(cac_usd, 0)') }} as ltv_to_cac
+        {{ exact_divide('ltv', 'nullif(cac_usd, 0)') }} as ltv_to_cac,
+        -- the month's payback and LTV:CAC inputs, the same on every row of the month, so the
+        -- semantic layer can recompute both at any grain (models/marts/metrics/_metrics__growth__semantic.yml)
+        arpa as arpa_usd,
+        cast({{ var('gross_margin', 1.0) }} as decimal(9, 6)) as gross_margin,
+        ltv as ltv_usd
     from with_cac
 )
 

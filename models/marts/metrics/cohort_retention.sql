@@ -45,8 +45,9 @@ customer_progress as (
         cohorts.cohort_month,
         customer_months.month,
         -- bigint: dbt's datediff in months is a double on PostgreSQL
-        cast({{ dbt.datediff('cohorts.cohort_month', 'customer_months.month', 'month') }} as bigint)
-            as months_since_start,
+        cast(
+            {{ dbt.datediff('cohorts.cohort_month', 'customer_months.month', 'month') }} as bigint  -- noqa: LT05
+        ) as months_since_start,
         sum(
             cast(customer_months.mrr_amount * cohort_rates.cohort_usd_per_unit as decimal(38, 6))
         ) as mrr_amount_usd
@@ -118,6 +119,7 @@ final as (
         cohort_starting_mrr_amount_usd,
         active_customers,
         mrr_amount_usd,
+        capped_mrr_amount_usd,
         {{ exact_divide('active_customers', 'nullif(cohort_customers, 0)') }} as logo_retention,
         {{ exact_divide('mrr_amount_usd', 'nullif(cohort_starting_mrr_amount_usd, 0)') }} as net_revenue_retention,
         {{ exact_divide('capped_mrr_amount_usd', 'nullif(cohort_starting_mrr_amount_usd, 0)') }}

@@ -5,7 +5,7 @@
 -- sandbox's page_views carry no feature_name), tried = used it at least once, adopted = 3+ uses,
 -- habitual = used it in at least 3 of the last 4 weeks (7-day windows ending on the month's
 -- last day).
-with events as (select * from {{ ref('stg_ga4__events') }}),
+with events as (select * from {{ ref('fct_events') }}),
 
 visitor_ids as (select * from {{ ref('int_visitor_ids') }}),
 

@@ -4,7 +4,7 @@
 -- and their ratio, the stickiness of the product. Active = the feature_adoption definition: a
 -- visitor (int_visitor_ids, a person) with an app event (a page_view of /app, a login or a
 -- feature_used), so DAU, MAU and the adoption rates count the same people.
-with events as (select * from {{ ref('stg_ga4__events') }}),
+with events as (select * from {{ ref('fct_events') }}),
 
 visitor_ids as (select * from {{ ref('int_visitor_ids') }}),
 

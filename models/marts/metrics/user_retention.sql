@@ -40,10 +40,11 @@ member_activity as (
         activity_days.activity_date,
         {{ dbt.datediff('cohort_members.first_visit_date', 'activity_days.activity_date', 'day') }}
             as days_since_first_visit,
-        {{ dbt.datediff(
+        -- bigint: dbt's datediff in weeks is an integer on PostgreSQL
+        cast({{ dbt.datediff(
             'cohort_members.cohort_week',
             'cast(' ~ dbt.date_trunc('week', 'activity_days.activity_date') ~ ' as date)',
-            'week') }} as weeks_since_first_visit
+            'week') }} as bigint) as weeks_since_first_visit
     from cohort_members
     inner join activity_days on cohort_members.visitor_id = activity_days.visitor_id
 ),

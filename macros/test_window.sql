@@ -1,0 +1,46 @@
+{#-
+    Data tests that scale with new data. A large incremental model names, in its meta, the column
+    that dates its rows (meta: {test_window_column: event_date}). When the var test_window_days is
+    set (the nightly and the 15-minute job pass it: orchestration/assets/dbt.py), every generic test
+    on such a model reads only the rows within that many days of the model's newest, the days the
+    incremental run could have rewritten; unset (the weekly full run, `dbt build` by hand, CI) it
+    reads every row. The window is relative to the data's newest day, never to today's date.
+
+    dbt applies a test's `where` config through get_where_subquery; this override keeps that
+    (a test's own `where` still applies) and adds the window to it.
+-#}
+
+{% macro get_where_subquery(relation) -%}
+    {%- set filters = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do filters.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- set window = test_window_filter(relation) -%}
+    {%- if window -%}
+        {%- do filters.append(window) -%}
+    {%- endif -%}
+    {%- if filters -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ filters | join(' and ') ~ ') dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro test_window_filter(relation) -%}
+    {#- the window's predicate for a test on relation, or '' (no var, or no window column) -#}
+    {%- set days = var('test_window_days', none) -%}
+    {%- if days is none or not execute -%}
+        {%- do return('') -%}
+    {%- endif -%}
+    {%- set attached = model.get('attached_node') if model is mapping else none -%}
+    {%- set node = graph.nodes.get(attached) if attached else none -%}
+    {%- set column = node.config.meta.get('test_window_column') if node else none -%}
+    {%- if not column -%}
+        {%- do return('') -%}
+    {%- endif -%}
+    {%- do return(
+        column ~ ' >= (select ' ~ dbt.dateadd('day', -(days | int), 'max(' ~ column ~ ')') ~ ' from ' ~ relation ~ ')'
+    ) -%}
+{%- endmacro %}

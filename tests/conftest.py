@@ -1,0 +1,30 @@
+"""Suite-wide set-up, so that ``make test`` can run the tests in parallel (pytest-xdist, one
+worker a core, whole files to a worker: ``--dist loadfile`` keeps a module's shared fixtures
+in one process).
+
+What the workers would otherwise share, each gets once:
+- the Dagster code location's dbt manifest (``target/dagster/manifest.json``) is prepared by the
+  controller before any worker imports the definitions, so no two workers parse into it at once;
+- dbt's own log (``logs/dbt.log`` under the project) goes to a folder of each worker's, so two
+  in-process dbt runs never rotate one file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker is None:  # the controller, or a run without xdist
+        from orchestration.assets.dbt import prepare_manifest
+
+        prepare_manifest()
+        return
+    log_dir = Path(tempfile.gettempdir()) / f"northstar-tests-{os.getuid()}" / f"dbt-logs-{worker}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DBT_LOG_PATH", str(log_dir))
