@@ -31,9 +31,10 @@ LOADER_FILE_FORMAT = "parquet"
 
 
 def loader_file_format() -> str | None:
-    """The file format dlt loads in on the engine (NORTHSTAR_TARGET): parquet into DuckDB, the
-    destination's own preference elsewhere (Postgres: insert_values; its parquet needs ADBC)."""
-    return LOADER_FILE_FORMAT if engine() == "duckdb" else None
+    """The file format dlt loads in on the engine (NORTHSTAR_TARGET): parquet into DuckDB and for
+    Spark (the files Spark reads), the destination's own preference on Postgres (insert_values;
+    its parquet needs ADBC)."""
+    return LOADER_FILE_FORMAT if engine() in ("duckdb", "spark") else None
 
 
 def warehouse_path() -> Path:
@@ -57,7 +58,12 @@ def connect(path: Path | str | None = None, *, read_only: bool = True) -> Iterat
 
 
 def pipelines_dir() -> Path:
-    """dlt's working folder, next to the warehouse (local state; the warehouse holds the truth)."""
+    """dlt's working folder, next to the warehouse (local state; the warehouse holds the truth).
+    Each engine has its own: one pipeline's state must not pass from one engine to another."""
+    if engine() == "spark":
+        from ingestion.spark import spark_dir
+
+        return spark_dir() / ".dlt_pipelines"
     return warehouse_path().parent / ".dlt_pipelines"
 
 
@@ -67,9 +73,15 @@ def raw_dataset(source: str) -> str:
 
 
 def destination():
-    """dlt's destination for the engine (NORTHSTAR_TARGET): the warehouse file, or Postgres."""
+    """dlt's destination for the engine (NORTHSTAR_TARGET): the warehouse file, Postgres, or for
+    Spark Parquet files in a folder (``<raw root>/<dataset>/<table>/<load_id>.<file_id>.parquet``)
+    that Spark reads as external tables (macros/spark_raw_sources.sql)."""
     if engine() == "postgres":
         return dlt.destinations.postgres(credentials=postgres_dsn())
+    if engine() == "spark":
+        from ingestion.spark import raw_root
+
+        return dlt.destinations.filesystem(bucket_url=raw_root().as_uri())
     return dlt.destinations.duckdb(credentials=str(warehouse_path()))
 
 

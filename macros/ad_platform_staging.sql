@@ -11,10 +11,10 @@ with campaigns as (
 final as (
     select
         '{{ platform }}' as platform,
-        cast(id as varchar) as campaign_id,
+        cast(id as {{ dbt.type_string() }}) as campaign_id,
         name as campaign_name,
         status as campaign_status,
-        cast(account_id as varchar) as account_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
         upper(currency) as currency
     from campaigns
 )
@@ -32,8 +32,8 @@ final as (
     select
         '{{ platform }}' as platform,
         cast(date as date) as stat_date,
-        cast(account_id as varchar) as account_id,
-        cast(campaign_id as varchar) as campaign_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        cast(campaign_id as {{ dbt.type_string() }}) as campaign_id,
         upper(currency) as currency,
         cast(impressions as bigint) as impressions,
         cast(clicks as bigint) as clicks,

@@ -23,7 +23,7 @@
         coupons.percent_off as coupon_percent_off,
         coupons.amount_off as coupon_amount_off,
         discounts.start as discount_start,
-        discounts."end" as discount_end  -- noqa: RF06
+        discounts.{{ adapter.quote("end") }} as discount_end
     from (
         select * from {{ source_or_empty('stripe', discounts_table) }}
     ) as discounts

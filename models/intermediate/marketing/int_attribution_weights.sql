@@ -137,11 +137,11 @@ unattributed as (
         conversions.conversion_value_usd,
         attribution_models.attribution_model,
         0 as touch_number,
-        cast(null as varchar) as session_key,
+        cast(null as {{ dbt.type_string() }}) as session_key,
         'Unattributed' as channel,
-        cast(null as varchar) as source,
-        cast(null as varchar) as medium,
-        cast(null as varchar) as campaign,
+        cast(null as {{ dbt.type_string() }}) as source,
+        cast(null as {{ dbt.type_string() }}) as medium,
+        cast(null as {{ dbt.type_string() }}) as campaign,
         cast(1 as decimal(38, 18)) as weight
     from conversions
     cross join attribution_models

@@ -151,7 +151,8 @@ session_events as (
 
 final as (
     select
-        session_events.user_pseudo_id || ':' || cast(session_events.ga_session_id as varchar) as session_key,
+        session_events.user_pseudo_id || ':'
+        || cast(session_events.ga_session_id as {{ dbt.type_string() }}) as session_key,
         session_events.user_pseudo_id,
         session_events.ga_session_id,
         session_events.ga_session_number,

@@ -45,9 +45,9 @@ numbered as (
 final as (
     select
         user_pseudo_id
-        || ':' || cast(event_timestamp_us as varchar)
+        || ':' || cast(event_timestamp_us as {{ dbt.type_string() }})
         || ':' || event_name
-        || ':' || cast(duplicate_number as varchar) as event_key,
+        || ':' || cast(duplicate_number as {{ dbt.type_string() }}) as event_key,
         event_date,
         event_at,
         event_timestamp_us,
@@ -55,7 +55,7 @@ final as (
         user_pseudo_id,
         user_id,
         ga_session_id,
-        user_pseudo_id || ':' || cast(ga_session_id as varchar) as session_key,
+        user_pseudo_id || ':' || cast(ga_session_id as {{ dbt.type_string() }}) as session_key,
         ga_session_number,
         page_location,
         page_title,
