@@ -22,6 +22,7 @@ import stripe
 from ingestion.run import ingest
 from ingestion.sources.stripe import DEFAULT_API_VERSION, stripe_source
 from ingestion.warehouse import LOADER_FILE_FORMAT, make_pipeline
+from orchestration.dbt_project import relation
 from sandbox import stripe_api, stripe_versions
 from sandbox.client_env import source_env
 from sandbox.server import SandboxServer, start_server
@@ -253,7 +254,7 @@ def test_both_versions_build_byte_identical_marts(ingest_sim, tmp_path):
         assert old_path > 0 and old_new_path == 0 and new_old_path == 0 and new_path > 0, sql
 
     for mart in MARTS:
-        sql = f"select * from {mart} order by all"
+        sql = f"select * from {relation(mart)} order by all"
         old_rows, new_rows = _rows(old, sql), _rows(new, sql)
         assert old_rows, mart
         assert old_rows == new_rows, mart

@@ -43,17 +43,19 @@ FIRST = {
 def _write(path: Path, numbers: dict) -> None:
     """A warehouse holding ``numbers``: one customer row per cell carries its whole MRR."""
     with duckdb.connect(str(path)) as con:
-        con.execute("create table mrr_summary (month date, currency_scope varchar, currency varchar, "
+        con.execute("create schema if not exists metrics")
+        con.execute("create schema if not exists intermediate")
+        con.execute("create table metrics.mrr_summary (month date, currency_scope varchar, currency varchar, "
                     "ending_mrr decimal(38, 6), ending_customers bigint)")
-        con.execute("create table int_customer_mrr_monthly (customer_id varchar, month date, "
+        con.execute("create table intermediate.int_customer_mrr_monthly (customer_id varchar, month date, "
                     "currency varchar, mrr_x12 decimal(38, 6), is_active boolean)")
         for (month, currency), (mrr, customers, x12) in numbers.items():
-            con.execute("insert into mrr_summary values (?, 'currency', ?, ?, ?)",
+            con.execute("insert into metrics.mrr_summary values (?, 'currency', ?, ?, ?)",
                         [month, currency, Decimal(mrr), customers])
-            con.execute("insert into mrr_summary values (?, 'reporting', 'USD', ?, ?)",
+            con.execute("insert into metrics.mrr_summary values (?, 'reporting', 'USD', ?, ?)",
                         [month, Decimal(mrr) * 2, customers])  # never compared: moves with FX
             for n in range(customers):
-                con.execute("insert into int_customer_mrr_monthly values (?, ?, ?, ?, true)",
+                con.execute("insert into intermediate.int_customer_mrr_monthly values (?, ?, ?, ?, true)",
                             [f"cus_{n}", month, currency, x12 if n == 0 else 0])
 
 
@@ -165,8 +167,8 @@ def test_the_check_blocks_the_real_publish_in_a_dagster_run(tmp_path, monkeypatc
         """Stands in for dbt: writes ``numbers`` into the run's draft."""
         draft = warehouse.draft(context.run.run_id)
         with duckdb.connect(str(draft)) as con:
-            con.execute("drop table if exists mrr_summary")
-            con.execute("drop table if exists int_customer_mrr_monthly")
+            con.execute("drop table if exists metrics.mrr_summary")
+            con.execute("drop table if exists intermediate.int_customer_mrr_monthly")
         _write(draft, numbers)
 
     check = build_history_check()

@@ -59,11 +59,12 @@ def truth(tmp_path) -> Path:
 def _warehouse(x12: dict[tuple[str, str], int], rates: dict | None = None):
     """An int_customer_mrr_monthly with one customer per cell (12 x MRR in minor units)."""
     con = duckdb.connect()
-    con.execute("create table int_customer_mrr_monthly (month date, currency varchar, "
+    con.execute("create schema intermediate")
+    con.execute("create table intermediate.int_customer_mrr_monthly (month date, currency varchar, "
                 "mrr_x12 decimal(38, 6), is_active boolean, usd_per_unit decimal(38, 10))")
     for (month, cur), value in x12.items():
         rate = (rates or RATES).get((month, cur.upper()), "1")
-        con.execute("insert into int_customer_mrr_monthly values (?, ?, ?, true, ?)",
+        con.execute("insert into intermediate.int_customer_mrr_monthly values (?, ?, ?, true, ?)",
                     [month, cur, value, Decimal(rate)])
     return con
 
