@@ -16,6 +16,7 @@ import pytest
 from ingestion.run import ingest
 from ingestion.sources.google_ads import DEFAULT_API_VERSION as GOOGLE_VERSION
 from ingestion.sources.meta_ads import DEFAULT_API_VERSION as META_VERSION
+from ingestion.sources.stripe import ENDPOINTS
 from tests.ingestion.conftest import GOOGLE_CUSTOMER, LINKEDIN_ACCOUNT, META_ACCOUNT
 
 READ_TIMEOUT = "0.5"
@@ -106,7 +107,10 @@ def test_a_hanging_server_fails_only_its_source_in_one_line(
     if name != "stripe":  # Stripe's first request depends on dlt's resource order
         assert failed.line() == prefix
     assert "\n" not in failed.line()
-    assert len(hanging.accepted) == 2  # the first attempt and one retry, then it gave up
+    if name == "stripe":  # its list resources page in parallel: several hang at once, each retried once
+        assert 2 <= len(hanging.accepted) <= 2 * len(ENDPOINTS)
+    else:
+        assert len(hanging.accepted) == 2  # the first attempt and one retry, then it gave up
     assert results[other].status == "loaded" and sum(results[other].rows.values()) > 0
 
 

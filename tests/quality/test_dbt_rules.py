@@ -44,7 +44,9 @@ def _dbt_test(warehouse: Path, target: Path, monkeypatch: pytest.MonkeyPatch) ->
     result = dbtRunner().invoke(["test", "--select", *SELECT, "--project-dir", str(ROOT), "--profiles-dir",
                                  str(ROOT), "--target", "prod", "--target-path", str(target), "--quiet"])
     assert result.exception is None, result.exception
-    return {r.node.name: str(r.status) for r in result.result.results}
+    # the project's on-run-start hook (Spark's raw tables; nothing on DuckDB) is not a test
+    return {r.node.name: str(r.status) for r in result.result.results
+            if not r.node.unique_id.startswith("operation.")}
 
 
 @pytest.fixture(scope="module")
