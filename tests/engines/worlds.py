@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.run import ingest
-from sandbox.client_env import source_env
-from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
 from tests.dbt_helpers import failures, run_dbt
+from tests.world_loads import serve_and_load
 
 START, AS_OF = date(2025, 1, 1), date(2025, 5, 1)
 
@@ -27,15 +25,7 @@ def small_world(root: Path) -> Simulation:
 
 def load(sim: Simulation, env: dict[str, str]) -> None:
     """Serve ``sim`` and load it by every real source into the engine ``env`` names."""
-    server = start_server(sim.world, port=0)
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in {**env, **source_env(server.base_url, sim.world.start, sim.world.as_of)}.items():
-            patch.setenv(key, value)
-        try:
-            results = ingest()
-        finally:
-            server.shutdown()
-    assert all(r.status == "loaded" for r in results), [r.line() for r in results]
+    serve_and_load(sim, env)
 
 
 def build(env: dict[str, str], target_path: Path, args: tuple[str, ...] = ()) -> None:

@@ -14,12 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.run import ingest
-from sandbox.client_env import source_env
-from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
 from sandbox.truth import write_truth
 from tests.dbt_helpers import failures, run_dbt
+from tests.world_loads import serve_and_load
 
 START, AS_OF = date(2025, 1, 1), date(2026, 1, 1)
 
@@ -40,16 +38,7 @@ def load_world(sim: Simulation, root: Path) -> Warehouse:
     """Write ``sim``'s truth, serve it, and load it by every real source into ``root``."""
     write_truth(sim, root / "truth")
     path = root / "northstar.duckdb"
-    server = start_server(sim.world, port=0)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        for key, value in source_env(server.base_url, sim.world.start, sim.world.as_of).items():
-            patch.setenv(key, value)
-        try:
-            results = ingest()
-        finally:
-            server.shutdown()
-    assert all(r.status == "loaded" for r in results), [r.line() for r in results]
+    serve_and_load(sim, {"NORTHSTAR_WAREHOUSE": str(path)})
     return Warehouse(path, root / "truth", sim)
 
 

@@ -10,12 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.run import ingest
 from sandbox import bigquery_api
-from sandbox.client_env import source_env
-from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
 from tests.dbt_helpers import failures, run_dbt
+from tests.world_loads import serve_and_load
 
 # a short world keeps each build well under a minute
 START, AS_OF = date(2025, 1, 1), date(2025, 4, 1)
@@ -28,19 +26,9 @@ def world(tmp_path_factory) -> Simulation:
 
 def load_and_build(sim: Simulation, root: Path, bigquery: bool) -> Path:
     path = root / "northstar.duckdb"
-    server = start_server(sim.world, port=0)
+    serve_and_load(sim, {"NORTHSTAR_WAREHOUSE": str(path)}, bigquery_api.client_env if bigquery else None)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        env = source_env(server.base_url, START, AS_OF)
-        if bigquery:
-            env.update(bigquery_api.client_env(server.base_url))
-        for key, value in env.items():
-            patch.setenv(key, value)
-        try:
-            results = ingest()
-        finally:
-            server.shutdown()
-        assert all(r.status == "loaded" for r in results), [r.line() for r in results]
         result = run_dbt(["build"], target_path=root / "target")
     assert result.success, failures(result)
     return path
