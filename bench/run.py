@@ -13,9 +13,10 @@ so that one's memory does not weigh on the next):
 1. bench/nightly.py: full nightly build on an empty warehouse, then the incremental nightly one
    simulated day later; stage times and memory peaks (median of BENCH_REPEATS; the large
    scale BENCH_LARGE_REPEATS, default 1: one repeat takes a quarter of an hour here).
-2. bench/ga4_load.py: the GA4 source against DuckDB's own read_json of the same files.
-   With the GA4 files, the same days through the sandbox's BigQuery REST endpoint (the Storage
-   Read API, BigQuery's fast path, cannot be measured here: the sandbox serves REST only).
+2. bench/ga4_load.py: the GA4 source against DuckDB's own read_json of the same files, and the
+   same world as Parquet shards (each the median of BENCH_REPEATS runs).
+   With the GA4 files, the same days through the sandbox's BigQuery REST endpoint, once (the
+   Storage Read API, BigQuery's fast path, cannot be measured here: the sandbox serves REST only).
 3. bench/dbt_overhead.py (default and large): dbt build against the same SQL run directly.
 4. bench/bi_queries.py: ten BI queries on the published marts, median and p95.
 5. bench/dashboard_load.py: each dashboard page's load time in headless Chromium (and the
@@ -68,7 +69,8 @@ def bench_scale(scale: str, repeats: int, parts: Sequence[str] = PARTS, full_onl
     run0 = WORK / "nightly" / scale / "run0"
     if "ga4" in parts:
         bigquery = ["--bigquery"] if scale != "large" else []  # large: an hour of f/v rows over REST
-        _run("ga4_load.py", "--scale", scale, "--dir", str(run0 / "sandbox_full" / "ga4"), *bigquery)
+        _run("ga4_load.py", "--scale", scale, "--dir", str(run0 / "sandbox_full" / "ga4"), "--repeats", str(repeats),
+             *bigquery)
     if "dbt" in parts and scale != "small":
         _run("dbt_overhead.py", "--warehouse", str(run0 / "northstar.duckdb"), "--repeats", str(repeats),
              "--work-dir", str(WORK / "dbt_overhead" / scale), "--partial-parse",
