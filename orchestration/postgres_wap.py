@@ -102,6 +102,7 @@ def draft_schemas():
 @dataclass
 class Outcome:
     published: bool = False
+    publish_s: float = 0.0  # seconds the publish took (bench/engines.py)
     loads: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -127,7 +128,9 @@ def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...]
             models, tests = failed_nodes(target_path)
             outcome.failures = [*models, *tests] or [f"dbt build failed: {result.exception}"]
             return outcome
+        began = time.perf_counter()
         publish(con)
+        outcome.publish_s = time.perf_counter() - began
         outcome.published = True
     finally:
         con.close()
