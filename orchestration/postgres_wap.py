@@ -116,7 +116,7 @@ def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...]
     from dbt.cli.main import dbtRunner
 
     outcome = Outcome()
-    target_path = target_path or PROJECT_DIR / "target"
+    target_path = target_path or Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
     con = postgres_connect()
     try:
         discard_drafts(con)

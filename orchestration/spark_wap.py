@@ -141,7 +141,7 @@ def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...]
     from ingestion.spark import spark_session
 
     spark = spark_session()
-    target_path = target_path or PROJECT_DIR / "target"
+    target_path = target_path or Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
     outcome = Outcome(slot=build_slot(spark))
     clear_slot(spark, outcome.slot)
     with slot_schemas(outcome.slot):
