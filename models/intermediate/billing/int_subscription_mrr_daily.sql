@@ -3,7 +3,7 @@
         materialized='table' if target.type == 'spark' else 'incremental',
         unique_key=['subscription_id', 'snapshot_date'],
         incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 -- A table in a folder of views: the daily grid is costly and two models read it.
@@ -21,9 +21,11 @@
         or that is new; and
       - for every other subscription, only the days the grid gained (after the newest built
         day, which is redone: the extract's day was partial; before the oldest).
-    So the result equals a full refresh. Rows of a subscription or a day that leave the inputs
-    altogether stay until a full refresh (Stripe does not delete subscriptions; as-of only
-    grows). On Spark the model is a table (a delete+insert there rewrites the table anyway).
+    So the result equals a full refresh. A table built before inputs_fingerprint existed gets
+    the column (on_schema_change) and every subscription is recomputed once. Rows of a
+    subscription or a day that leave the inputs altogether stay until a full refresh (Stripe
+    does not delete subscriptions; as-of only grows). On Spark the model is a table (a
+    delete+insert there rewrites the table anyway).
 #}
 
 with lifecycle as (select * from {{ ref('int_subscription_lifecycle') }}),
@@ -49,10 +51,30 @@ failed_invoices as (
     group by invoices.subscription_id, invoices.invoice_id, invoices.paid_at
 ),
 
--- each subscription's evidence, hashed (macros/fingerprint.sql)
+-- the extract's day: evidence dated from it on bears only on its rows and later ones
+as_of_day as (
+    select max(snapshot_date) as snapshot_date from days
+),
+
+-- each subscription's evidence, hashed (macros/fingerprint.sql). A version dated on or after
+-- the extract's day counts without its date: the subscription object's current items are
+-- dated at the newest read, which moves every night, yet bear only on the newest days, which
+-- every run recomputes (see above: a date from the newest built day on is never read for an
+-- older row)
+dated_versions as (
+    select
+        item_versions.*,
+        case
+            when item_versions.valid_from >= as_of_day.snapshot_date then 'as-of'
+            else cast(item_versions.valid_from as {{ dbt.type_string() }})
+        end as evidence_date
+    from item_versions
+    cross join as_of_day
+),
+
 version_fingerprints as (
-    {{ group_fingerprint('item_versions', 'subscription_id', [
-        'subscription_item_id', 'snapshot_kind', 'valid_from', 'evidence_rank', 'quantity',
+    {{ group_fingerprint('dated_versions', 'subscription_id', [
+        'subscription_item_id', 'snapshot_kind', 'evidence_date', 'evidence_rank', 'quantity',
         'unit_amount_minor', 'billing_interval', 'billing_interval_count']) }}
 ),
 
@@ -85,10 +107,15 @@ fingerprints as (
 ),
 
 {% if is_incremental() %}
+    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
     built as (
         select
             subscription_id,
-            max(inputs_fingerprint) as inputs_fingerprint
+            {% if 'inputs_fingerprint' in built_columns -%}
+                max(inputs_fingerprint) as inputs_fingerprint
+            {%- else -%}
+                cast(null as {{ dbt.type_string() }}) as inputs_fingerprint
+            {%- endif %}
         from {{ this }}
         group by subscription_id
     ),
