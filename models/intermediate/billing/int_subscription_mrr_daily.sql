@@ -1,33 +1,9 @@
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        unique_key=['subscription_id', 'snapshot_date'],
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-    )
-}}
+{{ config(materialized='table') }}
 -- A table in a folder of views: the daily grid is costly and two models read it.
 
 -- One row per subscription per day (from the day it was created): its status and MRR at the
 -- day's last instant (docs/metrics.md "MRR"), in minor units of the subscription's currency.
 -- The monthly value is the value of the month's last day (int_subscription_mrr_monthly).
-{#
-    Incremental by subscription (delete+insert by subscription and day). A subscription's row
-    for a day depends on that day and on the subscription's own evidence alone: its lifecycle,
-    item versions, discounts and failed invoices (and var mrr_discounts). inputs_fingerprint
-    hashes all of it (macros/fingerprint.sql), so each run recomputes
-      - every day of each subscription whose fingerprint differs from the one built (a Stripe
-        object of it changed: an invoice paid, a plan changed, a discount, a new read of it),
-        or that is new; and
-      - for every other subscription, only the days the grid gained (after the newest built
-        day, which is redone: the extract's day was partial; before the oldest).
-    So the result equals a full refresh. A table built before inputs_fingerprint existed gets
-    the column (on_schema_change) and every subscription is recomputed once. Rows of a
-    subscription or a day that leave the inputs altogether stay until a full refresh (Stripe
-    does not delete subscriptions; as-of only grows). On Spark the model is a table (a
-    delete+insert there rewrites the table anyway).
-#}
-
 with lifecycle as (select * from {{ ref('int_subscription_lifecycle') }}),
 
 item_versions as (select * from {{ ref('int_subscription_item_versions') }}),
@@ -40,6 +16,15 @@ invoices as (select * from {{ ref('stg_stripe__invoices') }}),
 
 charges as (select * from {{ ref('stg_stripe__charges') }}),
 
+subscription_days as (
+    select
+        lifecycle.*,
+        days.snapshot_date,
+        days.snapshot_at
+    from lifecycle
+    inner join days on lifecycle.created_at < days.snapshot_at
+),
+
 failed_invoices as (
     select
         invoices.subscription_id,
@@ -49,98 +34,6 @@ failed_invoices as (
     inner join charges on invoices.invoice_id = charges.invoice_id
     where charges.status = 'failed'
     group by invoices.subscription_id, invoices.invoice_id, invoices.paid_at
-),
-
--- the extract's day: evidence dated from it on bears only on its rows and later ones
-as_of_day as (
-    select max(snapshot_date) as snapshot_date from days
-),
-
--- each subscription's evidence, hashed (macros/fingerprint.sql). A version dated on or after
--- the extract's day counts without its date: the subscription object's current items are
--- dated at the newest read, which moves every night, yet bear only on the newest days, which
--- every run recomputes (see above: a date from the newest built day on is never read for an
--- older row)
-dated_versions as (
-    select
-        item_versions.*,
-        case
-            when item_versions.valid_from >= as_of_day.snapshot_date then 'as-of'
-            else cast(item_versions.valid_from as {{ dbt.type_string() }})
-        end as evidence_date
-    from item_versions
-    cross join as_of_day
-),
-
-version_fingerprints as (
-    {{ group_fingerprint('dated_versions', 'subscription_id', [
-        'subscription_item_id', 'snapshot_kind', 'evidence_date', 'evidence_rank', 'quantity',
-        'unit_amount_minor', 'billing_interval', 'billing_interval_count']) }}
-),
-
-discount_fingerprints as (
-    {{ group_fingerprint('discounts', 'subscription_id', [
-        'discount_id', 'coupon_duration', 'coupon_percent_off', 'coupon_amount_off_minor',
-        'discount_started_at', 'discount_ends_at']) }}
-),
-
-failure_fingerprints as (
-    {{ group_fingerprint('failed_invoices', 'subscription_id', ['paid_at', 'first_failed_at']) }}
-),
-
-fingerprints as (
-    select
-        lifecycle.subscription_id,
-        {{ dbt.hash(dbt.concat([
-            "'" ~ var('mrr_discounts') ~ "'",
-            row_fingerprint(['lifecycle.customer_id', 'lifecycle.currency', 'lifecycle.current_status',
-                             'lifecycle.created_at', 'lifecycle.trial_started_at', 'lifecycle.trial_ended_at',
-                             'lifecycle.live_from', 'lifecycle.canceled_at', 'lifecycle.ended_at']),
-            "coalesce(version_fingerprints.fingerprint, '')",
-            "coalesce(discount_fingerprints.fingerprint, '')",
-            "coalesce(failure_fingerprints.fingerprint, '')",
-        ])) }} as inputs_fingerprint
-    from lifecycle
-    left join version_fingerprints on lifecycle.subscription_id = version_fingerprints.subscription_id
-    left join discount_fingerprints on lifecycle.subscription_id = discount_fingerprints.subscription_id
-    left join failure_fingerprints on lifecycle.subscription_id = failure_fingerprints.subscription_id
-),
-
-{% if is_incremental() %}
-    {%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
-    built as (
-        select
-            subscription_id,
-            {% if 'inputs_fingerprint' in built_columns -%}
-                max(inputs_fingerprint) as inputs_fingerprint
-            {%- else -%}
-                cast(null as {{ dbt.type_string() }}) as inputs_fingerprint
-            {%- endif %}
-        from {{ this }}
-        group by subscription_id
-    ),
-
-    changed_subscriptions as (
-        select fingerprints.subscription_id
-        from fingerprints
-        left join built on fingerprints.subscription_id = built.subscription_id
-        where built.inputs_fingerprint is null or built.inputs_fingerprint <> fingerprints.inputs_fingerprint
-    ),
-{% endif %}
-
-subscription_days as (
-    select
-        lifecycle.*,
-        days.snapshot_date,
-        days.snapshot_at
-    from lifecycle
-    inner join days on lifecycle.created_at < days.snapshot_at
-    {% if is_incremental() %}
-        where
-            days.snapshot_date >= {{ date_literal('select max(snapshot_date) from ' ~ this) }}
-            or days.snapshot_date < {{ date_literal('select min(snapshot_date) from ' ~ this) }}
-            or lifecycle.subscription_id in (select changed_subscriptions.subscription_id from changed_subscriptions)
-    {% endif %}
 ),
 
 past_due_days as (
@@ -301,11 +194,9 @@ discounted as (
 
 final as (
     select
-        discounted.*,
-        {{ mrr_from_x12('discounted.mrr_x12') }} as mrr_minor,
-        fingerprints.inputs_fingerprint
+        *,
+        {{ mrr_from_x12('mrr_x12') }} as mrr_minor
     from discounted
-    inner join fingerprints on discounted.subscription_id = fingerprints.subscription_id
 )
 
 select * from final
