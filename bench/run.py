@@ -21,6 +21,9 @@ so that one's memory does not weigh on the next):
 4. bench/bi_queries.py: ten BI queries on the published marts, median and p95.
 5. bench/dashboard_load.py: each dashboard page's load time in headless Chromium (and the
    snapshot and render times behind it).
+6. bench/engines.py (default scale only): the same world loaded into DuckDB, a throwaway
+   PostgreSQL 15 cluster and Spark in local mode, and the same ``dbt build`` on each, as
+   ratios to DuckDB's (what moving engines costs on one machine, not a race).
 Results: bench/results/<part>_<scale>.json and bench/results/bench.json (the summary, with
 the machine and each target met or not), plus a table on stdout. Figures, not a test: nothing
 here fails a build.
@@ -57,7 +60,7 @@ def _load(name: str) -> dict | None:
 
 
 #: The parts of a scale's bench, in the order they run (each needs the nightly's warehouse).
-PARTS = ("nightly", "ga4", "dbt", "bi", "dashboards")
+PARTS = ("nightly", "ga4", "dbt", "bi", "dashboards", "engines")
 #: ``--quick``: the default scale once, without dbt's overhead study and Chromium (~10 minutes).
 QUICK = {"scales": ["default"], "repeats": 1, "parts": ["nightly", "ga4", "bi"]}
 
@@ -80,6 +83,9 @@ def bench_scale(scale: str, repeats: int, parts: Sequence[str] = PARTS, full_onl
         _run("bi_queries.py", "--warehouse", warehouse, "--out", str(RESULTS / f"bi_queries_{scale}.json"))
     if "dashboards" in parts:
         _run("dashboard_load.py", "--warehouse", warehouse, "--out", str(RESULTS / f"dashboard_load_{scale}.json"))
+    if "engines" in parts and scale == "default":
+        _run("engines.py", "--scale", scale, "--work-dir", str(WORK / "engines"),
+             "--out", str(RESULTS / f"engines_{scale}.json"))
     return summarise(scale)
 
 
@@ -107,6 +113,9 @@ def summarise(scale: str) -> dict:
     dashboards = _load(f"dashboard_load_{scale}.json")
     if dashboards:
         row.update(dashboard_load_s=dashboards["slowest_median_s"], dashboard_render_s=dashboards["render_seconds"])
+    engines = _load(f"engines_{scale}.json")
+    if engines:
+        row.update(engines=engines["engines"])
     return row
 
 
@@ -152,6 +161,12 @@ def targets(rows: dict[str, dict]) -> list[tuple[str, str, bool | None]]:
         if "dashboard_load_s" in row:
             measured = f"{row['dashboard_load_s']:.2f} s (slowest page's median)"
             out.append((f"dashboard page load < 3 s ({scale})", measured, row["dashboard_load_s"] < 3))
+    for scale, row in rows.items():
+        for engine, figures in (row.get("engines") or {}).items():
+            if engine != "duckdb" and figures.get("build_vs_duckdb") is not None:
+                out.append((f"dbt build on {engine} against DuckDB ({scale})",
+                            f"{figures['build_s']:.1f} s, {figures['build_vs_duckdb']:.2f}x DuckDB's "
+                            f"(publish {figures.get('publish_s', 0):.1f} s)", None))
     return out
 
 
@@ -179,8 +194,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="bench/run.py", description=doc.split("\n\n")[0].strip("`").replace("``", ""),
         epilog="Parts: nightly (full build, then one simulated day later), ga4 (the GA4 source against "
                "DuckDB's read_json, Parquet shards, BigQuery REST), dbt (dbt build against its SQL run "
-               "directly), bi (ten BI queries), dashboards (page loads in headless Chromium). Results: "
-               "bench/results/.", formatter_class=argparse.RawDescriptionHelpFormatter)
+               "directly), bi (ten BI queries), dashboards (page loads in headless Chromium), engines (dbt "
+               "build on DuckDB, PostgreSQL and Spark, default scale). Results: bench/results/.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", nargs="+", choices=("small", "default", "large"),
                         default=(os.environ.get("BENCH_SCALES") or "small default large").split(),
                         help="sandbox scales to run, in order (default: %(default)s)")

@@ -29,6 +29,18 @@ from ingestion.warehouse import discard_interrupted_loads, loader_file_format
 WRITER = threading.RLock()
 
 
+def import_shared_modules() -> None:
+    """Import, in the calling thread, what the sources' threads would import lazily: pyarrow
+    (through dlt's hints) and pandas (pyarrow's conversions). When two threads import one module
+    at once and their import locks would deadlock, Python hands one of them the module
+    half-initialised (``AttributeError: partially initialized module 'pyarrow' has no attribute
+    'Schema'``), and dlt takes ``sys.modules["pandas"]`` as it finds it, maybe half-imported by
+    another thread (``... 'pandas' has no attribute 'DataFrame'``). Imported once before the
+    threads start, they are whole for all of them."""
+    import dlt.common.libs.pyarrow  # noqa: F401
+    import pandas  # noqa: F401
+
+
 @dataclass
 class Prepared:
     """A source extracted and normalized into its pipeline's folder, ready to load."""

@@ -24,7 +24,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from ingestion.common.errors import RETRYABLE_STATUSES, SourceHTTPError
 from ingestion.common.notes import collecting_notes
 from ingestion.common.redaction import redact
-from ingestion.overlap import extract, load, restore
+from ingestion.overlap import extract, import_shared_modules, load, restore
 from ingestion.warehouse import make_pipeline
 
 #: Every source, in load order; each lives in ingestion/sources/<name>.py as ``<name>_source``.
@@ -173,6 +173,7 @@ def ingest(names: Iterable[str] | None = None) -> list[SourceResult]:
     ordered = [name for name in SOURCES if name in wanted]
     if len(ordered) == 1:
         return [ingest_with_notes(ordered[0])]
+    import_shared_modules()
     restored = {}
     for name in ordered:
         pipeline = make_pipeline(name)

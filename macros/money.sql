@@ -83,3 +83,15 @@
         as decimal(38, {{ scale }})
     )
 {%- endmacro %}
+
+{% macro exact_multiply(left, right, left_type, right_type) -%}
+    {#- left * right with every digit of both scales (DuckDB's decimal(38, s1 + s2), PostgreSQL's
+        numeric). `left_type` and `right_type` are the narrowest decimals that hold each side
+        (precisions adding up to 37 at most): engines that type a product by adding the
+        precisions (Spark) need them to keep the scale (macros/spark/money.sql). -#}
+    {{ return(adapter.dispatch('exact_multiply', 'northstar')(left, right, left_type, right_type)) }}
+{%- endmacro %}
+
+{% macro default__exact_multiply(left, right, left_type, right_type) -%}
+    ({{ left }}) * ({{ right }})
+{%- endmacro %}

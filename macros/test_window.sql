@@ -2,9 +2,9 @@
     Data tests that scale with new data. A large incremental model names, in its meta, the column
     that dates its rows (meta: {test_window_column: event_date}). When the var test_window_days is
     set (the nightly and the 15-minute job pass it: orchestration/assets/dbt.py), every generic test
-    on such a model reads only the rows within that many days of the model's newest, the days the
-    incremental run could have rewritten; unset (the weekly full run, `dbt build` by hand, CI) it
-    reads every row. The window is relative to the data's newest day, never to today's date.
+    on such a model reads only the rows from the day that many days before the model's newest
+    (from its midnight: up to a day more), the days the incremental run could have rewritten;
+    unset (the weekly full run, `dbt build` by hand, CI) it reads every row. The window is relative to the data's newest day, never to today's date.
 
     dbt applies a test's `where` config through get_where_subquery; this override keeps that
     (a test's own `where` still applies) and adds the window to it.
@@ -40,7 +40,9 @@
     {%- if not column -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- do return(
-        column ~ ' >= (select ' ~ dbt.dateadd('day', -(days | int), 'max(' ~ column ~ ')') ~ ' from ' ~ relation ~ ')'
-    ) -%}
+    {#- the bound as a literal (macros/incremental_bounds.sql): a scalar subquery here would keep
+        the engine from pushing the window into the scan, and the test would read all history -#}
+    {%- do return(column ~ ' >= ' ~ date_literal(
+        'select cast(' ~ dbt.dateadd('day', -(days | int), 'max(' ~ column ~ ')') ~ ' as date) from ' ~ relation
+    )) -%}
 {%- endmacro %}

@@ -71,8 +71,10 @@ def build_parser(sandbox=None) -> argparse.ArgumentParser:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """Each source in turn, one line each; a full disk or a read-only folder stops at once, in
-    one line naming it (the other sources would fail the same way)."""
+    """The named sources (all when none are named) at the same time, as the nightly loads them
+    (their extracts overlap, their loads take turns: ingestion/overlap.py), then one line each.
+    A full disk or a read-only folder is said in one line naming it instead (every source
+    fails the same way)."""
     from ingestion.run import SOURCES, ingest
     from ingestion.warehouse import warehouse_path
     from orchestration.storage_errors import disk_full, problem_in_text, quiet_storage_tracebacks
@@ -81,20 +83,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if unknown:
         raise CliError(f"unknown source {', '.join(unknown)}: choose from {', '.join(SOURCES)}")
     logged = quiet_storage_tracebacks("dlt", where=warehouse_path().parent)
-    failed = False
-    for name in [n for n in SOURCES if n in (args.sources or SOURCES)]:
-        [result] = ingest([name])
-        if result.status == "failed":
-            folder = warehouse_path().parent
-            problem = logged.problem or problem_in_text(result.message, folder)
-            if problem is None and disk_full(folder):
-                problem = f"no space left on device: {folder} ({result.message})"
-            if problem:
-                print(f"northstar: error: {problem} (loading {name} into {warehouse_path()})", file=sys.stderr)
-                return 1
-            failed = True
+    results = ingest([n for n in SOURCES if n in (args.sources or SOURCES)])
+    folder = warehouse_path().parent
+    for result in results:
+        if result.status != "failed":
+            continue
+        problem = logged.problem or problem_in_text(result.message, folder)
+        if problem is None and disk_full(folder):
+            problem = f"no space left on device: {folder} ({result.message})"
+        if problem:
+            print(f"northstar: error: {problem} (loading {result.name} into {warehouse_path()})", file=sys.stderr)
+            return 1
+    for result in results:
         print(result.line(), file=sys.stderr if result.status == "failed" else sys.stdout)
-    return 1 if failed else 0
+    return 1 if any(result.status == "failed" for result in results) else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -226,8 +228,8 @@ def _run_worker(args: argparse.Namespace, run_id: str) -> int:
     else:
         print(f"northstar run: {_production_header()}; warehouse {where}", flush=True)
     try:
-        if _engine() == "postgres":
-            return _run_on_postgres(args, began)
+        if _engine() in ("postgres", "spark"):
+            return _run_on_server_engine(args, began)
         outcome = run_nightly(progress=True, run_id=run_id)
     except PoolBlocked as exc:
         raise CliError(str(exc)) from None
@@ -278,22 +280,32 @@ def _warehouse_name() -> str:
     from ingestion.engine import postgres_location
     from ingestion.warehouse import warehouse_path
 
-    return f"postgres {postgres_location()}" if _engine() == "postgres" else str(warehouse_path())
+    if _engine() == "postgres":
+        return f"postgres {postgres_location()}"
+    if _engine() == "spark":
+        from ingestion.spark import spark_dir
+
+        return f"spark {spark_dir()}"
+    return str(warehouse_path())
 
 
-def _run_on_postgres(args: argparse.Namespace, began: float) -> int:
-    """The plain path on PostgreSQL (orchestration/postgres_wap.py): load, build into draft
-    schemas, audit with dbt's tests, publish in one transaction. Not the Dagster job: its other
-    checks read DuckDB files."""
-    from orchestration.postgres_wap import run_postgres
+def _run_on_server_engine(args: argparse.Namespace, began: float) -> int:
+    """The plain path on PostgreSQL (orchestration/postgres_wap.py) and Spark
+    (orchestration/spark_wap.py): load, build unpublished, audit with dbt's tests, publish. Not
+    the Dagster job: its other checks read DuckDB files."""
+    name = _engine()
+    if name == "postgres":
+        from orchestration.postgres_wap import run_postgres as run_engine
+    else:
+        from orchestration.spark_wap import run_spark as run_engine
 
-    outcome = run_postgres(progress=True)
+    outcome = run_engine(progress=True)
     for line in outcome.failures:
         print(f"  failed: {line}", file=sys.stderr)
     kept = "NOT published (the published schemas are unchanged)"
     print(f"  warehouse: {'published to ' + _warehouse_name() if outcome.published else kept}")
     mode = "sandbox" if args.sandbox else "production"
-    print(f"northstar run ({mode}, postgres): {'ok' if outcome.success else 'FAILED'} "
+    print(f"northstar run ({mode}, {name}): {'ok' if outcome.success else 'FAILED'} "
           f"in {time.perf_counter() - began:.1f}s")
     return 0 if outcome.success else 1
 

@@ -30,7 +30,14 @@ from orchestration.resources import WarehouseResource
 
 
 def build_definitions() -> Definitions:
-    """Everything, read from the environment now (the sandbox's truth folder, schedules' crons)."""
+    """Everything, read from the environment now (the sandbox's truth folder, schedules' crons).
+    On PostgreSQL or Spark (NORTHSTAR_TARGET), the engine's job (orchestration/engine_job.py)."""
+    from ingestion.engine import engine
+
+    if engine() != "duckdb":
+        from orchestration.engine_job import build_engine_definitions
+
+        return build_engine_definitions(engine())
     freshness = build_freshness_checks(INGESTION_ASSETS)
     jobs = build_jobs(INGESTION_ASSETS, dbt_models, configured_sources())
     return Definitions(

@@ -102,6 +102,7 @@ def draft_schemas():
 @dataclass
 class Outcome:
     published: bool = False
+    publish_s: float = 0.0  # seconds the publish took (bench/engines.py)
     loads: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -115,7 +116,7 @@ def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...]
     from dbt.cli.main import dbtRunner
 
     outcome = Outcome()
-    target_path = target_path or PROJECT_DIR / "target"
+    target_path = target_path or Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
     con = postgres_connect()
     try:
         discard_drafts(con)
@@ -127,7 +128,9 @@ def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...]
             models, tests = failed_nodes(target_path)
             outcome.failures = [*models, *tests] or [f"dbt build failed: {result.exception}"]
             return outcome
+        began = time.perf_counter()
         publish(con)
+        outcome.publish_s = time.perf_counter() - began
         outcome.published = True
     finally:
         con.close()

@@ -28,3 +28,24 @@ def pytest_configure(config: pytest.Config) -> None:
     log_dir = Path(tempfile.gettempdir()) / f"northstar-tests-{os.getuid()}" / f"dbt-logs-{worker}"
     log_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DBT_LOG_PATH", str(log_dir))
+
+
+#: user_properties key of a line for the end of the run (xdist carries a report's properties
+#: from its worker to the controller)
+SUMMARY = "northstar_summary"
+
+
+@pytest.fixture
+def summary_line(record_property):
+    """``summary_line(text)``: print ``text`` in the run's closing summary (e.g. the cells an
+    engine comparison compared), which ``-q`` and xdist would otherwise swallow."""
+    return lambda text: record_property(SUMMARY, text)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    lines = [value for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed")
+             for key, value in getattr(report, "user_properties", ()) if key == SUMMARY]
+    if lines:
+        terminalreporter.section("northstar figures")
+        for line in lines:
+            terminalreporter.line(line)

@@ -22,3 +22,15 @@
         as decimal(38, {{ scale }})
     )
 {%- endmacro %}
+
+{#-
+    exact_multiply on Spark (macros/money.sql). Spark types a product of decimal(p1, s1) and
+    decimal(p2, s2) as decimal(p1 + p2 + 1, s1 + s2), and past 38 digits it cuts the scale to 6:
+    decimal(38, 8) * decimal(38, 10) would be rounded to 6 decimals before the next step (an FX
+    conversion, then MRR's division by 12, rounded once more). Narrowed first to the declared
+    types, the product keeps both scales, exactly, as on DuckDB.
+-#}
+
+{% macro spark__exact_multiply(left, right, left_type, right_type) -%}
+    cast({{ left }} as {{ left_type }}) * cast({{ right }} as {{ right_type }})
+{%- endmacro %}

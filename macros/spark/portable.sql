@@ -82,3 +82,21 @@
 {% macro spark__slugify(text) -%}
     trim(both '-' from regexp_replace(lower({{ text }}), '[^a-z0-9]+', '-'))
 {%- endmacro %}
+
+{#-
+    double_to_decimal on Spark (macros/portable/numbers.sql): the default's arithmetic (the
+    double scaled to an integer and rounded by floor(x + 0.5)), with narrow decimals in the last
+    multiply. The default's decimal(38, 0) * decimal(38, scale) is typed decimal(77, scale) by
+    Spark, which cuts the scale to 6 past 38 digits: 0.333333333333333 would become 0.333333.
+    decimal(19, 0) (the bigint floor gives) * decimal(scale + 1, scale) stays within 38 digits up
+    to 17 decimals, so the scale is kept.
+-#}
+
+{% macro spark__double_to_decimal(expression, scale) -%}
+    cast(
+        cast(sign({{ expression }}) * floor(abs({{ expression }}) * cast(1e{{ scale }} as {{ type_double() }}) + 0.5)
+            as decimal(19, 0))
+        * cast('{{ "%.*f" | format(scale, 10 ** (0 - scale)) }}' as decimal({{ scale + 1 }}, {{ scale }}))
+        as decimal(38, {{ scale }})
+    )
+{%- endmacro %}

@@ -19,7 +19,7 @@ from concurrent.futures import Future, wait
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 
-from ingestion.overlap import Prepared
+from ingestion.overlap import Prepared, import_shared_modules
 from orchestration.quality.warmup import import_in_background
 
 #: source name -> (its asset keys to load, the call that extracts and normalizes them)
@@ -55,6 +55,7 @@ class RunExtracts:
         with self._lock:
             if run_id in self._started:
                 return
+            import_shared_modules()
             self._started[run_id] = {name: (keys, _in_daemon_thread(call, f"extract-{name}"))
                                      for name, (keys, call) in extracts().items()}
         import_in_background()

@@ -12,7 +12,7 @@ from tests.engines.compare import Comparison, compare_relation, fetch, metric_ma
 pytestmark = pytest.mark.slow
 
 
-def test_every_metric_mart_matches_duckdb_cell_for_cell(engine_worlds):
+def test_every_metric_mart_matches_duckdb_cell_for_cell(engine_worlds, summary_line):
     result = Comparison()
     marts = metric_marts()
     postgres = engine_worlds.postgres.connect()
@@ -23,8 +23,8 @@ def test_every_metric_mart_matches_duckdb_cell_for_cell(engine_worlds):
                 compare_relation(name, fetch(duck.cursor(), sql), fetch(postgres.cursor(), sql), result)
     finally:
         postgres.close()
-    print(f"\npostgres vs duckdb: {len(marts)} metric marts, {result.rows} rows, {result.cells} cells compared, "
-          f"{len(result.differences)} differing")
+    summary_line(f"postgres vs duckdb: {len(marts)} metric marts, {result.rows} rows, {result.cells} cells "
+                 f"compared, {len(result.differences)} differing")
     assert len(marts) >= 10 and result.rows > 0 and result.cells > 0
     assert result.differences == [], "\n".join(result.differences[:40])
 

@@ -50,9 +50,10 @@ final as (
         {{ mrr_from_x12(to_major_units('with_history.mrr_x12', 'with_history.currency', 8)) }} as mrr_amount,
         {{ mrr_from_x12(to_major_units('with_history.previous_mrr_x12', 'with_history.currency', 8)) }}
             as previous_mrr_amount,
-        {{ mrr_from_x12(
-            to_major_units('with_history.mrr_x12', 'with_history.currency', 8)
-            ~ ' * rates.usd_per_unit') }} as mrr_amount_usd,
+        {#- MRR x 12 below 10^12 major units, a rate below 10^7: the product's 18 decimals kept -#}
+        {{ mrr_from_x12(exact_multiply(
+            to_major_units('with_history.mrr_x12', 'with_history.currency', 8), 'rates.usd_per_unit',
+            'decimal(20, 8)', 'decimal(17, 10)')) }} as mrr_amount_usd,
         rates.usd_per_unit,
         with_history.mrr_x12 > 0 as is_active,
         with_history.had_mrr_before,

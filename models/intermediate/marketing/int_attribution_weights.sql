@@ -154,7 +154,9 @@ unattributed as (
 final as (
     select
         *,
-        weight * conversion_value_usd as attributed_value_usd
+        -- decimal(38, 24): a weight lies in [0, 1], a conversion's value is below 10^12 USD
+        {{ exact_multiply('weight', 'conversion_value_usd', 'decimal(19, 18)', 'decimal(18, 6)') }}
+            as attributed_value_usd
     from (
         select * from attributed
         union all

@@ -22,37 +22,35 @@
 with all_events as (select * from {{ ref('stg_ga4__events') }}),
 
 {% if is_incremental() %}
-    lookback as (
-        select {{ dbt.dateadd('day', -(lookback_days + 1), 'max(cast(session_ended_at as date))') }} as first_day
-        from {{ this }}
-    ),
-
+    {#- both bounds are computed once and inlined (macros/incremental_bounds.sql) -#}
+    {%- set first_day = incremental_start_date('cast(session_ended_at as date)', lookback_days + 1) -%}
+    {%- set read_from_sql -%}
+        select cast({{ dbt.dateadd('day', -1, 'min(first_day)') }} as date)
+        from (
+            select {{ first_day }} as first_day
+            union all
+            select built.session_date as first_day
+            from {{ this }} as built
+            inner join (
+                select distinct
+                    user_pseudo_id,
+                    ga_session_id
+                from {{ ref('stg_ga4__events') }}
+                where event_date >= {{ first_day }}
+            ) as changed
+                on built.user_pseudo_id = changed.user_pseudo_id and built.ga_session_id = changed.ga_session_id
+        ) as session_starts
+    {%- endset %}
     changed_sessions as (
         select distinct
             all_events.user_pseudo_id,
             all_events.ga_session_id
         from all_events
-        where all_events.event_date >= (select lookback.first_day from lookback)
+        where all_events.event_date >= {{ first_day }}
     ),
 
     -- where the changed sessions' events begin: the lookback day, or the start of a changed
     -- session built before it; a day earlier again for the time zone
-    session_starts as (
-        select lookback.first_day from lookback
-        union all
-        select built.session_date as first_day
-        from {{ this }} as built
-        inner join changed_sessions
-            on
-                built.user_pseudo_id = changed_sessions.user_pseudo_id
-                and built.ga_session_id = changed_sessions.ga_session_id
-    ),
-
-    read_from as (
-        select {{ dbt.dateadd('day', -1, 'min(first_day)') }} as first_day
-        from session_starts
-    ),
-
     events as (
         select all_events.*
         from all_events
@@ -60,7 +58,7 @@ with all_events as (select * from {{ ref('stg_ga4__events') }}),
             on
                 all_events.user_pseudo_id = changed_sessions.user_pseudo_id
                 and all_events.ga_session_id = changed_sessions.ga_session_id
-        where all_events.event_date >= (select read_from.first_day from read_from)
+        where all_events.event_date >= {{ date_literal(read_from_sql) }}
     ),
 {% else %}
     events as (select * from all_events),

@@ -79,10 +79,8 @@ customer_sessions as (
         select customer_id
         from customer_sessions
         where
-            cast(session_ended_at as date) >= (
-                select {{ dbt.dateadd('day', -lookback_days, 'max(cast(session_ended_at as date))') }}
-                from {{ this }}
-            )
+            cast(session_ended_at as date)
+            >= {{ incremental_start_date('cast(session_ended_at as date)', lookback_days) }}
     ),
 
     changed_customers as (

@@ -22,11 +22,7 @@ changed_events as (
     select *
     from events
     {% if is_incremental() %}
-        where
-            event_date >= (
-                select {{ dbt.dateadd('day', -lookback_days, 'max(event_date)') }}
-                from {{ this }}
-            )
+        where event_date >= {{ incremental_start_date('event_date', lookback_days) }}
     {% endif %}
 ),
 

@@ -24,11 +24,7 @@ changed_sessions as (
     select *
     from sessions
     {% if is_incremental() %}
-        where
-            cast(session_ended_at as date) >= (
-                select {{ dbt.dateadd('day', -lookback_days, 'max(last_event_date)') }}
-                from {{ this }}
-            )
+        where cast(session_ended_at as date) >= {{ incremental_start_date('last_event_date', lookback_days) }}
     {% endif %}
 ),
 

@@ -18,7 +18,7 @@ spend_months as (
     select
         cast({{ dbt.date_trunc('month', 'spend_date') }} as date) as month,  -- noqa: RF04
         channel,
-        sum(spend_amount_usd) as spend_amount_usd,
+        cast(sum(spend_amount_usd) as decimal(38, 6)) as spend_amount_usd,
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(clicks) as bigint) as clicks
     from ad_spend

@@ -98,7 +98,7 @@ monthly_new_paying as (
 monthly_spend as (
     select
         cast({{ dbt.date_trunc('month', 'spend_date') }} as date) as period_start,
-        sum(spend_amount_usd) as spend_amount_usd
+        cast(sum(spend_amount_usd) as decimal(38, 6)) as spend_amount_usd
     from ad_spend
     group by cast({{ dbt.date_trunc('month', 'spend_date') }} as date)
 ),
