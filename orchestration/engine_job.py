@@ -72,7 +72,7 @@ def build_engine_definitions(engine: str) -> Definitions:
             raise Failure(description=f"not published: {len(outcome.failures)} failures: "
                                       + "; ".join(outcome.failures[:5]))
         metadata = {"engine": engine, "publish_seconds": MetadataValue.float(round(outcome.publish_s, 2))}
-        if getattr(outcome, "slot", ""):
+        if outcome.slot:
             metadata["slot"] = outcome.slot
         return MaterializeResult(metadata=metadata)
 

@@ -18,14 +18,11 @@ incremental models rebuild in full each run.
 
 from __future__ import annotations
 
-import os
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.engine import postgres_connect, postgres_location
-from orchestration.dbt_project import DBT_SCHEMAS, PROJECT_DIR, failed_nodes
+from orchestration.dbt_project import DBT_SCHEMAS
+from orchestration.server_wap import Outcome, build_unpublished, run_engine, timed_publish
 
 DRAFT_SUFFIX = "__draft"
 PREVIOUS_SUFFIX = "__previous"
@@ -85,53 +82,15 @@ def drop_previous(con, lock_timeout: str = "5s") -> None:
                 con.rollback()
 
 
-@contextmanager
-def draft_schemas():
-    """dbt builds into the draft schemas while in this block (NORTHSTAR_SCHEMA_SUFFIX)."""
-    previous = os.environ.get("NORTHSTAR_SCHEMA_SUFFIX")
-    os.environ["NORTHSTAR_SCHEMA_SUFFIX"] = DRAFT_SUFFIX
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("NORTHSTAR_SCHEMA_SUFFIX", None)
-        else:
-            os.environ["NORTHSTAR_SCHEMA_SUFFIX"] = previous
-
-
-@dataclass
-class Outcome:
-    published: bool = False
-    publish_s: float = 0.0  # seconds the publish took (bench/engines.py)
-    loads: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def success(self) -> bool:
-        return self.published and not self.failures
-
-
 def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...] = ()) -> Outcome:
     """``dbt build`` into fresh draft schemas; publish them when every model and test passed."""
-    from dbt.cli.main import dbtRunner
-
     outcome = Outcome()
-    target_path = target_path or Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
     con = postgres_connect()
     try:
         discard_drafts(con)
-        with draft_schemas():
-            result = dbtRunner().invoke(
-                ["build", *dbt_args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-                 "--target", "postgres", "--target-path", str(target_path)])
-        if not result.success:
-            models, tests = failed_nodes(target_path)
-            outcome.failures = [*models, *tests] or [f"dbt build failed: {result.exception}"]
-            return outcome
-        began = time.perf_counter()
-        publish(con)
-        outcome.publish_s = time.perf_counter() - began
-        outcome.published = True
+        outcome.failures = build_unpublished("postgres", DRAFT_SUFFIX, target_path, dbt_args)
+        if not outcome.failures:
+            timed_publish(outcome, lambda: publish(con))
     finally:
         con.close()
     return outcome
@@ -140,23 +99,4 @@ def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...]
 def run_postgres(progress: bool = True) -> Outcome:
     """The nightly on PostgreSQL: every configured source, then the draft build, its audit
     (dbt's tests) and the publish. One line per source and per failure."""
-    from ingestion.run import ingest
-
-    def say(line: str) -> None:
-        if progress:
-            print(line, flush=True)
-
-    began = time.perf_counter()
-    results = ingest()
-    loads = [result.line() for result in results]
-    for line in loads:
-        say(f"  {line}")
-    failed = [result.line() for result in results if result.status == "failed"]
-    if failed:
-        outcome = Outcome(loads=loads, failures=failed)
-        return outcome
-    say(f"  dbt build into draft schemas (*{DRAFT_SUFFIX}) of {postgres_location()} ...")
-    outcome = build_and_publish(dbt_args=("--quiet",))  # failures are printed from run_results
-    outcome.loads = loads
-    say(f"  {'published' if outcome.published else 'NOT published'} in {time.perf_counter() - began:.1f}s")
-    return outcome
+    return run_engine(build_and_publish, f"draft schemas (*{DRAFT_SUFFIX}) of {postgres_location()}", progress)

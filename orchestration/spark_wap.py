@@ -24,14 +24,11 @@ view still reads the previous slot, exactly as before the run.
 
 from __future__ import annotations
 
-import os
 import re
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.dbt_project import DBT_SCHEMAS, PROJECT_DIR, failed_nodes
+from orchestration.dbt_project import DBT_SCHEMAS
+from orchestration.server_wap import Outcome, build_unpublished, run_engine, timed_publish
 
 SLOTS = ("blue", "green")
 SLOT_PROPERTY = "northstar.slot"
@@ -107,78 +104,20 @@ def publish(spark, slot: str) -> list[str]:
     return list(DBT_SCHEMAS)
 
 
-@contextmanager
-def slot_schemas(slot: str):
-    """dbt builds into ``slot``'s databases while in this block (NORTHSTAR_SCHEMA_SUFFIX)."""
-    previous = os.environ.get("NORTHSTAR_SCHEMA_SUFFIX")
-    os.environ["NORTHSTAR_SCHEMA_SUFFIX"] = f"__{slot}"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("NORTHSTAR_SCHEMA_SUFFIX", None)
-        else:
-            os.environ["NORTHSTAR_SCHEMA_SUFFIX"] = previous
-
-
-@dataclass
-class Outcome:
-    slot: str = ""
-    published: bool = False
-    publish_s: float = 0.0  # seconds the publish took (bench/engines.py)
-    loads: list[str] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def success(self) -> bool:
-        return self.published and not self.failures
-
-
 def build_and_publish(target_path: Path | None = None, dbt_args: tuple[str, ...] = ()) -> Outcome:
     """``dbt build`` into the unpublished slot; publish it when every model and test passed."""
-    from dbt.cli.main import dbtRunner
-
     from ingestion.spark import spark_session
 
     spark = spark_session()
-    target_path = target_path or Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
     outcome = Outcome(slot=build_slot(spark))
     clear_slot(spark, outcome.slot)
-    with slot_schemas(outcome.slot):
-        result = dbtRunner().invoke(
-            ["build", *dbt_args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-             "--target", "spark", "--target-path", str(target_path)])
-    if not result.success:
-        models, tests = failed_nodes(target_path)
-        outcome.failures = [*models, *tests] or [f"dbt build failed: {result.exception}"]
-        return outcome
-    began = time.perf_counter()
-    publish(spark, outcome.slot)
-    outcome.publish_s = time.perf_counter() - began
-    outcome.published = True
+    outcome.failures = build_unpublished("spark", f"__{outcome.slot}", target_path, dbt_args)
+    if not outcome.failures:
+        timed_publish(outcome, lambda: publish(spark, outcome.slot))
     return outcome
 
 
 def run_spark(progress: bool = True) -> Outcome:
     """The nightly on Spark: every configured source (Parquet files), then the slot build, its
     audit (dbt's tests) and the publish. One line per source and per failure."""
-    from ingestion.run import ingest
-
-    def say(line: str) -> None:
-        if progress:
-            print(line, flush=True)
-
-    began = time.perf_counter()
-    results = ingest()
-    loads = [result.line() for result in results]
-    for line in loads:
-        say(f"  {line}")
-    failed = [result.line() for result in results if result.status == "failed"]
-    if failed:
-        return Outcome(loads=loads, failures=failed)
-    say("  dbt build into the unpublished slot (<layer>__blue or __green) ...")
-    outcome = build_and_publish(dbt_args=("--quiet",))  # failures are printed from run_results
-    outcome.loads = loads
-    say(f"  {'published slot ' + outcome.slot if outcome.published else 'NOT published'} "
-        f"in {time.perf_counter() - began:.1f}s")
-    return outcome
+    return run_engine(build_and_publish, "the unpublished slot (<layer>__blue or __green)", progress)
