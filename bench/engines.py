@@ -39,20 +39,6 @@ sys.path.insert(0, str(ROOT))
 START, AS_OF, SEED = date(2024, 11, 1), date(2026, 11, 1), 42  # bench/nightly.py's world
 
 
-def _with_env(env: dict[str, str]):
-    previous = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    return previous
-
-
-def _restore(previous: dict[str, str | None]) -> None:
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
 def _build_seconds(target: str, target_path: Path) -> dict[str, float | str]:
     """``dbt build`` on ``target``: seconds of the build (and of the publish on a server engine)."""
     from orchestration import postgres_wap, spark_wap
@@ -88,6 +74,8 @@ def main() -> None:
     # a stopped run (timeout, Ctrl-C) still stops its PostgreSQL cluster (the finally below)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+    import pytest
+
     from sandbox.simulation import simulate
     from tests.engines.postgres_cluster import start_cluster
     from tests.world_loads import serve_and_load
@@ -106,14 +94,13 @@ def main() -> None:
             if engine == "postgres":
                 env |= cluster.env
             (work / engine).mkdir(exist_ok=True)
-            previous = _with_env(env)
-            try:
+            with pytest.MonkeyPatch.context() as patch:  # the engine's settings for its load and build
+                for key, value in env.items():
+                    patch.setenv(key, value)
                 began = time.perf_counter()
                 serve_and_load(sim, env)
                 load_s = round(time.perf_counter() - began, 2)
                 results[engine] = {"load_s": load_s, **_build_seconds(engine, work / engine / "target")}
-            finally:
-                _restore(previous)
             print(f"{engine:9s} load {results[engine]['load_s']:7.1f} s   dbt build "
                   f"{results[engine]['build_s']:7.1f} s", flush=True)
             _write(out, args.scale, results)  # what finished survives a run stopped later
