@@ -3,6 +3,11 @@
 
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export NORTHSTAR_WAREHOUSE ?= $(CURDIR)/warehouse/northstar.duckdb
+# Python keeps its bytecode cache here even where the environment switches it off
+# (PYTHONDONTWRITEBYTECODE=1 in many container images): without it every process (a pytest worker,
+# dbt, a `northstar` command, Dagster) compiles dbt, Dagster, great-expectations and dlt from
+# source again, about 10 s each (measured: importing the stack takes 19-20 s against 9.3 s).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install run dev dashboards test test-spark lint bench clean
 
@@ -22,7 +27,8 @@ install: .venv/.installed
 	@test -x /usr/lib/postgresql/15/bin/initdb || apt-get install -y -q postgresql-15 >/dev/null 2>&1 || \
 		{ apt-get update -q >/dev/null && apt-get install -y -q postgresql-15 >/dev/null; } || \
 		{ echo "make: cannot install postgresql-15 (apt-get install postgresql-15, as root)" >&2; exit 1; }
-	$(UV) sync --frozen
+	@# installed packages compiled once here (uv sync leaves them as source by default)
+	$(UV) sync --frozen --compile-bytecode
 	@mkdir -p warehouse
 	@touch $@
 
