@@ -46,14 +46,15 @@ dashboards: install
 	$(UV) run python -m orchestration.dashboards
 
 # sqlfluff's dbt templater opens the dev warehouse: one process, so no two workers race for its lock.
-# pytest runs a worker per core (pytest-xdist), each test file in one worker (tests/conftest.py);
+# pytest runs a worker per core (pytest-xdist), each test file in one worker, the files that build
+# a warehouse first (tests/conftest.py; xdist's own reorder would put them last);
 # `make test TEST_WORKERS=0` runs them in one process.
 TEST_WORKERS ?= auto
 test: install
 	@mkdir -p warehouse
 	$(UV) run ruff check ingestion orchestration sandbox tests bench
 	$(UV) run sqlfluff lint models tests/sql
-	$(UV) run pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=10
+	$(UV) run pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=10
 
 # The Spark engine tests alone (tests/engines/test_spark.py: part of make test too).
 test-spark: install

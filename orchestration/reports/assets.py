@@ -24,7 +24,6 @@ from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.reports.digest import published_at_of, send_digest
 from orchestration.reports.figures import MissingMart
 from orchestration.reports.settings import SettingError
-from orchestration.reports.weekly import deliver_weekly
 from orchestration.resources import WarehouseResource
 
 DAILY_DIGEST = AssetKey("daily_digest")
@@ -58,6 +57,10 @@ def daily_digest(context: AssetExecutionContext, warehouse: WarehouseResource) -
        "warehouse, written to NORTHSTAR_REPORTS_DIR (default reports/ beside the warehouse) and "
        "e-mailed once a week when NORTHSTAR_SMTP_HOST is set.")
 def weekly_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    # matplotlib (1.4 s to import) is loaded by the run that writes the report, not by every
+    # process that loads the code location (a `northstar` command, a sensor, the UI)
+    from orchestration.reports.weekly import deliver_weekly
+
     try:
         report = deliver_weekly(warehouse.published_path, log=context.log)
     except (SettingError, MissingMart) as error:

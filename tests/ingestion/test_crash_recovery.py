@@ -37,6 +37,8 @@ from sandbox.server import SandboxServer
 from sandbox.simulation import simulate
 from tests.ingestion.conftest import AS_OF, START, point_sources_at
 
+pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
+
 #: dlt's per-row bookkeeping: random ids and load ids differ between any two runs.
 BOOKKEEPING = ("_dlt_id", "_dlt_load_id", "_dlt_parent_id", "_dlt_root_id")
 #: Longest wait for a stage (a loaded 2-core machine starts the CLI in ~6 s).

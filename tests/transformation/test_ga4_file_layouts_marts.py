@@ -9,6 +9,8 @@ import pytest
 from sandbox.simulation import simulate
 from tests.transformation.test_ga4_bigquery_marts import AS_OF, START, load_and_build, models
 
+pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
+
 LAYOUTS = ("daily", "json-shards", "parquet-shards")
 
 

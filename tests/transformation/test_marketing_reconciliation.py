@@ -21,6 +21,8 @@ from orchestration.dbt_project import relation
 from sandbox.simulation import catalog
 from tests.dbt_helpers import failures, run_dbt
 
+pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
+
 GROUPING = {c.code: c.grouping for c in catalog.CHANNELS}
 
 

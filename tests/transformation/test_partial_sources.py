@@ -21,6 +21,8 @@ from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
 from tests.dbt_helpers import failures, run_dbt
 
+pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
+
 # a short world keeps each build well under a minute
 START, AS_OF = date(2025, 1, 1), date(2025, 4, 1)
 

@@ -30,6 +30,8 @@ import pytest
 from orchestration.dbt_project import PROJECT_DIR
 from tests.dbt_helpers import failures, run_dbt
 
+pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
+
 MF = Path(shutil.which("mf") or Path(PROJECT_DIR, ".venv", "bin", "mf"))
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
 
