@@ -11,7 +11,8 @@ machine at the default scale). Each build runs in a
 child process (``--child``) whose process tree's memory is sampled; the child reports when each
 Dagster step started and ended, so the stages are timed and their memory peaks found:
 generate (simulate + truth), ingest (dlt steps, including the copy of the published file into
-the draft), dbt build, checks (great-expectations, KPI, reconciliation, freshness) and publish.
+the draft), dbt build, checks (great-expectations, KPI, reconciliation, freshness), publish and
+serve (serving snapshot, digest, weekly report, dashboards).
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ sys.path.insert(0, str(ROOT))
 from bench.machine import machine_info  # noqa: E402
 from bench.memory import TreeSampler  # noqa: E402
 
-STAGES = ("generate", "ingest", "dbt build", "checks", "publish")
+STAGES = ("generate", "ingest", "dbt build", "checks", "publish", "serve")
+#: what runs after the publish for readers (the serving snapshot, the digest, the weekly report and
+#: the dashboards' renders in Chromium): 20-30 s of a default-scale job, once counted as checks
+SERVE_STEPS = ("serving_snapshot", "daily_digest", "weekly_report", "dashboards")
 START, AS_OF, SEED = date(2024, 11, 1), date(2026, 11, 1), 42
 
 
@@ -44,6 +48,8 @@ def stage_of(step: str) -> str:
         return "dbt build"
     if step == "published_warehouse":
         return "publish"
+    if step in SERVE_STEPS:
+        return "serve"
     return "checks"
 
 

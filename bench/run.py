@@ -173,13 +173,15 @@ def targets(rows: dict[str, dict]) -> list[tuple[str, str, bool | None]]:
 def print_summary(machine: dict, rows: dict[str, dict], checks: list) -> None:
     print(f"\nNorthstar bench ({header_line(machine)})")
     print(f"{'scale':<8} {'GA4 events':>11} {'gen s':>6} {'ingest':>7} {'dbt':>6} {'checks':>7} {'publish':>8} "
-          f"{'job s':>6} {'peak MiB':>9} {'incr s':>7} {'incr %':>7} {'GA4 ratio':>9} {'dbt ratio':>9} {'BI p95':>7}")
+          f"{'serve':>6} {'job s':>6} {'peak MiB':>9} {'incr s':>7} {'incr %':>7} {'GA4 ratio':>9} "
+          f"{'dbt ratio':>9} {'BI p95':>7}")
     for scale, r in rows.items():
         if "full_job_s" not in r:
             continue
         st = r["stages"]
         print(f"{scale:<8} {r['ga4_events']:>11,} {r['generate_s']:>6.1f} {st['ingest']['seconds']:>7.1f} "
               f"{st['dbt build']['seconds']:>6.1f} {st['checks']['seconds']:>7.1f} {st['publish']['seconds']:>8.1f} "
+              f"{st['serve']['seconds']:>6.1f} "
               f"{r['full_job_s']:>6.1f} {r['full_peak_mib']:>9.0f} {r['incremental_job_s']:>7.1f} "
               f"{r['incremental_share']:>7.0%} {r.get('ga4_ratio', float('nan')):>9.2f} "
               f"{r.get('dbt_ratio', float('nan')):>9.2f} {r.get('bi_p95_ms', float('nan')):>6.1f}ms")
