@@ -14,7 +14,6 @@ is orchestration's, built on these: ``orchestration/resources.py``.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import dlt
 import duckdb
 
 from ingestion.engine import engine, postgres_dsn
+from ingestion.file_lock import waiting_for
 
 DEFAULT_WAREHOUSE = "warehouse/northstar.duckdb"
 #: Every source loads parquet into DuckDB: dlt's default insert format is ~100x slower there.
@@ -92,9 +92,15 @@ def make_pipeline(source: str) -> dlt.Pipeline:
 
     Incremental state is restored from the destination when the local folder is missing (as it
     is under dagster-dlt), so the warehouse is the source of truth for cursors.
+
+    Processes that open one pipeline at once wait for each other (every process that imports
+    the code location opens every pipeline: each Dagster step process, each pytest worker). On
+    a new warehouse folder dlt finds no state and wipes the working folder to create it, so two
+    at once deleted each other's files (``Directory not empty``, then ``'NoneType' object has
+    no attribute 'live_schemas'``); under the lock the second finds the first one's state.
     """
     name = f"northstar_{source}"
-    with _creating_pipeline(pipelines_dir(), name):
+    with waiting_for(pipelines_dir() / f".{name}.lock"):
         return dlt.pipeline(
             pipeline_name=name,
             destination=destination(),
@@ -102,28 +108,6 @@ def make_pipeline(source: str) -> dlt.Pipeline:
             pipelines_dir=str(pipelines_dir()),
             progress="log" if os.environ.get("NORTHSTAR_PROGRESS") else None,
         )
-
-
-@contextmanager
-def _creating_pipeline(folder: Path, name: str) -> Iterator[None]:
-    """Hold ``<folder>/.<name>.lock`` (an exclusive ``flock``, waiting for it) while dlt opens
-    the pipeline's working folder.
-
-    Every process that imports the code location opens every source's pipeline (dagster-dlt's
-    asset specs take one): each step process of a Dagster run, each pytest worker collecting
-    the tests. On a new warehouse folder dlt finds no state and wipes the working folder to
-    create it, so two processes doing that at once delete each other's files (``Directory not
-    empty``, then ``'NoneType' object has no attribute 'live_schemas'``). Under the lock the
-    second finds the state the first saved and leaves it be. The kernel drops the lock with the
-    descriptor, however the process ends.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / f".{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def discard_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:

@@ -44,6 +44,7 @@ from dagster_dbt import (
 )
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
+from ingestion.file_lock import waiting_for
 from orchestration.dbt_project import PROJECT_DIR, failed_nodes
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.storage_errors import problem_in_text
@@ -84,10 +85,15 @@ _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds
 
 def prepare_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     """``dbt parse`` when the manifest is missing or older than any project file (pitfall: the
-    manifest exists only after a parse, and ``dagster dev`` is not the only way in)."""
+    manifest exists only after a parse, and ``dagster dev`` is not the only way in).
+
+    Every process that imports the code location calls this: under a lock beside the manifest,
+    so that one parses while the others wait and then read the finished file, never a half
+    written one or a second parse into the same folder."""
     manifest = project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_project_file():
-        VenvDbtPreparer().prepare(project)
+    with waiting_for(manifest.with_name(".manifest.lock")):
+        if not manifest.exists() or manifest.stat().st_mtime < _newest_project_file():
+            VenvDbtPreparer().prepare(project)
     return manifest
 
 
