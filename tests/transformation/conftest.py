@@ -1,11 +1,17 @@
 """dbt tests run on a real warehouse: a year of the small sandbox, loaded by the real sources.
 
-``loaded_warehouse`` is the raw warehouse (loaded once per session); ``built_warehouse`` is a
-copy of it after one ``dbt build`` of the whole project (models, seeds, data and unit tests).
+``loaded_warehouse`` is the raw warehouse; ``built_warehouse`` is the same after one ``dbt
+build`` of the whole project (models, seeds, data and unit tests). Both are loaded and built
+once for the whole run, not once per xdist worker: the first worker to need them does it under
+a lock in the folder all workers share (the parent of each one's base temporary folder), and
+each worker then works on copies of its own, since DuckDB lets one process at a time write a
+file.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.file_lock import waiting_for
 from sandbox.simulation import Simulation, simulate
 from sandbox.truth import write_truth
 from tests.dbt_helpers import failures, run_dbt
@@ -51,15 +58,42 @@ def build(warehouse: Warehouse, target: Path) -> Warehouse:
     return warehouse
 
 
-@pytest.fixture(scope="session")
-def loaded_warehouse(tmp_path_factory) -> Warehouse:
-    root = tmp_path_factory.mktemp("loaded")
-    return load_world(simulate(7, START, AS_OF, "small", root / "ga4"), root)
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """``name`` in the folder every xdist worker of this run shares (without xdist, the run's own)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(loaded_warehouse, tmp_path_factory) -> Warehouse:
-    root = tmp_path_factory.mktemp("built")
-    path = root / "northstar.duckdb"
-    shutil.copy(loaded_warehouse.path, path)
-    return build(Warehouse(path, loaded_warehouse.truth_dir, loaded_warehouse.sim), root / "target")
+def year_world(tmp_path_factory) -> tuple[Path, Simulation]:
+    """(folder, simulation) of the year, loaded (``loaded/``) and built (``built/``) once per run."""
+    root = shared_folder(tmp_path_factory, "year_world")
+    with waiting_for(root.with_name("year_world.lock")):
+        if not (root / "done").exists():
+            shutil.rmtree(root, ignore_errors=True)  # a worker that failed half-way
+            sim = simulate(7, START, AS_OF, "small", root / "ga4")
+            loaded = load_world(sim, root / "loaded")
+            (root / "built").mkdir()
+            shutil.copy(loaded.path, root / "built" / loaded.path.name)
+            built = build(Warehouse(root / "built" / loaded.path.name, loaded.truth_dir, sim), root / "target")
+            built.query("checkpoint")  # dbt-duckdb keeps the file open here: the others copy it whole
+            (root / "simulation.pickle").write_bytes(pickle.dumps(sim))
+            (root / "done").touch()
+    return root, pickle.loads((root / "simulation.pickle").read_bytes())
+
+
+def _own_copy(year_world: tuple[Path, Simulation], layer: str, tmp_path_factory) -> Warehouse:
+    root, sim = year_world
+    path = tmp_path_factory.mktemp(layer) / "northstar.duckdb"
+    shutil.copy(root / layer / path.name, path)
+    return Warehouse(path, root / "loaded" / "truth", sim)
+
+
+@pytest.fixture(scope="session")
+def loaded_warehouse(year_world, tmp_path_factory) -> Warehouse:
+    return _own_copy(year_world, "loaded", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(year_world, tmp_path_factory) -> Warehouse:
+    return _own_copy(year_world, "built", tmp_path_factory)
