@@ -2,15 +2,12 @@
 
 ``loaded_warehouse`` is the raw warehouse; ``built_warehouse`` is the same after one ``dbt
 build`` of the whole project (models, seeds, data and unit tests). Both are loaded and built
-once for the whole run, not once per xdist worker: the first worker to need them does it under
-a lock in the folder all workers share (the parent of each one's base temporary folder), and
-each worker then works on copies of its own, since DuckDB lets one process at a time write a
-file.
+once for the whole run, not once per xdist worker (``once_per_run``), and each worker works on
+copies of its own.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
 from dataclasses import dataclass
@@ -20,11 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.file_lock import waiting_for
 from sandbox.simulation import Simulation, simulate
 from sandbox.truth import write_truth
 from tests.dbt_helpers import failures, run_dbt
-from tests.world_loads import serve_and_load
+from tests.world_loads import once_per_run, serve_and_load
 
 START, AS_OF = date(2025, 1, 1), date(2026, 1, 1)
 
@@ -58,27 +54,20 @@ def build(warehouse: Warehouse, target: Path) -> Warehouse:
     return warehouse
 
 
-def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """``name`` in the folder every xdist worker of this run shares (without xdist, the run's own)."""
-    base = tmp_path_factory.getbasetemp()
-    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
-
-
 @pytest.fixture(scope="session")
 def year_world(tmp_path_factory) -> tuple[Path, Simulation]:
     """(folder, simulation) of the year, loaded (``loaded/``) and built (``built/``) once per run."""
-    root = shared_folder(tmp_path_factory, "year_world")
-    with waiting_for(root.with_name("year_world.lock")):
-        if not (root / "done").exists():
-            shutil.rmtree(root, ignore_errors=True)  # a worker that failed half-way
-            sim = simulate(7, START, AS_OF, "small", root / "ga4")
-            loaded = load_world(sim, root / "loaded")
-            (root / "built").mkdir()
-            shutil.copy(loaded.path, root / "built" / loaded.path.name)
-            built = build(Warehouse(root / "built" / loaded.path.name, loaded.truth_dir, sim), root / "target")
-            built.query("checkpoint")  # dbt-duckdb keeps the file open here: the others copy it whole
-            (root / "simulation.pickle").write_bytes(pickle.dumps(sim))
-            (root / "done").touch()
+
+    def load_and_build(root: Path) -> None:
+        sim = simulate(7, START, AS_OF, "small", root / "ga4")
+        loaded = load_world(sim, root / "loaded")
+        (root / "built").mkdir()
+        shutil.copy(loaded.path, root / "built" / loaded.path.name)
+        built = build(Warehouse(root / "built" / loaded.path.name, loaded.truth_dir, sim), root / "target")
+        built.query("checkpoint")  # dbt-duckdb keeps the file open here: the others copy it whole
+        (root / "simulation.pickle").write_bytes(pickle.dumps(sim))
+
+    root = once_per_run(tmp_path_factory, "year_world", load_and_build)
     return root, pickle.loads((root / "simulation.pickle").read_bytes())
 
 

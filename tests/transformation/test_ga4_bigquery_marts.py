@@ -1,9 +1,15 @@
 """The marts cannot tell how GA4 was loaded: a world loaded with GA4 from the BigQuery export
 (the real google-cloud-bigquery client against the sandbox) and the same world loaded from the
-export files build identical models, table for table and row for row."""
+export files build identical models, table for table and row for row.
+
+The build from the daily files is the reference of the file layouts' test too
+(test_ga4_file_layouts_marts.py): it is built once per run (``daily_files_models``), and each
+test builds its other paths first, so that a worker reaching it while the other builds it
+seldom waits."""
 
 from __future__ import annotations
 
+import pickle
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +19,7 @@ import pytest
 from sandbox import bigquery_api
 from sandbox.simulation import Simulation, simulate
 from tests.dbt_helpers import failures, run_dbt
-from tests.world_loads import serve_and_load
+from tests.world_loads import once_per_run, serve_and_load
 
 pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
 
@@ -56,9 +62,21 @@ def models(path: Path) -> dict[str, list[tuple]]:
     return out
 
 
-def test_marts_identical_whichever_ga4_path(world, tmp_path):
-    by_files = models(load_and_build(world, tmp_path / "files", bigquery=False))
+def daily_files_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
+    """``models`` of the world loaded from its export files, one a day (the sandbox's default
+    layout), built once per run."""
+
+    def build_from_daily_files(root: Path) -> None:
+        sim = simulate(7, START, AS_OF, "small", root / "ga4", ga4_layout="daily")
+        (root / "models.pickle").write_bytes(pickle.dumps(models(load_and_build(sim, root, bigquery=False))))
+
+    return pickle.loads((once_per_run(tmp_path_factory, "ga4_daily_files", build_from_daily_files)
+                         / "models.pickle").read_bytes())
+
+
+def test_marts_identical_whichever_ga4_path(world, tmp_path, tmp_path_factory):
     by_bigquery = models(load_and_build(world, tmp_path / "bigquery", bigquery=True))
+    by_files = daily_files_models(tmp_path_factory)
     assert sorted(by_files) == sorted(by_bigquery)
     names = {key.split(".", 1)[1] for key in by_files}
     assert {"fct_events", "fct_sessions", "channel_attribution", "funnel"} <= names

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from sandbox.simulation import simulate
-from tests.transformation.test_ga4_bigquery_marts import AS_OF, START, load_and_build, models
+from tests.transformation.test_ga4_bigquery_marts import AS_OF, START, daily_files_models, load_and_build, models
 
 pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
 
-LAYOUTS = ("daily", "json-shards", "parquet-shards")
+#: compared with the daily files' build (``daily_files_models``, shared with the BigQuery test)
+LAYOUTS = ("json-shards", "parquet-shards")
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +22,14 @@ def worlds(tmp_path_factory):
             for layout in LAYOUTS}
 
 
-def test_marts_identical_whichever_file_layout(worlds, tmp_path):
+def test_marts_identical_whichever_file_layout(worlds, tmp_path, tmp_path_factory):
     built = {layout: models(load_and_build(sim, tmp_path / layout, bigquery=False))
              for layout, sim in worlds.items()}
-    daily = built["daily"]
+    daily = daily_files_models(tmp_path_factory)
     names = {key.split(".", 1)[1] for key in daily}
     assert {"fct_events", "fct_sessions", "channel_attribution", "funnel"} <= names
     assert all(rows for key, rows in daily.items()
                if key.endswith((".fct_events", ".fct_sessions")))
-    for layout in LAYOUTS[1:]:
+    for layout in LAYOUTS:
         assert sorted(built[layout]) == sorted(daily), layout
         assert [key for key in daily if built[layout][key] != daily[key]] == [], layout
