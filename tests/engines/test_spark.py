@@ -1,13 +1,14 @@
 """The same sandbox world built on DuckDB and on Spark (local mode) gives the same metric marts.
 
-One small world (three months of the small sandbox: every metric mart has rows) is served once
-and loaded by the real sources twice: into a DuckDB file, and with NORTHSTAR_TARGET=spark into
-Parquet files that Spark reads as external tables (macros/spark_raw_sources.sql). Each engine
-builds every model and seed (``dbt build`` without the data tests: they check the data, which
-the DuckDB suite does, and on Spark each costs a query's overhead, ~500 of them); Spark builds
-through its write-audit-publish path (orchestration/spark_wap.py) and is read where BI reads it. Every model of
-models/marts/metrics is then compared row for row, cell for cell: money is compared as Decimal
-(exact), never as floats. The unit tests run on Spark in a test of their own, and a failed
+One small world (the quarter of tests/quarter_world.py: every metric mart has rows) is loaded
+by the real sources with NORTHSTAR_TARGET=spark into Parquet files that Spark reads as external
+tables (macros/spark_raw_sources.sql). DuckDB's side is the quarter's build from its daily
+export files, made once per run (the GA4 tests read it too). Spark builds every model and seed
+(``dbt build`` without the data tests: they check the data, which the DuckDB build does, and on
+Spark each costs a query's overhead, ~500 of them) through its write-audit-publish path
+(orchestration/spark_wap.py) and is read where BI reads it. Every model of models/marts/metrics
+is then compared row for row, cell for cell: money is compared as Decimal (exact), never as
+floats. The unit tests run on Spark in a test of their own, and a failed
 audit is shown to leave the published views as they were (write-audit-publish on Spark).
 
 Spark starts in this process from the ``pyspark`` package on the machine's Java; when it
@@ -17,9 +18,9 @@ cannot start, the test fails with Spark's message (it never skips).
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 from collections import Counter
-from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -33,15 +34,14 @@ from orchestration.dbt_project import PROJECT_DIR
 from orchestration.spark_wap import build_and_publish, published_slot
 from sandbox.client_env import source_env
 from sandbox.server import start_server
-from sandbox.simulation import simulate
 from tests.dbt_helpers import failures, run_dbt
+from tests.quarter_world import daily_files_build, quarter
 
 #: In `make test` (a worker of its own for ~8 minutes); `make test-spark` runs it alone.
 pytestmark = pytest.mark.spark
 
-START, AS_OF = date(2025, 1, 1), date(2025, 4, 1)
 #: models and seeds (and the enforced contracts of the metric marts); no data or unit tests
-BUILD_ARGS = ["build", "--exclude-resource-type", "test", "unit_test"]
+SPARK_BUILD_ARGS = ("--exclude-resource-type", "test", "unit_test")
 METRIC_MARTS = sorted(path.stem for path in (PROJECT_DIR / "models/marts/metrics").glob("*.sql"))
 
 
@@ -61,31 +61,27 @@ def sort_key(row: tuple) -> tuple:
 def engines(tmp_path_factory):
     """(DuckDB file, Spark session) after one load and one ``dbt build`` each of the same world."""
     root = tmp_path_factory.mktemp("spark_engine")
-    sim = simulate(7, START, AS_OF, "small", root / "ga4")
     duckdb_path = root / "northstar.duckdb"
+    shutil.copy(daily_files_build(tmp_path_factory) / duckdb_path.name, duckdb_path)
+    sim = quarter(root / "ga4")
     server = start_server(sim.world, port=0)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(duckdb_path))
         patch.setenv("NORTHSTAR_SPARK_DIR", str(root / "spark"))
+        patch.setenv("NORTHSTAR_TARGET", "spark")
         for key, value in source_env(server.base_url, sim.world.start, sim.world.as_of).items():
             patch.setenv(key, value)
         try:
-            for target in ("duckdb", "spark"):
-                patch.setenv("NORTHSTAR_TARGET", target)
-                results = ingest()
-                assert all(r.status == "loaded" for r in results), [r.line() for r in results]
+            results = ingest()
+            assert all(r.status == "loaded" for r in results), [r.line() for r in results]
         finally:
             server.shutdown()
-        patch.setenv("NORTHSTAR_TARGET", "duckdb")
         started = time.monotonic()
-        built = run_dbt(BUILD_ARGS, target="prod", target_path=root / "target_duckdb")
-        assert built.success, failures(built)
-        patch.setenv("NORTHSTAR_TARGET", "spark")
         spark = spark_session()  # fails here, with Spark's message, when Java or Spark cannot start
         # the nightly's path on Spark: build a slot, then publish it (orchestration/spark_wap.py)
-        outcome = build_and_publish(target_path=root / "target_spark", dbt_args=tuple(BUILD_ARGS[1:]))
+        outcome = build_and_publish(target_path=root / "target_spark", dbt_args=SPARK_BUILD_ARGS)
         assert outcome.published, outcome.failures
-        print(f"built on DuckDB and on Spark in {time.monotonic() - started:.0f}s")
+        print(f"built on Spark in {time.monotonic() - started:.0f}s")
         yield duckdb_path, spark
         spark.stop()
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.simulation import simulate
-from tests.transformation.test_ga4_bigquery_marts import AS_OF, START, daily_files_models, load_and_build, models
+from tests.quarter_world import daily_files_models, load_and_build, models, quarter
 
 pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
 
@@ -18,8 +17,7 @@ LAYOUTS = ("json-shards", "parquet-shards")
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory):
     root = tmp_path_factory.mktemp("ga4_layouts")
-    return {layout: simulate(7, START, AS_OF, "small", root / layout, ga4_layout=layout)
-            for layout in LAYOUTS}
+    return {layout: quarter(root / layout, ga4_layout=layout) for layout in LAYOUTS}
 
 
 def test_marts_identical_whichever_file_layout(worlds, tmp_path, tmp_path_factory):
