@@ -7,6 +7,12 @@ warehouse; the nightly renders them after the serving snapshot (``orchestration/
 and ``make dashboards`` renders and serves them. Why dbt Charts and not Evidence:
 docs/dashboards.md.
 
+The 15-minute job renders only when what the pages show has changed (``refresh``): a render
+costs 14-15 s, most of it ``dct``'s start-up, and between two loads of new data the marts stay
+as they were. What the pages show is a function of the board files, dct's version and the rows
+their queries return: ``content_fingerprint`` digests those (running each board query against
+the snapshot, a few milliseconds each) and the pages keep it beside them (``.rendered-from``).
+
 ``dct`` runs as a subprocess with ``--no-cache`` (its default query cache is a per-user file
 shared by every project, which would show a previous snapshot's numbers) and with usage
 statistics off (``DO_NOT_TRACK``): the build needs no network.
@@ -14,11 +20,13 @@ statistics off (``DO_NOT_TRACK``): the build needs no network.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from orchestration.serving import PROJECT_DIR, serving_path
@@ -28,6 +36,8 @@ BOARDS_DIR = DASHBOARDS_DIR / "charts"
 DCT = str(Path(sys.executable).with_name("dct"))
 #: The pages, in the order of the index: (board file stem, title).
 PAGES = (("executive", "Executive"), ("marketing", "Marketing"), ("product", "Product"))
+#: beside the pages: the ``content_fingerprint`` they were rendered from
+RENDERED_FROM = ".rendered-from"
 
 
 @dataclass(frozen=True)
@@ -47,13 +57,53 @@ def output_dir() -> Path:
     return Path(setting).expanduser().resolve() if setting else serving_path().parent / "dashboards"
 
 
-def build(snapshot: Path | None = None, out: Path | None = None) -> Path:
-    """Render every page from ``snapshot`` into ``out`` (plus an index.html); return the index."""
+def content_fingerprint(snapshot: Path) -> str | None:
+    """A digest of what the pages rendered from ``snapshot`` show: dct's version, the board
+    files, the snapshot's path (the index names it) and every row each board query returns.
+    None when a query fails here: the render then runs, and dct says what is wrong."""
+    import duckdb
+    import yaml
+
+    digest = hashlib.sha256(f"dbt-charts {version('dbt-charts')}\n{snapshot}\n".encode())
+    for path in [DASHBOARDS_DIR / "dbt_charts.yml", *(BOARDS_DIR / f"{stem}.yml" for stem, _ in PAGES)]:
+        digest.update(path.read_bytes())
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        for stem, _ in PAGES:
+            queries = yaml.safe_load((BOARDS_DIR / f"{stem}.yml").read_text()).get("queries") or {}
+            for name, sql in sorted(queries.items()):
+                try:
+                    rows = con.execute(sql).fetchall()
+                except duckdb.Error:
+                    return None
+                digest.update(f"{stem}.{name}: {rows!r}\n".encode())
+    return digest.hexdigest()
+
+
+def refresh(snapshot: Path | None = None, out: Path | None = None) -> tuple[Path, bool]:
+    """``build``, unless the pages in ``out`` were rendered from the same content (a
+    ``content_fingerprint`` equal to theirs): (the index, whether the pages were rendered)."""
+    snapshot = snapshot or serving_path()
+    out = out or output_dir()
+    if not snapshot.exists():
+        raise DashboardsBuildError(f"no serving snapshot at {snapshot} (run `northstar run` first)")
+    fingerprint = content_fingerprint(snapshot)
+    marker = out / RENDERED_FROM
+    pages = [out / "index.html", *(out / f"{stem}.html" for stem, _ in PAGES)]
+    if fingerprint and marker.is_file() and marker.read_text() == fingerprint and all(p.is_file() for p in pages):
+        return pages[0], False
+    return build(snapshot, out, fingerprint=fingerprint), True
+
+
+def build(snapshot: Path | None = None, out: Path | None = None, *, fingerprint: str | None = None) -> Path:
+    """Render every page from ``snapshot`` into ``out`` (plus an index.html); return the index.
+    ``fingerprint``: the snapshot's ``content_fingerprint`` when the caller has it already."""
     snapshot = snapshot or serving_path()
     out = out or output_dir()
     if not snapshot.exists():
         raise DashboardsBuildError(f"no serving snapshot at {snapshot} (run `northstar run` first)")
     out.mkdir(parents=True, exist_ok=True)
+    fingerprint = fingerprint or content_fingerprint(snapshot)
+    (out / RENDERED_FROM).unlink(missing_ok=True)  # never beside pages it did not render
     boards = [str(BOARDS_DIR / f"{stem}.yml") for stem, _ in PAGES]
     env = {**os.environ, "NORTHSTAR_SERVING_WAREHOUSE": str(snapshot), "DO_NOT_TRACK": "1",
            "DCT_NO_AUTO_INSTALL": "1", "DCT_NO_WORKSPACE_GUARD": "1"}
@@ -66,6 +116,8 @@ def build(snapshot: Path | None = None, out: Path | None = None) -> Path:
         raise DashboardsBuildError(" ".join(lines[-6:]) or f"exit {done.returncode}")
     index = out / "index.html"
     index.write_text(_index_html(snapshot), encoding="utf-8")
+    if fingerprint:
+        (out / RENDERED_FROM).write_text(fingerprint)
     return index
 
 

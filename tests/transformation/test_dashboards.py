@@ -4,17 +4,19 @@ The pages are rendered by the real ``dct`` from a serving snapshot of the built 
 served over HTTP as ``make dashboards`` serves them. Every page loads with no console error or
 failed request; its headline figures, read from the DOM, equal the marts' values (queried from
 the warehouse itself, formatted as the boards format them); a full-page screenshot of each is
-kept in tests/artifacts/dashboards/ (git-ignored).
+kept in tests/artifacts/dashboards/ (git-ignored). The pages are rendered again only when what
+they show has changed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from orchestration.dashboards import PAGES, build, serve
+from orchestration.dashboards import PAGES, build, refresh, serve
 from orchestration.serving import write_snapshot
 
 CHROMIUM = "/usr/bin/chromium"
@@ -134,3 +136,25 @@ def test_product_headlines_equal_user_engagement(browser, site, built_warehouse)
     assert _text(page, "k_mau") == f"{mau:,} Monthly Active Users (30 Days)"
     assert _text(page, "k_stickiness") == f"{_pct(ratio)} DAU / MAU"
     page.close()
+
+
+def test_pages_are_rendered_again_only_when_what_they_show_changes(built_warehouse, tmp_path):
+    snapshot = write_snapshot(built_warehouse.path, tmp_path / "serving" / "northstar.duckdb")
+    out = tmp_path / "site"
+    index, rendered = refresh(snapshot, out)
+    assert rendered and index == out / "index.html"
+    first = {page.name: page.read_bytes() for page in out.glob("*.html")}
+    assert len(first) == len(PAGES) + 1
+    assert refresh(snapshot, out) == (index, False)
+    write_snapshot(built_warehouse.path, snapshot)  # the next run's snapshot, with the same rows
+    assert refresh(snapshot, out) == (index, False)
+    assert {page.name: page.read_bytes() for page in out.glob("*.html")} == first
+    with duckdb.connect(str(snapshot)) as con:  # a figure the Executive page shows changes
+        customers = con.execute(
+            "update metrics.mrr_summary set ending_customers = ending_customers + 7654321 "
+            "where currency_scope = 'reporting' and month = (select max(month) from metrics.mrr_summary) "
+            "returning ending_customers").fetchone()[0]
+    assert refresh(snapshot, out) == (index, True)
+    assert f"{customers:,}".encode() not in first["executive.html"]
+    assert f"{customers:,}".encode() in (out / "executive.html").read_bytes()
+    assert refresh(snapshot, out) == (index, False)
