@@ -67,15 +67,14 @@ def content_fingerprint(snapshot: Path) -> str | None:
     digest = hashlib.sha256(f"dbt-charts {version('dbt-charts')}\n{snapshot}\n".encode())
     for path in [DASHBOARDS_DIR / "dbt_charts.yml", *(BOARDS_DIR / f"{stem}.yml" for stem, _ in PAGES)]:
         digest.update(path.read_bytes())
-    with duckdb.connect(str(snapshot), read_only=True) as con:
-        for stem, _ in PAGES:
-            queries = yaml.safe_load((BOARDS_DIR / f"{stem}.yml").read_text()).get("queries") or {}
-            for name, sql in sorted(queries.items()):
-                try:
-                    rows = con.execute(sql).fetchall()
-                except duckdb.Error:
-                    return None
-                digest.update(f"{stem}.{name}: {rows!r}\n".encode())
+    try:
+        with duckdb.connect(str(snapshot), read_only=True) as con:
+            for stem, _ in PAGES:
+                queries = yaml.safe_load((BOARDS_DIR / f"{stem}.yml").read_text()).get("queries") or {}
+                for name, sql in sorted(queries.items()):
+                    digest.update(f"{stem}.{name}: {con.execute(sql).fetchall()!r}\n".encode())
+    except duckdb.Error:
+        return None
     return digest.hexdigest()
 
 
