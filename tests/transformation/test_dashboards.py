@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from orchestration.dashboards import PAGES, build, refresh, serve
+from orchestration.dashboards import PAGES, build, content_fingerprint, refresh, serve
 from orchestration.serving import write_snapshot
 
 CHROMIUM = "/usr/bin/chromium"
@@ -158,3 +158,10 @@ def test_pages_are_rendered_again_only_when_what_they_show_changes(built_warehou
     assert f"{customers:,}".encode() not in first["executive.html"]
     assert f"{customers:,}".encode() in (out / "executive.html").read_bytes()
     assert refresh(snapshot, out) == (index, False)
+
+
+def test_a_snapshot_the_board_queries_cannot_read_has_no_fingerprint(tmp_path):
+    """Such a snapshot is rendered anyway, and dct's error names the board and query."""
+    empty = tmp_path / "northstar.duckdb"
+    duckdb.connect(str(empty)).close()
+    assert content_fingerprint(empty) is None
