@@ -89,6 +89,7 @@ def refresh(snapshot: Path | None = None, out: Path | None = None) -> tuple[Path
     marker = out / RENDERED_FROM
     pages = [out / "index.html", *(out / f"{stem}.html" for stem, _ in PAGES)]
     if fingerprint and marker.is_file() and marker.read_text() == fingerprint and all(p.is_file() for p in pages):
+        marker.touch()  # checked against this snapshot (the run's summary reads the time)
         return pages[0], False
     return build(snapshot, out, fingerprint=fingerprint), True
 

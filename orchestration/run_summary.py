@@ -29,12 +29,15 @@ def report_queries() -> dict[str, tuple[list[str], list[tuple]]]:
 
 
 def dashboards_line() -> str | None:
-    """Where the dashboards are, when this run rendered them (their index is newer than the
-    serving snapshot it was rendered from); else None."""
-    from orchestration.dashboards import output_dir
+    """Where the dashboards are, when this run rendered them or found them current (the mark
+    their render leaves, ``.rendered-from``, is newer than the serving snapshot: the dashboards
+    step touches it when the marts the pages show are unchanged); else None."""
+    from orchestration.dashboards import RENDERED_FROM, output_dir
     from orchestration.serving import serving_path
 
-    index, snapshot = output_dir() / "index.html", serving_path()
-    if not index.exists() or not snapshot.exists() or index.stat().st_mtime < snapshot.stat().st_mtime:
+    index, mark, snapshot = output_dir() / "index.html", output_dir() / RENDERED_FROM, serving_path()
+    if not (index.exists() and mark.exists() and snapshot.exists()) or mark.stat().st_mtime < snapshot.stat().st_mtime:
         return None
-    return f"dashboards: {index} (serve them with `make dashboards`); BI tools read {snapshot}"
+    rendered = index.stat().st_mtime >= snapshot.stat().st_mtime
+    unchanged = "" if rendered else " (unchanged: the marts they show are as they were)"
+    return f"dashboards: {index}{unchanged} (serve them with `make dashboards`); BI tools read {snapshot}"

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from orchestration.dashboards import PAGES, build, content_fingerprint, refresh, serve
+from orchestration.run_summary import dashboards_line
 from orchestration.serving import write_snapshot
 
 CHROMIUM = "/usr/bin/chromium"
@@ -138,17 +139,23 @@ def test_product_headlines_equal_user_engagement(browser, site, built_warehouse)
     page.close()
 
 
-def test_pages_are_rendered_again_only_when_what_they_show_changes(built_warehouse, tmp_path):
+def test_pages_are_rendered_again_only_when_what_they_show_changes(built_warehouse, tmp_path, monkeypatch):
     snapshot = write_snapshot(built_warehouse.path, tmp_path / "serving" / "northstar.duckdb")
     out = tmp_path / "site"
+    monkeypatch.setenv("NORTHSTAR_SERVING_WAREHOUSE", str(snapshot))  # what the run's summary reads
+    monkeypatch.setenv("NORTHSTAR_DASHBOARDS_DIR", str(out))
     index, rendered = refresh(snapshot, out)
     assert rendered and index == out / "index.html"
+    assert dashboards_line() == f"dashboards: {index} (serve them with `make dashboards`); BI tools read {snapshot}"
     first = {page.name: page.read_bytes() for page in out.glob("*.html")}
     assert len(first) == len(PAGES) + 1
     assert refresh(snapshot, out) == (index, False)
     write_snapshot(built_warehouse.path, snapshot)  # the next run's snapshot, with the same rows
+    assert dashboards_line() is None  # not yet checked against it
     assert refresh(snapshot, out) == (index, False)
     assert {page.name: page.read_bytes() for page in out.glob("*.html")} == first
+    assert dashboards_line() == (f"dashboards: {index} (unchanged: the marts they show are as they were) "
+                                 f"(serve them with `make dashboards`); BI tools read {snapshot}")
     with duckdb.connect(str(snapshot)) as con:  # a figure the Executive page shows changes
         customers = con.execute(
             "update metrics.mrr_summary set ending_customers = ending_customers + 7654321 "
