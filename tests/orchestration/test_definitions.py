@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -200,3 +201,23 @@ def test_failure_sensor_and_freshness_checks_are_defined(defs):
     freshness = [spec for checks in defs.asset_checks for spec in checks.check_specs
                  if spec.name == "freshness_check"]
     assert {spec.asset_key for spec in freshness} == RAW_KEYS
+
+
+def test_the_dbt_resource_knows_its_dbt_version_without_starting_dbt(defs: Definitions,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """dagster-dbt would run `dbt --version` in every run (3-4 s); the venv's dbt is the
+    installed dbt-core, so the resource answers with that version, and it is dbt's own answer."""
+    import dagster_dbt.core.resource as dbt_resource_module
+
+    from orchestration.assets.dbt import DBT_EXECUTABLE
+
+    printed = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True).stdout
+    resource = defs.resources["dbt"]
+
+    def no_subprocess(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError(f"dbt was started to ask its version: {args}")
+
+    monkeypatch.setattr(dbt_resource_module, "check_output", no_subprocess)
+    installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", printed)
+    assert installed, printed
+    assert str(resource._cli_version) == installed.group(1)
