@@ -2,14 +2,21 @@
 
 Validations share one GX context per step (:class:`QualityDocs`): the suites and each
 validation result (one per chunk a table was read in) are kept in GX's stores on disk
-(``quality_docs/.gx/``), and :meth:`QualityDocs.build` renders every result the stores hold as
-HTML into the folder. GX's index lists what its stores hold, so the stores are files: the
+(``quality_docs/.gx/``). GX's index lists what its stores hold, so the stores are files: the
 steps of a run (raw suites, marts, anomalies), each a process of its own, and the runs before
 it all appear in one index.
+
+:meth:`QualityDocs.build` renders the pages of the results and suites its step recorded, then
+the index; the pages of earlier steps and runs are on disk already. Rendering every stored
+result again in every step (GX's default) cost more with each run, and so did keeping them all:
+a 15-minute job adds a run's results 96 times a day. So each suite keeps the results of its
+last ``KEEP_RUNS_PER_SUITE`` runs (``NORTHSTAR_QUALITY_DOCS_RUNS``), pages and all.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +28,8 @@ if TYPE_CHECKING:
 DOCS_FOLDER = "quality_docs"
 _SITE = "quality_docs"
 _STORES = ".gx"  # GX's stores of suites and results, inside the site's folder
+#: Runs of each suite whose results the site keeps (the newest; older ones are deleted).
+KEEP_RUNS_PER_SUITE = 30
 
 
 def docs_folder(warehouse: Path) -> Path:
@@ -62,6 +71,7 @@ class QualityDocs:
         self.run_name = run_name  # the Dagster run id: pages of one run sit together
         folder.mkdir(parents=True, exist_ok=True)
         self.context = gx_context(folder)
+        self._recorded: list = []  # the keys of this step's results, the pages build() renders
 
     def record(self, suite: str, batch: str, result: ExpectationSuiteValidationResult) -> None:
         from great_expectations.core.run_identifier import RunIdentifier
@@ -73,8 +83,28 @@ class QualityDocs:
         key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite),
                                          RunIdentifier(run_name=self.run_name), batch)
         self.context.validation_results_store.set(key, result)
+        self._recorded.append(key)
 
     def build(self) -> Path:
-        """Render the suites and results recorded so far; return the site's index.html."""
-        self.context.build_data_docs(site_names=[_SITE])
+        """Drop each recorded suite's results beyond its last runs, render the pages of this
+        step's results and suites, then the index of all; return the site's index.html."""
+        suites = {key.expectation_suite_identifier.name: key.expectation_suite_identifier for key in self._recorded}
+        for suite in suites:
+            self._prune(suite)
+        self.context.build_data_docs(site_names=[_SITE],
+                                     resource_identifiers=[*self._recorded, *suites.values()])
         return self.folder / "index.html"
+
+    def _prune(self, suite: str) -> None:
+        """Delete ``suite``'s results, and their pages, of all but its newest runs."""
+        keep = int(os.environ.get("NORTHSTAR_QUALITY_DOCS_RUNS") or KEEP_RUNS_PER_SUITE)
+        stored = self.folder / _STORES / "uncommitted" / "validations" / suite
+        if not stored.is_dir():
+            return
+        runs = sorted((run for run in stored.iterdir() if run.is_dir()), key=lambda run: run.stat().st_mtime,
+                      reverse=True)
+        for run in runs[max(keep, 1):]:
+            if run.name == self.run_name:
+                continue
+            shutil.rmtree(run, ignore_errors=True)
+            shutil.rmtree(self.folder / "validations" / suite / run.name, ignore_errors=True)

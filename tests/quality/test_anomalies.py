@@ -126,3 +126,27 @@ def test_data_docs_name_every_suite_validated(warehouse: duckdb.DuckDBPyConnecti
     for name in [*(s.name for s in SUITES), "volume_raw_ga4_events"]:
         assert f"validations/{name}/run-1/" in html, name
         assert (folder / "expectations" / f"{name}.html").exists(), name
+
+
+def test_data_docs_render_only_their_step_and_keep_each_suites_last_runs(
+        warehouse: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step renders its own pages (earlier pages stay as written) and the index; each suite
+    keeps its last NORTHSTAR_QUALITY_DOCS_RUNS runs, so a 15-minute job cannot grow the site."""
+    monkeypatch.setenv("NORTHSTAR_QUALITY_DOCS_RUNS", "2")
+    folder = tmp_path / "quality_docs"
+    suite = next(s for s in SUITES if s.name == "raw_ga4_events")
+    pages: dict[str, Path] = {}
+    for run in ("run-1", "run-2", "run-3"):
+        docs = QualityDocs(folder, run_name=run)
+        validate(warehouse, suite, now=NOW, docs=docs)
+        index = docs.build().read_text()
+        [pages[run]] = (folder / "validations" / suite.name / run).rglob("*.html")
+        if run == "run-2":
+            written = pages["run-2"].stat().st_mtime_ns
+    assert pages["run-2"].stat().st_mtime_ns == written  # run-3's step did not render it again
+    kept = sorted(p.name for p in (folder / "validations" / suite.name).iterdir())
+    assert kept == ["run-2", "run-3"]
+    stored = sorted(p.name for p in (folder / ".gx" / "uncommitted" / "validations" / suite.name).iterdir())
+    assert stored == ["run-2", "run-3"]
+    assert f"validations/{suite.name}/run-3/" in index and f"validations/{suite.name}/run-2/" in index
+    assert "run-1" not in index
