@@ -1,0 +1,54 @@
+"""Data tests that scale with new data (macros/test_window.sql): with the var
+``test_window_days`` (both jobs pass it), a test on a large incremental model reads only the
+last days of the model's data; without it (the weekly run, ``dbt build`` by hand) every row.
+
+The event the tests break lost its GA4 session id, the parameter stg_ga4__events reads from
+the event's JSON: the window must hold it off for an old day and catch it on a new one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from tests.dbt_helpers import failures, run_dbt
+from tests.transformation.conftest import Warehouse, _own_copy
+
+SESSION_ID_TEST = "not_null_stg_ga4__events_ga_session_id"
+WINDOW = "{test_window_days: 4}"
+
+
+@pytest.fixture
+def warehouse(year_world, tmp_path_factory) -> Warehouse:
+    return _own_copy(year_world, "built", tmp_path_factory)
+
+
+def _drop_session_id(warehouse: Warehouse, day: str) -> None:
+    """Strip the parameters of one event exported on ``day`` (YYYYMMDD), its session id with them."""
+    [(changed,)] = warehouse.query(
+        "update raw_ga4.events set event_params = '[]' where rowid = "
+        f"(select min(rowid) from raw_ga4.events where event_date = '{day}') returning 1")
+    assert changed == 1
+
+
+def _failed(warehouse: Warehouse, tmp_path, window: bool) -> list[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NORTHSTAR_WAREHOUSE", str(warehouse.path))
+        result = run_dbt(["test", "--select", "stg_ga4__events", *(["--vars", WINDOW] if window else [])],
+                         target_path=tmp_path / "target")
+    return failures(result)
+
+
+def test_the_window_skips_old_days_and_catches_new_ones(warehouse: Warehouse, tmp_path) -> None:
+    [(newest,)] = warehouse.query("select max(event_date) from raw_ga4.events")
+    ten_days_before = (datetime.strptime(newest, "%Y%m%d") - timedelta(days=10)).strftime("%Y%m%d")
+
+    _drop_session_id(warehouse, ten_days_before)
+    assert _failed(warehouse, tmp_path, window=True) == []  # outside the last 4 days
+    everything = _failed(warehouse, tmp_path, window=False)
+    assert len(everything) == 1 and SESSION_ID_TEST in everything[0], everything
+
+    _drop_session_id(warehouse, newest)
+    windowed = _failed(warehouse, tmp_path, window=True)
+    assert len(windowed) == 1 and SESSION_ID_TEST in windowed[0], windowed
