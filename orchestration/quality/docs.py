@@ -32,6 +32,15 @@ _STORES = ".gx"  # GX's stores of suites and results, inside the site's folder
 KEEP_RUNS_PER_SUITE = 30
 
 
+def kept_runs_per_suite() -> int:
+    """``NORTHSTAR_QUALITY_DOCS_RUNS``, else ``KEEP_RUNS_PER_SUITE``; a whole number, 1 or more."""
+    setting = os.environ.get("NORTHSTAR_QUALITY_DOCS_RUNS") or str(KEEP_RUNS_PER_SUITE)
+    if not setting.strip().isdigit() or int(setting) < 1:
+        raise ValueError(f"NORTHSTAR_QUALITY_DOCS_RUNS is {setting!r}: expected the number of runs "
+                         "whose results each suite keeps in the Data Docs, 1 or more")
+    return int(setting)
+
+
 def docs_folder(warehouse: Path) -> Path:
     """Where the Data Docs of ``warehouse``'s checks go: the folder next to it (never the
     draft's: a run's draft folder is deleted when it is published)."""
@@ -88,6 +97,8 @@ class QualityDocs:
     def build(self) -> Path:
         """Drop each recorded suite's results beyond its last runs, render the pages of this
         step's results and suites, then the index of all; return the site's index.html."""
+        if not self._recorded:  # GX reads no identifiers as "render everything": nothing new to show
+            return self.folder / "index.html"
         suites = {key.expectation_suite_identifier.name: key.expectation_suite_identifier for key in self._recorded}
         for suite in suites:
             self._prune(suite)
@@ -97,13 +108,13 @@ class QualityDocs:
 
     def _prune(self, suite: str) -> None:
         """Delete ``suite``'s results, and their pages, of all but its newest runs."""
-        keep = int(os.environ.get("NORTHSTAR_QUALITY_DOCS_RUNS") or KEEP_RUNS_PER_SUITE)
+        keep = kept_runs_per_suite()
         stored = self.folder / _STORES / "uncommitted" / "validations" / suite
         if not stored.is_dir():
             return
         runs = sorted((run for run in stored.iterdir() if run.is_dir()), key=lambda run: run.stat().st_mtime,
                       reverse=True)
-        for run in runs[max(keep, 1):]:
+        for run in runs[keep:]:
             if run.name == self.run_name:
                 continue
             shutil.rmtree(run, ignore_errors=True)

@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.quality import ANOMALY_SUITES, SUITES, check_series, validate
 from orchestration.quality.anomaly_suites import MARGIN
-from orchestration.quality.docs import QualityDocs, docs_folder
+from orchestration.quality.docs import QualityDocs, docs_folder, kept_runs_per_suite
 from tests.quality.conftest import NOW, TABLES, create_tables
 
 SERIES = {series.name: series for series in ANOMALY_SUITES}
@@ -150,3 +150,19 @@ def test_data_docs_render_only_their_step_and_keep_each_suites_last_runs(
     assert stored == ["run-2", "run-3"]
     assert f"validations/{suite.name}/run-3/" in index and f"validations/{suite.name}/run-2/" in index
     assert "run-1" not in index
+
+
+@pytest.mark.parametrize("setting", ["0", "thirty", "-2"])
+def test_a_bad_data_docs_retention_is_named_in_one_line(setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORTHSTAR_QUALITY_DOCS_RUNS", setting)
+    with pytest.raises(ValueError) as error:
+        kept_runs_per_suite()
+    assert str(error.value) == (f"NORTHSTAR_QUALITY_DOCS_RUNS is {setting!r}: expected the number of runs "
+                                "whose results each suite keeps in the Data Docs, 1 or more")
+
+
+def test_the_data_docs_retention_defaults_to_30_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NORTHSTAR_QUALITY_DOCS_RUNS", raising=False)
+    assert kept_runs_per_suite() == 30
+    monkeypatch.setenv("NORTHSTAR_QUALITY_DOCS_RUNS", "5")
+    assert kept_runs_per_suite() == 5
