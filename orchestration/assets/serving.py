@@ -21,11 +21,12 @@ DASHBOARDS = AssetKey("dashboards")
        kinds={"duckdb"}, description="The marts BI tools and dashboards read (schemas core and metrics), "
        "copied from the published warehouse into a file of their own, renamed into place atomically.")
 def serving_snapshot(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    from orchestration.serving import serving_tables, write_snapshot
+    from orchestration.serving import refresh_snapshot, serving_tables
 
-    path = write_snapshot(warehouse.published_path)
-    context.log.info(f"serving snapshot {path}")
-    return MaterializeResult(metadata={"path": MetadataValue.path(str(path)),
+    path, copied = refresh_snapshot(warehouse.published_path)
+    context.log.info(f"serving snapshot {path}" if copied else
+                     f"serving snapshot {path}: not copied, its marts are as they were")
+    return MaterializeResult(metadata={"path": MetadataValue.path(str(path)), "copied": copied,
                                        "tables": len(serving_tables()),
                                        "size_mb": round(path.stat().st_size / 2**20, 1)})
 

@@ -14,7 +14,7 @@ import struct
 import duckdb
 import pytest
 
-from orchestration.serving import serving_tables, write_snapshot
+from orchestration.serving import refresh_snapshot, serving_tables, write_snapshot
 
 LATEST_MRR = ("select ending_mrr from {}mrr_summary where currency_scope = 'reporting' "
               "order by month desc limit 1")
@@ -88,3 +88,30 @@ def test_a_warehouse_without_a_mart_keeps_the_old_snapshot(snapshot, tmp_path):
     with duckdb.connect(str(served), read_only=True) as con:
         assert con.execute("select count(*) from metrics.funnel").fetchone()[0] > 0
     assert sorted(p.name for p in served.parent.iterdir()) == ["northstar.duckdb"]  # no staged leftovers
+
+
+def test_the_jobs_copy_the_marts_again_only_when_they_changed(snapshot, tmp_path):
+    """refresh_snapshot (the jobs' step) leaves a snapshot that holds the same marts as it is,
+    copies changed marts, and copies again over a snapshot something else has changed."""
+    published = tmp_path / "published.duckdb"  # a build whose marts are the snapshot's
+    shutil.copy(snapshot, published)
+    served = tmp_path / "serving" / "northstar.duckdb"
+    assert refresh_snapshot(published, served) == (served, True)
+    before = served.stat()
+    assert refresh_snapshot(published, served) == (served, False)
+    assert (served.stat().st_ino, served.stat().st_size) == (before.st_ino, before.st_size)  # the same file
+
+    with duckdb.connect(str(published)) as con:  # the next build moved MRR
+        latest = con.execute("update metrics.mrr_summary set ending_mrr = ending_mrr + 1000 "
+                             "where currency_scope = 'reporting' and month = (select max(month) from "
+                             "metrics.mrr_summary) returning ending_mrr").fetchall()
+    assert refresh_snapshot(published, served) == (served, True)
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute(LATEST_MRR.format("metrics.")).fetchone()[0] == latest[0][0]
+
+    with duckdb.connect(str(served)) as con:  # changed by hand: no longer the copy of those marts
+        con.execute("delete from metrics.funnel")
+    assert refresh_snapshot(published, served) == (served, True)
+    with duckdb.connect(str(served), read_only=True) as con:
+        assert con.execute("select count(*) from metrics.funnel").fetchone()[0] > 0
+    assert refresh_snapshot(published, served) == (served, False)
