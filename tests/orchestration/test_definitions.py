@@ -221,3 +221,14 @@ def test_the_dbt_resource_knows_its_dbt_version_without_starting_dbt(defs: Defin
     installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", printed)
     assert installed, printed
     assert str(resource._cli_version) == installed.group(1)
+
+
+def test_the_dbt_resource_starts_dbt_without_an_adapter_in_dagsters_process(defs: Definitions,
+                                                                           tmp_path: Path) -> None:
+    """dagster-dbt would set up a dbt adapter in Dagster's process before every invocation (the
+    profile, the project, the adapter's macros: 1-3 s) for metadata helpers the assets never
+    call; the resource starts dbt without one (dagster-dbt's own resource returns a DuckDBAdapter)."""
+    invocation = defs.resources["dbt"].cli(["--version"], manifest=DBT_PROJECT.manifest_path,
+                                           target_path=tmp_path).wait()
+    assert invocation.is_successful()
+    assert invocation.adapter is None
