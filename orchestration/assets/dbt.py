@@ -261,6 +261,9 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     target_path = run_target_path(context.run.run_id)
     _prune_run_targets(keep=target_path)
     _reuse_partial_parse(target_path)
+    # before `writing`: it points NORTHSTAR_WAREHOUSE, which the resource reads when no path is
+    # set, at the run's draft, which always exists (a first build would window its tests)
+    has_published = warehouse.published_path.exists()
     with warehouse.writing(context.run.run_id), _dbt_log_echo():
         if context.retry_number > 0 and (target_path / "run_results.json").exists():
             context.log.info("resuming the failed dbt build with `dbt retry`")
@@ -268,7 +271,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
                                  target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
         else:
-            window = data_test_window_flags(context.run.tags, warehouse.published_path.exists())
+            window = data_test_window_flags(context.run.tags, has_published)
             scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
             context.log.info(f"data tests on the incremental models read {scope}")
             invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *window], context=context,

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.assets.dbt import TEST_WINDOW_DAYS, run_target_path
 from orchestration.nightly import NightlyOutcome, run_nightly
 from sandbox.build import serve_simulation
 from sandbox.simulation import Simulation, simulate
@@ -136,6 +137,15 @@ def runs(tmp_path_factory) -> Runs:
 
 def _is_kpi(check) -> bool:
     return check.name.startswith("kpi_alerts:kpi_")
+
+
+def test_the_first_build_tests_every_row_and_the_next_the_last_days(runs: Runs):
+    """A build from nothing (no published warehouse yet) runs every data test on every row; the
+    next one reads the incremental models' last days (macros/test_window.sql): dbt's own record
+    of each run's vars (it leaves out empty ones)."""
+    used = [json.loads((run_target_path(outcome.run_id) / "run_results.json").read_text())["args"].get("vars", {})
+            for outcome in runs.outcomes[:2]]
+    assert used == [{}, {"test_window_days": TEST_WINDOW_DAYS}]
 
 
 def test_first_build_passes_every_data_check_and_publishes(runs: Runs):
