@@ -23,6 +23,7 @@ paying_invoices as (
         invoices.billing_reason,
         invoices.created_at,
         invoices.paid_at,
+        subscriptions.status as subscription_status,
         first_attempts.first_failed_at,
         row_number() over (
             partition by invoices.subscription_id order by invoices.period_started_at, invoices.created_at
@@ -37,8 +38,13 @@ activation as (
     select
         subscription_id,
         case
-            -- a first invoice never paid leaves the subscription incomplete: never live
-            when billing_reason = 'subscription_create' and paid_at is null then null
+            -- a first invoice never paid leaves the subscription incomplete: never live. Stripe's
+            -- status says so; a subscription past_due while its first invoice is retried, or
+            -- active before its first attempt, went live (the current state is the subscription's)
+            when
+                billing_reason = 'subscription_create' and paid_at is null
+                and subscription_status in ('incomplete', 'incomplete_expired')
+                then null
             -- paid at the first attempt: active from the invoice; else past_due from the failure
             when first_failed_at is null or (paid_at is not null and paid_at < first_failed_at) then created_at
             else first_failed_at
