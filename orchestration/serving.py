@@ -150,11 +150,11 @@ def _mark_copied(mark: Path, target: Path, digest: str) -> None:
 def _served_sources(con: duckdb.DuckDBPyConnection, published: Path) -> list[tuple[str, str, str]]:
     """(snapshot schema, name, schema in ``published``) of every served table; a mart missing
     from the warehouse fails here, in one line naming it, before anything is written."""
-    where = _relations(con)
-    missing = next((name for _, name in serving_tables() if name not in where), None)
+    where, served = _relations(con), serving_tables()
+    missing = next((name for _, name in served if name not in where), None)
     if missing is not None:
         raise LookupError(f"serving snapshot: {missing} is not in {published}")
-    return [(schema, name, where[name]) for schema, name in serving_tables()]
+    return [(schema, name, where[name]) for schema, name in served]
 
 
 def _copy_marts(con: duckdb.DuckDBPyConnection, sources: list[tuple[str, str, str]]) -> None:
