@@ -146,9 +146,11 @@ def test_nightly_job_is_every_asset_and_incremental_job_the_fresh_path(defs):
     assert set(nightly.asset_layer.executable_asset_keys) == set(graph.get_all_asset_keys())  # ingestion too
     incremental = set(defs.resolve_job_def("incremental").asset_layer.executable_asset_keys)
     assert RAW_KEYS | {AssetKey("fct_events"), AssetKey("fct_sessions"), AssetKey("int_touchpoints"),
-                       AssetKey("int_ga4_sessions"), PUBLISHED_WAREHOUSE} <= incremental
+                       AssetKey("int_ga4_sessions"), AssetKey("int_subscription_mrr_daily"),
+                       PUBLISHED_WAREHOUSE} <= incremental
     # every mart downstream of the incremental models is refreshed with them (issue 15)
-    assert {AssetKey("channel_attribution"), AssetKey("funnel"), AssetKey("user_engagement")} <= incremental
+    assert {AssetKey("channel_attribution"), AssetKey("funnel"), AssetKey("user_engagement"),
+            AssetKey("mrr_summary")} <= incremental
 
 
 def test_an_unconfigured_source_is_left_out_of_both_jobs(monkeypatch):

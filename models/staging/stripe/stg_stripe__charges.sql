@@ -40,7 +40,8 @@ final as (
         charges.amount_refunded as amount_refunded_minor,
         {{ to_major_units('charges.amount', 'charges.currency') }} as amount,
         {{ to_major_units('charges.amount_refunded', 'charges.currency') }} as amount_refunded,
-        {{ epoch_seconds_to_timestamp('charges.created') }} as created_at
+        {{ epoch_seconds_to_timestamp('charges.created') }} as created_at,
+        charges._dlt_load_id as load_id
     from charges
     left join invoice_by_intent on charges.payment_intent = invoice_by_intent.payment_intent
     left join invoice_by_charge on charges.id = invoice_by_charge.charge_id

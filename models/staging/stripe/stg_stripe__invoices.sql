@@ -79,7 +79,8 @@ final as (
         {{ epoch_seconds_to_timestamp('status_transitions__finalized_at') }} as finalized_at,
         {{ epoch_seconds_to_timestamp('status_transitions__paid_at') }} as paid_at,
         {{ epoch_seconds_to_timestamp('status_transitions__marked_uncollectible_at') }}
-            as marked_uncollectible_at
+            as marked_uncollectible_at,
+        _dlt_load_id as load_id
     from versioned
 )
 

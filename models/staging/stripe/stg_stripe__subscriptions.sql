@@ -69,7 +69,8 @@ final as (
         {{ epoch_seconds_to_timestamp('canceled_at') }} as canceled_at,
         {{ epoch_seconds_to_timestamp('ended_at') }} as ended_at,
         {{ epoch_seconds_to_timestamp('applied_discount_start') }} as discount_started_at,
-        {{ epoch_seconds_to_timestamp('applied_discount_end') }} as discount_ends_at
+        {{ epoch_seconds_to_timestamp('applied_discount_end') }} as discount_ends_at,
+        _dlt_load_id as load_id
     from versioned
 )
 
