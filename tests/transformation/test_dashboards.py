@@ -14,9 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from playwright.sync_api import Page, sync_playwright
 
-from orchestration.dashboards import PAGES, build, content_fingerprint, refresh, serve
+from orchestration.dashboards import PAGES, build, content_fingerprint, refresh, resolved_project, serve
 from orchestration.run_summary import dashboards_line
 from orchestration.serving import write_snapshot
 
@@ -172,3 +173,15 @@ def test_a_snapshot_the_board_queries_cannot_read_has_no_fingerprint(tmp_path):
     empty = tmp_path / "northstar.duckdb"
     duckdb.connect(str(empty)).close()
     assert content_fingerprint(empty) is None
+
+
+def test_dct_reads_the_project_file_with_the_snapshot_path_written_in(tmp_path):
+    """The render's project file names the snapshot itself: no Jinja left for dct to render
+    (rendering it imports dbt, half of a render's time)."""
+    snapshot = tmp_path / "serving" / "northstar.duckdb"
+    folder = resolved_project(snapshot, tmp_path)
+    assert folder == tmp_path
+    text = (folder / "dbt_charts.yml").read_text()
+    assert "{{" not in text and "{%" not in text
+    config = yaml.safe_load(text)
+    assert config["sources"]["northstar"] == {"type": "duckdb", "path": str(snapshot)}
