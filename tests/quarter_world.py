@@ -42,8 +42,10 @@ def load_and_build(sim: Simulation, root: Path, bigquery: bool) -> Path:
 
 def models(path: Path) -> dict[str, list[tuple]]:
     """Every model table and view of the warehouse (raw schemas and dlt's tables left out):
-    its rows, each value as text, sorted. (A connection of the dbt run's configuration:
-    dbt ran in this process, and DuckDB refuses a second one.)"""
+    its rows, each value as text, sorted, without the columns that carry a dlt load id (named
+    ``*load_id``: the time a load ran, which two loads of the same data never share). (A
+    connection of the dbt run's configuration: dbt ran in this process, and DuckDB refuses a
+    second one.)"""
     with duckdb.connect(str(path)) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
@@ -53,7 +55,8 @@ def models(path: Path) -> dict[str, list[tuple]]:
         for schema, name in tables:
             columns = con.execute(
                 "select column_name from information_schema.columns where table_schema = ? "
-                "and table_name = ? order by ordinal_position", [schema, name]).fetchall()
+                "and table_name = ? and column_name not like '%load\\_id' escape '\\' "
+                "order by ordinal_position", [schema, name]).fetchall()
             cast = ", ".join(f'"{c}"::varchar' for (c,) in columns)
             out[f"{schema}.{name}"] = con.execute(
                 f'select {cast} from "{schema}"."{name}" order by all').fetchall()
