@@ -17,8 +17,8 @@ the snapshot, a few milliseconds each) and the pages keep it beside them (``.ren
 shared by every project, which would show a previous snapshot's numbers) and with usage
 statistics off (``DO_NOT_TRACK``): the build needs no network. It reads a copy of the project
 file with the snapshot's path written in (``resolved_project``): the checked-in file names it
-with dbt's ``env_var()``, and rendering that one Jinja expression makes dct import dbt, about
-half of a render's time.
+with dbt's ``env_var()``, and rendering that one Jinja expression makes dct import dbt, 2-3 s of
+each render. Its errors name the checked-in boards, not the copies.
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ def build(snapshot: Path | None = None, out: Path | None = None, *, fingerprint:
             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
     if done.returncode != 0:
         lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
-        raise DashboardsBuildError(" ".join(lines[-6:]) or f"exit {done.returncode}")
+        detail = " ".join(lines[-6:]).replace(str(project), str(DASHBOARDS_DIR))  # the copies are gone
+        raise DashboardsBuildError(detail or f"exit {done.returncode}")
     index = out / "index.html"
     index.write_text(_index_html(snapshot), encoding="utf-8")
     if fingerprint:

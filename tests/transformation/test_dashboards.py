@@ -17,7 +17,15 @@ import pytest
 import yaml
 from playwright.sync_api import Page, sync_playwright
 
-from orchestration.dashboards import PAGES, build, content_fingerprint, refresh, resolved_project, serve
+from orchestration.dashboards import (
+    PAGES,
+    DashboardsBuildError,
+    build,
+    content_fingerprint,
+    refresh,
+    resolved_project,
+    serve,
+)
 from orchestration.run_summary import dashboards_line
 from orchestration.serving import write_snapshot
 
@@ -173,6 +181,12 @@ def test_a_snapshot_the_board_queries_cannot_read_has_no_fingerprint(tmp_path):
     empty = tmp_path / "northstar.duckdb"
     duckdb.connect(str(empty)).close()
     assert content_fingerprint(empty) is None
+    with pytest.raises(DashboardsBuildError) as raised:
+        refresh(empty, tmp_path / "site")
+    message = str(raised.value)
+    assert message.startswith("dashboards: dct render failed: ")
+    assert "metrics.user_retention" in message and "charts/product.yml:" in message
+    assert "dct-project-" not in message  # the render's temporary copy is never named
 
 
 def test_dct_reads_the_project_file_with_the_snapshot_path_written_in(tmp_path):
