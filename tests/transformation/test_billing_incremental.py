@@ -114,6 +114,7 @@ def runs(tmp_path_factory) -> dict:
 
 def test_every_row_equals_a_full_refresh(runs):
     assert len(runs["full"]) > 10_000
+    assert len(runs["incremental"]) == len(runs["full"])  # no row twice (a set would hide it)
     differing = set(runs["incremental"]).symmetric_difference(runs["full"])
     assert not differing, f"{len(differing)} rows differ from the full refresh, e.g. {sorted(differing)[:3]}"
 
