@@ -79,18 +79,30 @@ class WarehouseResource(ConfigurableResource):
         ``northstar run`` took the lock already (reentrant here); a run launched from the
         Dagster UI takes it now and fails at once, in one line, when another run holds it.
         """
-        run, instance = context.dagster_run, context.instance
+        pinned = self.pinned()
+        run, instance = context.run, context.instance
         if run is None or instance is None:
-            yield self
+            yield pinned
             return
         from orchestration.recovery import TAG_WAREHOUSE, claim_warehouse, run_tags
 
-        published = self.published_path
+        published = pinned.published_path
         with run_lock.holding(published, run.run_id):
             if TAG_WAREHOUSE not in run.tags:
                 instance.add_run_tags(run.run_id, run_tags(published))
             claim_warehouse(instance, published, run.run_id, refuse_if_blocked=False)
-            yield self
+            yield pinned
+
+    def pinned(self) -> WarehouseResource:
+        """This resource with its published file named for good (``path`` set).
+
+        With ``path`` empty, ``published_path`` follows ``NORTHSTAR_WAREHOUSE``, which
+        ``writing`` points at the run's draft for the length of a step: a step that asked for
+        the published file there got the draft (a first build then windowed its data tests as a
+        later one does). A run's steps get the pinned resource, so the published file, the
+        drafts folder and a run's draft mean the same files before, inside and after ``writing``.
+        """
+        return self if self.path else WarehouseResource(path=str(self.published_path))
 
     def draft(self, run_id: str) -> Path:
         """The run's draft, created on first use as a copy of the published file (if any).

@@ -11,6 +11,7 @@ import sys
 
 import duckdb
 import pytest
+from dagster import build_init_resource_context
 
 from ingestion.warehouse import warehouse_path
 from orchestration import run_lock
@@ -74,6 +75,21 @@ def test_every_run_gets_a_draft_of_its_own_behind_one_fixed_path_for_dbt(tmp_pat
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select count(*) from t").fetchone() == (2,)
     assert list((tmp_path / ".drafts").iterdir()) == []
+
+
+def test_a_runs_resource_names_the_published_file_even_inside_writing(tmp_path, monkeypatch):
+    """``writing`` points NORTHSTAR_WAREHOUSE at the draft for a step; the resource a run's
+    steps get (no ``path`` configured: the setting names the warehouse) still names the
+    published file there, and so the same draft."""
+    published = tmp_path / "northstar.duckdb"
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(published))
+    with WarehouseResource().yield_for_execution(build_init_resource_context()) as warehouse:
+        assert warehouse.path == str(published)
+        with warehouse.writing(RUN_A) as draft:
+            assert warehouse_path() == draft != published  # the setting names the draft here
+            assert warehouse.published_path == published
+            assert warehouse.run_draft(RUN_A) == draft
+            assert not warehouse.published_path.exists()  # a first build: nothing published yet
 
 
 def test_a_storage_failure_is_named_with_its_path_wherever_it_surfaces():
