@@ -108,8 +108,12 @@ def run_build(scale: str, as_of: date, warehouse: Path, sandbox_dir: Path, job: 
                          "peak_mib": round(max((sampler.peak(s, e) for s, e in spans), default=0) / 2**20)}
     job_seconds = report["job"][1] - report["job"][0]
     generate_seconds = report["generate"][1] - report["generate"][0]
+    # issue 15 times the nightly from ingest to publish: what readers wait for; serve comes after
+    published = [step["end"] for step in report["steps"] if step["step"] == "published_warehouse" and step["end"]]
+    to_publish = round(published[0] - report["job"][0], 2) if published else None
     return {"as_of": as_of.isoformat(), "success": report["success"], "ga4_events": report["ga4_events"],
-            "stages": stages, "job_seconds": round(job_seconds, 2), "generate_seconds": round(generate_seconds, 2),
+            "stages": stages, "job_seconds": round(job_seconds, 2), "to_publish_seconds": to_publish,
+            "generate_seconds": round(generate_seconds, 2),
             "total_seconds": round(job_seconds + generate_seconds, 2),
             "peak_mib": round(sampler.peak() / 2**20), "warehouse_mib": round(warehouse.stat().st_size / 2**20)}
 
@@ -135,28 +139,32 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path, full_only: bool = 
         print(f"  {scale} #{repeat + 1}: full job {full['job_seconds']:.1f}s "
               f"(+{full['generate_seconds']:.1f}s generate), {later}peak {full['peak_mib']} MiB", flush=True)
 
-    def median(path: tuple[str, ...]) -> float:
+    def median(path: tuple[str, ...]) -> float | None:
+        """The median over the repeats; None when a repeat has no figure (a run that did not publish)."""
         values = []
         for run in runs:
             value = run
             for key in path:
                 value = value[key]
             values.append(value)
-        return round(statistics.median(values), 2)
+        return None if None in values else round(statistics.median(values), 2)
 
     summary = {
         "scale": scale, "repeats": repeats, "ga4_events": runs[0]["full"]["ga4_events"],
         "full": {"job_seconds": median(("full", "job_seconds")),
+                 "to_publish_seconds": median(("full", "to_publish_seconds")),
                  "generate_seconds": median(("full", "generate_seconds")),
                  "total_seconds": median(("full", "total_seconds")), "peak_mib": median(("full", "peak_mib")),
                  "stages": {s: {"seconds": median(("full", "stages", s, "seconds")),
                                 "peak_mib": median(("full", "stages", s, "peak_mib"))} for s in STAGES}},
         "incremental": None if full_only else {
             "job_seconds": median(("incremental", "job_seconds")),
+            "to_publish_seconds": median(("incremental", "to_publish_seconds")),
             "peak_mib": median(("incremental", "peak_mib")),
             "stages": {s: {"seconds": median(("incremental", "stages", s, "seconds"))} for s in STAGES}},
         "fifteen_minute": None if full_only else {
             "job_seconds": median(("fifteen_minute", "job_seconds")),
+            "to_publish_seconds": median(("fifteen_minute", "to_publish_seconds")),
             "stages": {s: {"seconds": median(("fifteen_minute", "stages", s, "seconds")),
                            "peak_mib": median(("fifteen_minute", "stages", s, "peak_mib"))} for s in STAGES}},
         "warehouse_mib": median(("full", "warehouse_mib")),
@@ -168,6 +176,10 @@ def measure_nightly(scale: str, repeats: int, work_dir: Path, full_only: bool = 
     if not full_only:
         summary["incremental"]["share_of_full_job"] = round(
             summary["incremental"]["job_seconds"] / summary["full"]["job_seconds"], 3)
+        full_publish = summary["full"]["to_publish_seconds"]
+        later_publish = summary["incremental"]["to_publish_seconds"]
+        summary["incremental"]["share_of_full_to_publish"] = (
+            round(later_publish / full_publish, 3) if full_publish and later_publish else None)
     return summary
 
 
@@ -183,6 +195,10 @@ def print_table(summary: dict) -> None:
     later = (f"{inc['job_seconds']:>8.1f} {fifteen['job_seconds']:>9.1f}   incremental = "
              f"{inc['share_of_full_job']:.0%} of full") if inc else ""
     print(f"  {'job':<10} {full['job_seconds']:>8.1f} {full['peak_mib']:>9.0f} {later}")
+    figures = [full] + ([inc, fifteen] if inc else [])
+    print(f"  {'to publish':<10} " + " ".join(
+        f"{'-' if f['to_publish_seconds'] is None else format(f['to_publish_seconds'], '.1f'):>{width}}"
+        for f, width in zip(figures, (8, 18, 9), strict=False)))
 
 
 def main() -> int:

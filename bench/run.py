@@ -95,11 +95,16 @@ def summarise(scale: str) -> dict:
     row: dict = {"scale": scale}
     if nightly:
         incremental = nightly.get("incremental") or {}
+        fifteen = nightly.get("fifteen_minute") or {}
         row.update(ga4_events=nightly["ga4_events"], repeats=nightly["repeats"],
                    full_job_s=nightly["full"]["job_seconds"], generate_s=nightly["full"]["generate_seconds"],
+                   full_to_publish_s=nightly["full"].get("to_publish_seconds"),
                    full_peak_mib=nightly["full"]["peak_mib"], stages=nightly["full"]["stages"],
                    incremental_job_s=incremental.get("job_seconds", float("nan")),
                    incremental_share=incremental.get("share_of_full_job", float("nan")),
+                   incremental_to_publish_s=incremental.get("to_publish_seconds"),
+                   incremental_to_publish_share=incremental.get("share_of_full_to_publish"),
+                   fifteen_minute_job_s=fifteen.get("job_seconds"),
                    succeeded=nightly["all_succeeded"])
     if ga4:
         row.update(ga4_ratio=ga4["ratio"], ga4_events_per_s=ga4["ga4_source_events_per_s"],
@@ -120,17 +125,30 @@ def summarise(scale: str) -> dict:
 
 
 def targets(rows: dict[str, dict]) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, met) for each target of issue 6 that the figures cover."""
+    """(target, measured, met) for each target of issues 6 and 15 that the figures cover.
+
+    Issue 15 times a nightly from ingest to publish (what a reader waits for); the whole job,
+    with the serving steps after the publish, is shown beside it."""
     out: list[tuple[str, str, bool | None]] = []
     default, large = rows.get("default", {}), rows.get("large", {})
-    if "full_job_s" in default:
-        out.append(("default full nightly < 60 s", (f"{default['full_job_s']:.1f} s job "
-                    f"(+{default['generate_s']:.1f} s sandbox generation)"), default["full_job_s"] < 60))
-        if default["incremental_share"] == default["incremental_share"]:  # not NaN: it was measured
-            out.append(("incremental nightly < 20% of full", f"{default['incremental_share']:.0%}",
-                        default["incremental_share"] < 0.2))
+    for scale, row, full_limit, later_limit in (("default", default, 60, 15), ("large", large, 300, 30)):
+        if row.get("full_to_publish_s") is not None:
+            out.append((f"{scale} full nightly (ingest -> publish) < {full_limit} s",
+                        f"{row['full_to_publish_s']:.1f} s ({row['full_job_s']:.1f} s with serving, "
+                        f"+{row['generate_s']:.1f} s sandbox generation)", row["full_to_publish_s"] < full_limit))
+        later = row.get("incremental_to_publish_s")
+        if later is not None:
+            share = row.get("incremental_to_publish_share")
+            shown = f"{later:.1f} s ({row['incremental_job_s']:.1f} s with serving)"
+            if scale == "default" and share is not None:
+                out.append((f"{scale} nightly a day later < {later_limit} s and < 15% of full",
+                            f"{shown}, {share:.0%} of full", later < later_limit and share < 0.15))
+            else:
+                out.append((f"{scale} nightly a day later < {later_limit} s", shown, later < later_limit))
+    if default.get("fifteen_minute_job_s") is not None:
+        out.append(("default 15-minute job < 20 s", f"{default['fifteen_minute_job_s']:.1f} s",
+                    default["fifteen_minute_job_s"] < 20))
     if "full_job_s" in large:
-        out.append(("large full build < 10 min", f"{large['full_job_s'] / 60:.1f} min", large["full_job_s"] < 600))
         out.append(("large peak memory < 4 GiB", f"{large['full_peak_mib'] / 1024:.2f} GiB",
                     large["full_peak_mib"] < 4096))
     per_million = {s: r["full_job_s"] / (r["ga4_events"] / 1e6) for s, r in rows.items() if "full_job_s" in r}
