@@ -148,6 +148,17 @@ def test_the_first_build_tests_every_row_and_the_next_the_last_days(runs: Runs):
     assert used == [{}, {"test_window_days": TEST_WINDOW_DAYS}]
 
 
+def test_a_build_starts_from_the_last_parse_of_the_same_warehouse_and_vars(runs: Runs):
+    """dbt parses the project in full (5-10 s) unless it is handed a parse made with the same
+    profile and ``--vars``. The second build has vars the first had not; the third, on the same
+    warehouse with the same vars, starts from the second's parse, whatever other warehouses (the
+    suite's other workers) built in between."""
+    logs = ["".join(log.read_text() for log in run_target_path(outcome.run_id).glob("dbt.log*"))  # rotated too
+            for outcome in runs.outcomes]
+    assert "Unable to do partial parsing because config vars" in logs[1]
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in logs[2]
+
+
 def test_first_build_passes_every_data_check_and_publishes(runs: Runs):
     first = runs.outcomes[0]
     assert first.success, first.step_failures
