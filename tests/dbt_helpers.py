@@ -9,6 +9,13 @@ invocation costs seconds of start-up and parsing: build once per warehouse, not 
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dbt.cli.main import dbtRunner, dbtRunnerResult
@@ -24,11 +31,72 @@ def run_dbt(args: list[str], target: str | None = None, target_path: Path | None
     ``target_path`` keeps concurrent invocations (tests, a developer's shell) from sharing
     ``target/``.
     """
-    command = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-               "--target", target or dbt_target()]
+    target = target or dbt_target()
+    command = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target", target]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
-    return dbtRunner().invoke(command)
+    if target != "prod" or not os.environ.get("NORTHSTAR_WAREHOUSE"):
+        return dbtRunner().invoke(command)
+    with _through_fixed_path(PROJECT_DIR / (target_path or "target"), _vars(args)):
+        return dbtRunner().invoke(command)
+
+
+def _vars(args: list[str]) -> str:
+    """The ``--vars`` of an invocation: part of what dbt checks before it keeps a partial parse."""
+    return next((value for flag, value in zip(args, args[1:], strict=False) if flag == "--vars"), "")
+
+
+#: this process's fixed way to its current warehouse: ``<folder>/current`` is a symlink to the
+#: folder of the file a test builds (one folder a process: xdist's workers never share it)
+_FIXED = Path(tempfile.gettempdir()) / f"northstar-tests-{os.getuid()}" / f"dbt-path-{os.getpid()}"
+
+
+@contextmanager
+def _through_fixed_path(target_path: Path, cli_vars: str) -> Iterator[None]:
+    """Point dbt at NORTHSTAR_WAREHOUSE's file through a path that is the same for every warehouse
+    of this process, and hand dbt the last invocation's partial parse.
+
+    dbt keeps a partial parse (about 1 s) instead of parsing the project in full (5-10 s) only
+    while its profile is unchanged, and the profile names the warehouse path; each test builds a
+    warehouse of its own, and each ``target_path`` starts without a saved parse, so every
+    invocation parsed in full. The nightly does the same for its drafts
+    (``WarehouseResource.draft_path``). The symlink names the folder, not the file, so DuckDB's
+    write-ahead log stays beside the real file. dbt-duckdb keeps its database instance for the
+    next invocation with the same profile, which would then write through the old symlink's
+    file: it is closed at the end.
+    """
+    real = Path(os.environ["NORTHSTAR_WAREHOUSE"]).resolve()
+    if not _FIXED.exists():
+        _FIXED.mkdir(parents=True)
+        atexit.register(shutil.rmtree, _FIXED, ignore_errors=True)
+    staged = _FIXED / ".current"
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(real.parent, target_is_directory=True)
+    os.replace(staged, _FIXED / "current")
+    key = hashlib.md5(f"{real.name} {cli_vars}".encode()).hexdigest()[:12]
+    saved, made = _FIXED / f"{key}.partial_parse.msgpack", target_path / "partial_parse.msgpack"
+    if saved.exists() and not made.exists():
+        target_path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(saved, made)
+    previous = os.environ["NORTHSTAR_WAREHOUSE"]
+    os.environ["NORTHSTAR_WAREHOUSE"] = str(_FIXED / "current" / real.name)
+    try:
+        yield
+    finally:
+        os.environ["NORTHSTAR_WAREHOUSE"] = previous
+        _close_duckdb()
+        if made.exists():
+            shutil.copyfile(made, saved)
+
+
+def _close_duckdb() -> None:
+    """Close the database instance dbt-duckdb keeps between invocations of this process."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def failures(result: dbtRunnerResult) -> list[str]:
