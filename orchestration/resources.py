@@ -41,6 +41,7 @@ from dagster import ConfigurableResource, Failure, InitResourceContext
 
 from ingestion.warehouse import connect, warehouse_path
 from orchestration import run_lock
+from orchestration.dbt_project import point_symlink
 from orchestration.storage_errors import disk_full, problem_in_text, storage_problem
 
 #: The Dagster concurrency pool of every step that opens the warehouse (limit 1: one writer).
@@ -125,15 +126,9 @@ class WarehouseResource(ConfigurableResource):
             else:
                 with connect(draft, read_only=False):  # an empty DuckDB file
                     pass
-            self._point_fixed_path_at(run_id)
+            point_symlink(self.draft_path().parent, run_id)  # relative: the folder may move
         return draft
 
-    def _point_fixed_path_at(self, run_id: str) -> None:
-        link = self.draft_path().parent
-        staged = link.with_name(f"{link.name}.new")
-        staged.unlink(missing_ok=True)
-        os.symlink(run_id, staged)  # relative: the folder may move
-        os.replace(staged, link)  # atomic: dbt sees the old draft or the new one
 
     def _discard_other_drafts(self, run_id: str) -> None:
         """Delete this warehouse's drafts of other runs, and those of the layout before per-run

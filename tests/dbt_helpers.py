@@ -10,7 +10,6 @@ invocation costs seconds of start-up and parsing: build once per warehouse, not 
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import shutil
 import tempfile
@@ -21,7 +20,14 @@ from pathlib import Path
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from ingestion.engine import dbt_target
-from orchestration.dbt_project import PROJECT_DIR, failed_nodes
+from orchestration.dbt_project import (
+    PROJECT_DIR,
+    failed_nodes,
+    keep_partial_parse,
+    kept_parse,
+    point_symlink,
+    reuse_partial_parse,
+)
 
 
 def run_dbt(args: list[str], target: str | None = None, target_path: Path | None = None) -> dbtRunnerResult:
@@ -47,46 +53,38 @@ def _vars(args: list[str]) -> str:
 
 
 #: this process's fixed way to its current warehouse: ``<folder>/current`` is a symlink to the
-#: folder of the file a test builds (one folder a process: xdist's workers never share it)
+#: folder of the file a test builds (one folder a process: xdist's workers never share it); the
+#: parses kept beside it
 _FIXED = Path(tempfile.gettempdir()) / f"northstar-tests-{os.getuid()}" / f"dbt-path-{os.getpid()}"
 
 
 @contextmanager
 def _through_fixed_path(target_path: Path, cli_vars: str) -> Iterator[None]:
     """Point dbt at NORTHSTAR_WAREHOUSE's file through a path that is the same for every warehouse
-    of this process, and hand dbt the last invocation's partial parse.
+    of this process, and hand dbt the last parse made with it and the same vars.
 
-    dbt keeps a partial parse (about 1 s) instead of parsing the project in full (5-10 s) only
-    while its profile is unchanged, and the profile names the warehouse path; each test builds a
-    warehouse of its own, and each ``target_path`` starts without a saved parse, so every
-    invocation parsed in full. The nightly does the same for its drafts
-    (``WarehouseResource.draft_path``). The symlink names the folder, not the file, so DuckDB's
-    write-ahead log stays beside the real file. dbt-duckdb keeps its database instance for the
-    next invocation with the same profile, which would then write through the old symlink's
-    file: it is closed at the end.
+    Each test builds a warehouse of its own, and each ``target_path`` starts without a saved
+    parse, so every invocation parsed in full; the nightly does the same for its drafts
+    (``WarehouseResource.draft_path``). dbt-duckdb keeps its database instance for the next
+    invocation with the same profile, which would then write through the old symlink's file:
+    it is closed at the end.
     """
     real = Path(os.environ["NORTHSTAR_WAREHOUSE"]).resolve()
     if not _FIXED.exists():
         _FIXED.mkdir(parents=True)
         atexit.register(shutil.rmtree, _FIXED, ignore_errors=True)
-    staged = _FIXED / ".current"
-    staged.unlink(missing_ok=True)
-    staged.symlink_to(real.parent, target_is_directory=True)
-    os.replace(staged, _FIXED / "current")
-    key = hashlib.md5(f"{real.name} {cli_vars}".encode()).hexdigest()[:12]
-    saved, made = _FIXED / f"{key}.partial_parse.msgpack", target_path / "partial_parse.msgpack"
-    if saved.exists() and not made.exists():
-        target_path.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(saved, made)
+    point_symlink(_FIXED / "current", real.parent)
+    fixed = _FIXED / "current" / real.name
+    kept = kept_parse(_FIXED, fixed, [cli_vars])
+    reuse_partial_parse(target_path, kept)
     previous = os.environ["NORTHSTAR_WAREHOUSE"]
-    os.environ["NORTHSTAR_WAREHOUSE"] = str(_FIXED / "current" / real.name)
+    os.environ["NORTHSTAR_WAREHOUSE"] = str(fixed)
     try:
         yield
     finally:
         os.environ["NORTHSTAR_WAREHOUSE"] = previous
         _close_duckdb()
-        if made.exists():
-            shutil.copyfile(made, saved)
+        keep_partial_parse(target_path, kept)
 
 
 def _close_duckdb() -> None:

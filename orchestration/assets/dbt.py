@@ -13,7 +13,6 @@ problems a retry cannot fix: the step fails at once, naming them.
 
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time
 
-import hashlib
 import io
 import os
 import shutil
@@ -49,7 +48,7 @@ from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from packaging.version import Version
 
 from ingestion.file_lock import waiting_for
-from orchestration.dbt_project import PROJECT_DIR, failed_nodes
+from orchestration.dbt_project import PROJECT_DIR, failed_nodes, keep_partial_parse, kept_parse, reuse_partial_parse
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.storage_errors import problem_in_text
 
@@ -108,8 +107,10 @@ FULL_TESTS_TAG = "northstar/full_tests"
 RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
 _KEEP_RUN_TARGETS = 5
 _RUN_TARGET_MIN_AGE_S = 3600
-_KEPT_PARSES = PROJECT_DIR / DAGSTER_TARGET / "partial_parses"
-_KEEP_PARSES = 8
+#: The nightly's dbt parses, kept per warehouse and vars (orchestration/dbt_project.py ``kept_parse``).
+#: dagster-dbt copies ``partial_parse.msgpack`` only from the default ``target/``, which holds an
+#: engineer's dev-target parse.
+KEPT_PARSES = PROJECT_DIR / DAGSTER_TARGET / "partial_parses"
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/sql")
 
 
@@ -187,46 +188,6 @@ def _prune_run_targets(keep: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _kept_parse(draft_path: Path, dbt_args: Sequence[str]) -> Path:
-    """Where the partial parse of one warehouse's builds is kept between runs.
-
-    dbt keeps a partial parse (about 1 s, against 5-10 s for a full one) only while the profile
-    and the ``--vars`` are the ones it was made with, and the profile names the warehouse path.
-    Every run's draft is reached through one fixed path (``WarehouseResource.draft_path``); the
-    parse is kept per fixed path and ``--vars``, so that the weekly run with every test (no vars),
-    a second warehouse on the machine, or the test suite's warehouses never replace the parse
-    that the nightly of another one would reuse.
-    """
-    key = hashlib.md5("\0".join([str(draft_path), *dbt_args]).encode()).hexdigest()[:16]
-    return _KEPT_PARSES / f"{key}.msgpack"
-
-
-def _reuse_partial_parse(target_path: Path, kept: Path) -> None:
-    """Start the run's dbt from the last partial parse of the same warehouse and vars (``kept``),
-    else from the prepared manifest's (made with the published path, so dbt may discard it).
-
-    dagster-dbt copies ``partial_parse.msgpack`` only from the default ``target/``, which holds
-    an engineer's dev-target parse.
-    """
-    source = kept if kept.exists() else DBT_PROJECT.manifest_path.with_name("partial_parse.msgpack")
-    if source.exists() and not (target_path / "partial_parse.msgpack").exists():
-        target_path.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target_path / "partial_parse.msgpack")
-
-
-def _keep_partial_parse(target_path: Path, kept: Path) -> None:
-    made = target_path / "partial_parse.msgpack"
-    if not made.exists():
-        return
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    staged = kept.with_name(f".{kept.name}.{os.getpid()}")  # copied aside, then renamed: a
-    shutil.copyfile(made, staged)  # concurrent run never reads half a file
-    os.replace(staged, kept)
-    older = sorted(kept.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in older[_KEEP_PARSES:]:
-        old.unlink(missing_ok=True)
-
-
 @contextmanager
 def _dbt_log_echo() -> Iterator[None]:
     """dagster-dbt echoes every dbt log line to stdout: the UI keeps it in the step's logs, a
@@ -282,8 +243,9 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     # set, at the run's draft, which always exists (a first build would window its tests)
     has_published = warehouse.published_path.exists()
     window = data_test_window_flags(context.run.tags, has_published)
-    kept = _kept_parse(warehouse.draft_path(), window)
-    _reuse_partial_parse(target_path, kept)
+    kept = kept_parse(KEPT_PARSES, warehouse.draft_path(), window)
+    # else the prepared manifest's parse (made with the published path: dbt may discard it)
+    reuse_partial_parse(target_path, kept, fallback=DBT_PROJECT.manifest_path.with_name("partial_parse.msgpack"))
     with warehouse.writing(context.run.run_id), _dbt_log_echo():
         if context.retry_number > 0 and (target_path / "run_results.json").exists():
             context.log.info("resuming the failed dbt build with `dbt retry`")
@@ -296,7 +258,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
             invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *window], context=context,
                                  target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
-    _keep_partial_parse(target_path, kept)
+    keep_partial_parse(target_path, kept)
     _raise_for_failures(target_path, invocation.is_successful(), _first_error(invocation))
 
 
