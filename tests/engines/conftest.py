@@ -2,14 +2,17 @@
 
 ``postgres`` starts the cluster once per session (fails loudly when it cannot: PostgreSQL 15
 is part of the machine, see tests/engines/postgres_cluster.py). ``engine_worlds`` loads the
-same world by the real sources into both engines, builds DuckDB with ``dbt build`` and
-PostgreSQL with the Dagster code location's ``nightly`` job on that engine
+quarter world (tests/quarter_world.py: every metric mart has rows) into PostgreSQL by the real
+sources with the Dagster code location's ``nightly`` job on that engine
 (orchestration/engine_job.py: the sources, then the write-audit-publish path: draft schemas,
-dbt's tests, the swap).
+dbt's tests, the swap). DuckDB's side is the quarter's ``dbt build`` that the Spark and GA4
+tests read too, made once per run: the sandbox is deterministic, so both engines load the
+same rows.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from orchestration.graph import build_definitions
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from tests.engines.postgres_cluster import Cluster, start_cluster
-from tests.engines.worlds import build, load, small_world
+from tests.quarter_world import daily_files_build, quarter
 
 
 @pytest.fixture(scope="session")
@@ -42,19 +45,18 @@ class EngineWorlds:
                 "NORTHSTAR_WAREHOUSE": str(self.duckdb_path.parent / "pg-local" / "state.duckdb")}
 
     def duckdb(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.duckdb_path))  # not read_only: dbt ran in this process
+        return duckdb.connect(str(self.duckdb_path), read_only=True)
 
 
 @pytest.fixture(scope="session")
 def engine_worlds(postgres, tmp_path_factory) -> EngineWorlds:
     root = tmp_path_factory.mktemp("engines")
-    sim = small_world(root)
+    sim = quarter(root / "ga4")
     worlds = EngineWorlds(root / "duckdb" / "northstar.duckdb", postgres)
-    duck_env = {"NORTHSTAR_TARGET": "duckdb", "NORTHSTAR_WAREHOUSE": str(worlds.duckdb_path)}
-    load(sim, duck_env)
-    build(duck_env, root / "duckdb-target")
-    # PostgreSQL's side is built by the Dagster code location's nightly job on that engine
-    # (orchestration/engine_job.py): the sources, then the draft build, its audit and the publish
+    worlds.duckdb_path.parent.mkdir()
+    # PostgreSQL's side first (the Spark test's worker is meanwhile building DuckDB's quarter):
+    # the Dagster code location's nightly job on that engine (orchestration/engine_job.py), the
+    # sources, then the draft build, its audit and the publish
     server = start_server(sim.world, port=0)
     with pytest.MonkeyPatch.context() as patch:
         settings = {**worlds.postgres_env, "DBT_TARGET_PATH": str(root / "postgres-target"),
@@ -69,4 +71,5 @@ def engine_worlds(postgres, tmp_path_factory) -> EngineWorlds:
     assert [event.asset_key.path[-1] for event in result.get_asset_materialization_events()] == \
         ["raw_sources", "published_warehouse"], [str(e.event_specific_data) for e in result.all_events if e.is_failure]
     assert result.success
+    shutil.copy(daily_files_build(tmp_path_factory) / worlds.duckdb_path.name, worlds.duckdb_path)
     return worlds
