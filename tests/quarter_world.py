@@ -16,7 +16,7 @@ import pytest
 
 from sandbox import bigquery_api
 from sandbox.simulation import Simulation, simulate
-from tests.dbt_helpers import failures, run_dbt
+from tests.dbt_helpers import WITHOUT_UNIT_TESTS, failures, run_dbt
 from tests.world_loads import once_per_run, serve_and_load
 
 # a short world keeps each build well under a minute
@@ -30,12 +30,13 @@ def quarter(ga4_dir: Path, ga4_layout: str = "daily") -> Simulation:
 
 def load_and_build(sim: Simulation, root: Path, bigquery: bool) -> Path:
     """``root/northstar.duckdb``: ``sim`` loaded by every source (GA4 by the BigQuery client
-    when ``bigquery``, else from the files) and built by ``dbt build``."""
+    when ``bigquery``, else from the files) and built by ``dbt build`` (every model, seed and
+    data test; the unit tests run in the year world's build)."""
     path = root / "northstar.duckdb"
     serve_and_load(sim, {"NORTHSTAR_WAREHOUSE": str(path)}, bigquery_api.client_env if bigquery else None)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(path))
-        result = run_dbt(["build"], target_path=root / "target")
+        result = run_dbt(["build", *WITHOUT_UNIT_TESTS], target_path=root / "target")
     assert result.success, failures(result)
     return path
 

@@ -1,13 +1,15 @@
 """dbt tests run on a real warehouse: a year of the small sandbox, loaded by the real sources.
 
 ``loaded_warehouse`` is the raw warehouse; ``built_warehouse`` is the same after one ``dbt
-build`` of the whole project (models, seeds, data and unit tests). Both are loaded and built
+build`` of the whole project (models, seeds, data and unit tests: the suite's one run of the unit
+tests on DuckDB, see ``tests.dbt_helpers.WITHOUT_UNIT_TESTS``). Both are loaded and built
 once for the whole run, not once per xdist worker (``once_per_run``), and each worker works on
 copies of its own.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ import pytest
 
 from sandbox.simulation import Simulation, simulate
 from sandbox.truth import write_truth
-from tests.dbt_helpers import failures, run_dbt
+from tests.dbt_helpers import WITHOUT_UNIT_TESTS, failures, run_dbt
 from tests.world_loads import once_per_run, serve_and_load
 
 START, AS_OF = date(2025, 1, 1), date(2026, 1, 1)
@@ -45,12 +47,16 @@ def load_world(sim: Simulation, root: Path) -> Warehouse:
     return Warehouse(path, root / "truth", sim)
 
 
-def build(warehouse: Warehouse, target: Path) -> Warehouse:
-    """One ``dbt build`` of the whole project on ``warehouse`` (every data and unit test)."""
+def build(warehouse: Warehouse, target: Path, unit_tests: bool = False) -> Warehouse:
+    """One ``dbt build`` of the whole project on ``warehouse``: every model, seed and data test,
+    and the unit tests when ``unit_tests`` (each one passed)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(warehouse.path))
-        result = run_dbt(["build"], target_path=target)
+        result = run_dbt(["build", *(() if unit_tests else WITHOUT_UNIT_TESTS)], target_path=target)
     assert result.success, failures(result)
+    if unit_tests:  # every unit test of the project ran (and passed, above)
+        ran = {r.node.unique_id for r in result.result.results if r.node.resource_type == "unit_test"}
+        assert ran and ran == set(json.loads((target / "manifest.json").read_text())["unit_tests"]), sorted(ran)
     return warehouse
 
 
@@ -63,7 +69,8 @@ def year_world(tmp_path_factory) -> tuple[Path, Simulation]:
         loaded = load_world(sim, root / "loaded")
         (root / "built").mkdir()
         shutil.copy(loaded.path, root / "built" / loaded.path.name)
-        built = build(Warehouse(root / "built" / loaded.path.name, loaded.truth_dir, sim), root / "target")
+        built = build(Warehouse(root / "built" / loaded.path.name, loaded.truth_dir, sim), root / "target",
+                      unit_tests=True)
         built.query("checkpoint")  # dbt-duckdb keeps the file open here: the others copy it whole
         (root / "simulation.pickle").write_bytes(pickle.dumps(sim))
 
