@@ -38,8 +38,11 @@ def sandbox(ingest_sim):
 
 
 @pytest.fixture
-def faulty_sandbox(ingest_sim):
-    """The same world with 5xx and 429 answers on demand (Retry-After: 0 keeps tests fast)."""
+def faulty_sandbox(ingest_sim, monkeypatch):
+    """The same world with 5xx and 429 answers on demand. Retry-After: 0 makes dlt fall back to
+    its exponential backoff after a 5xx or a 429 (1, 2, 4 s ... by default: ~19 s of sleep in
+    the GA4 and Stripe fault tests), so its factor is made negligible here too."""
+    monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.01")
     server = start_server(ingest_sim.world, port=0, faults=FaultPlan(seed=3, error_rate=0.2, rate_limit_rate=0.1,
                                                                       retry_after_seconds=0))
     yield server

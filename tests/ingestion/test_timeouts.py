@@ -44,6 +44,9 @@ class HangingServer:
             self.accepted.append(conn)
 
     def close(self) -> None:
+        # shutdown wakes the thread blocked in accept(); close alone does not on Linux, and the
+        # join then waited its whole timeout after every test that connected (10 s each)
+        self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         self._thread.join(timeout=10)
         for conn in self.accepted:
