@@ -28,7 +28,7 @@ from sandbox.client_env import source_env
 from sandbox.server import SandboxServer, start_server
 from sandbox.simulation import simulate
 from sandbox.world import World
-from tests.dbt_helpers import WITHOUT_UNIT_TESTS, failures, run_dbt
+from tests.dbt_helpers import failures, run_dbt
 from tests.ingestion.conftest import AS_OF, START, point_sources_at, query
 
 OLD, NEW = stripe_versions.STORED_VERSION, DEFAULT_API_VERSION
@@ -225,7 +225,7 @@ def _load_and_build(world: World, version: str, root: Path) -> Path:
         assert all(r.status == "loaded" for r in results), [r.line() for r in results]
         selection = [f"+{mart}" for mart in MARTS]
         # cautious: a test runs when all the models it reads are built (relationships tests)
-        result = run_dbt(["build", "--select", *selection, "--indirect-selection", "cautious", *WITHOUT_UNIT_TESTS],
+        result = run_dbt(["build", "--select", *selection, "--indirect-selection", "cautious"],
                          target_path=root / "target")
     assert result.success, failures(result)
     return path

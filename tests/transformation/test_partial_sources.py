@@ -19,7 +19,7 @@ from orchestration.dbt_project import relation
 from sandbox.client_env import source_env
 from sandbox.server import start_server
 from sandbox.simulation import Simulation, simulate
-from tests.dbt_helpers import WITHOUT_UNIT_TESTS, failures, run_dbt
+from tests.dbt_helpers import failures, run_dbt
 
 pytestmark = pytest.mark.slow  # builds a warehouse (tests/conftest.py runs these first)
 
@@ -49,7 +49,7 @@ def build_with_only(sources: list[str], sim: Simulation, root: Path) -> Path:
         finally:
             server.shutdown()
         assert all(r.status == "loaded" for r in results), [r.line() for r in results]
-        result = run_dbt(["build", *WITHOUT_UNIT_TESTS], target_path=root / "target")
+        result = run_dbt(["build"], target_path=root / "target")
     assert result.success, failures(result)
     return path
 
