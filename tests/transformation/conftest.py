@@ -1,8 +1,8 @@
 """dbt tests run on a real warehouse: a year of the small sandbox, loaded by the real sources.
 
 ``loaded_warehouse`` is the raw warehouse; ``built_warehouse`` is the same after one ``dbt
-build`` of the whole project (models, seeds, data and unit tests: the suite's one run of the unit
-tests on DuckDB, see ``tests.dbt_helpers.WITHOUT_UNIT_TESTS``). Both are loaded and built
+build`` of the whole project (models, seeds, data and unit tests: the build that runs every unit
+test on DuckDB, see ``tests.dbt_helpers.WITHOUT_UNIT_TESTS``). Both are loaded and built
 once for the whole run, not once per xdist worker (``once_per_run``), and each worker works on
 copies of its own.
 """
