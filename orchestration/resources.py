@@ -129,7 +129,6 @@ class WarehouseResource(ConfigurableResource):
             point_symlink(self.draft_path().parent, run_id)  # relative: the folder may move
         return draft
 
-
     def _discard_other_drafts(self, run_id: str) -> None:
         """Delete this warehouse's drafts of other runs, and those of the layout before per-run
         drafts (``.drafts/<name>``, ``.drafts/<stem>.run_id``). Call with the lock held."""

@@ -33,11 +33,11 @@ from orchestration.dbt_project import (
 #: only for its inputs' column types. Staging fixes the columns every other model reads (explicit
 #: final selects of columns typed in the sources ymls), so only the two unit tests of Stripe
 #: staging models read raw tables' columns, and those change with Stripe's API version or a source
-#: never loaded. So the year world's build (tests/
-#: transformation/conftest.py, ``built_warehouse``) runs them on DuckDB, test_spark.py on Spark,
-#: and the Stripe-version and partial-source builds keep them. The other builds of a world that
-#: differs in its data leave them out: they would assert the same rows again. In dbt's log of the
-#: quarter's build, 26 unit tests took 20.3 s on its 2 threads (~0.8 s each), about 10 of its 42 s.
+#: never loaded. So the year world's build (tests/transformation/conftest.py, ``built_warehouse``)
+#: runs them on DuckDB, test_spark.py on Spark, and the Stripe-version and partial-source builds
+#: keep them. The other builds of a world that differs in its data leave them out: they would
+#: assert the same rows again. In dbt's log of the quarter's build, 26 unit tests took 20.3 s on
+#: its 2 threads (~0.8 s each), about 10 of its 42 s.
 WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 
 

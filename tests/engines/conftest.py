@@ -54,7 +54,7 @@ def engine_worlds(postgres, tmp_path_factory) -> EngineWorlds:
     sim = quarter(root / "ga4")
     worlds = EngineWorlds(root / "duckdb" / "northstar.duckdb", postgres)
     worlds.duckdb_path.parent.mkdir()
-    # PostgreSQL's side first (the Spark test's worker is meanwhile building DuckDB's quarter):
+    # PostgreSQL's side first (under xdist the Spark file's worker usually builds the quarter meanwhile):
     # the Dagster code location's nightly job on that engine (orchestration/engine_job.py), the
     # sources, then the draft build, its audit and the publish
     server = start_server(sim.world, port=0)
