@@ -169,7 +169,7 @@ def test_channel_seed_reproduces_the_simulators_groupings(built_warehouse):
 
 #: every incremental model (all must run incrementally after the first run), and the GA4
 #: browsers whose cut-off day's events arrive a run late (GA4's re-read of the last 3 days)
-INCREMENTAL_MODELS = ("int_ga4_sessions", "int_touchpoints", "fct_sessions", "fct_events")
+INCREMENTAL_MODELS = ("stg_ga4__events", "int_ga4_sessions", "int_touchpoints", "fct_sessions", "fct_events")
 LATE_EVENT_BROWSERS = "hash(user_pseudo_id) % 7 = 0"
 
 
@@ -177,8 +177,8 @@ def _built_tables(path: Path) -> dict[str, list[tuple]]:
     """Every table dbt built (models and seeds, not views), its rows in a fixed order."""
     with duckdb.connect(str(path)) as con:
         tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_schema in ('intermediate', 'core', 'metrics')"
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
+            "and table_schema in ('staging', 'intermediate', 'core', 'metrics')"
         ).fetchall()
         return {
             name: sorted(con.execute(f'select * from "{schema}"."{name}"').fetchall(), key=repr)
