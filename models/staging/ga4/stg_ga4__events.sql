@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='event_date',
         incremental_strategy='delete+insert',
+        on_schema_change='fail',
     )
 }}
 
