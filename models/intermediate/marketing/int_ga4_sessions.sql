@@ -17,7 +17,7 @@
     its first event, found from the session's start already in this table. Each session's row
     depends on its own events alone, so the result equals a full refresh.
 -#}
-{% set lookback_days = 3 %}
+{% set lookback_days = var('ga4_reread_days') %}
 
 with all_events as (select * from {{ ref('stg_ga4__events') }}),
 

@@ -22,7 +22,7 @@
     equals a full refresh. (A customer left with no browser at all keeps stale rows until a
     full refresh; the identity map never unlinks a customer's only browser in practice.)
 -#}
-{% set lookback_days = 3 %}
+{% set lookback_days = var('ga4_reread_days') %}
 
 with sessions as (select * from {{ ref('int_ga4_sessions') }}),
 

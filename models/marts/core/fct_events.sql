@@ -14,7 +14,7 @@
     (delete+insert); an event's row depends on that event alone, so the result equals a full
     refresh.
 -#}
-{% set lookback_days = 3 %}
+{% set lookback_days = var('ga4_reread_days') %}
 
 with events as (select * from {{ ref('stg_ga4__events') }}),
 

@@ -17,7 +17,7 @@
     full refresh. A day changed in raw further back needs `dbt build --full-refresh`, as
     ingestion itself re-reads it only on a full load.
 -#}
-{% set lookback_days = 3 %}
+{% set lookback_days = var('ga4_reread_days') %}
 
 with events as (
     select
