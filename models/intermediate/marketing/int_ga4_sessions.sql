@@ -19,7 +19,9 @@
 -#}
 {% set lookback_days = var('ga4_reread_days') %}
 
-with all_events as (select * from {{ ref('stg_ga4__events') }}),
+{#- inlined, not computed once into a copy of every event (macros/portable/ctes.sql): each reader
+    below scans the staging table with its own columns and filters -#}
+with all_events as {{ not_materialized() }} (select * from {{ ref('stg_ga4__events') }}),
 
 {% if is_incremental() %}
     {#- both bounds are computed once and inlined (macros/incremental_bounds.sql) -#}
@@ -61,7 +63,7 @@ with all_events as (select * from {{ ref('stg_ga4__events') }}),
         where all_events.event_date >= {{ date_literal(read_from_sql) }}
     ),
 {% else %}
-    events as (select * from all_events),
+    events as {{ not_materialized() }} (select * from all_events),
 {% endif %}
 
 event_traffic as (
@@ -81,6 +83,15 @@ event_traffic as (
                 then {{ url_host('page_referrer') }}
         end as external_referrer_host
     from events
+    -- only events that carry a traffic signal: a gclid, a tagged source, a referrer, or a URL with
+    -- a query parameter (each has an '='); the regular expressions above run on these alone
+    -- (about a fifth of all events), and every other event has no source to read
+    where
+        gclid is not null
+        or manual_source is not null
+        or source is not null
+        or page_referrer is not null
+        or page_location like '%=%'
 ),
 
 -- the traffic-source reading of each event that carries any; a gclid means Google Ads
