@@ -29,7 +29,7 @@ with changed_events as {{ not_materialized() }} (
 -- (same browser, microsecond and name, hence the same event_date) are numbered. Repeats are
 -- rare (3 in 13.6 M events at make bench's large scale), so only they are numbered: a
 -- row_number over every event sorted all of them, wide rows and all, to number nearly every
--- one 1 (50 s of the large build, against 14 s this way)
+-- one 1 (at that scale, the model alone: 42-50 s that way, 14-19 s this way)
 repeated_keys as (
     select
         user_pseudo_id,
