@@ -6,20 +6,14 @@
     events (13.6 M rows at make bench's large scale, under the 2 GB memory limit) that copy cost
     more than the readers' own work. Inlined, each reader scans the table with its own columns
     and filters. PostgreSQL takes the same words; Spark always inlines CTEs and has no such
-    syntax, so there it is empty.
+    syntax, so there it is empty (macros/spark/portable.sql).
 -#}
 
 {% macro not_materialized() %}
     {{- return(adapter.dispatch('not_materialized', 'northstar')()) -}}
 {% endmacro %}
 
+{#- DuckDB and PostgreSQL; Spark's variant is in macros/spark/portable.sql -#}
 {% macro default__not_materialized() -%}
-{%- endmacro %}
-
-{% macro duckdb__not_materialized() -%}
-    not materialized
-{%- endmacro %}
-
-{% macro postgres__not_materialized() -%}
     not materialized
 {%- endmacro %}

@@ -11,6 +11,7 @@
       step (the inner join of the recursive versions), so absent states stay absent (null).
     url_host / slugify: Spark string literals unescape backslashes, and regexp_replace's fourth
       argument is a position, not flags (it replaces every match).
+    not_materialized: nothing; Spark inlines every CTE and has no `materialized` keyword.
 -#}
 
 {% macro spark__ordered_sum(expression, order_by, text_order=false) -%}
@@ -73,6 +74,9 @@
         ) as by_state
     ) as iterated
     where conversion_probability is not null
+{%- endmacro %}
+
+{% macro spark__not_materialized() -%}
 {%- endmacro %}
 
 {% macro spark__url_host(url) -%}
