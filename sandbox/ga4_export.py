@@ -78,8 +78,8 @@ def handle(world: World, request: Request) -> Response:
     name = request.path.removeprefix("/ga4/")
     # One stat of the named file, not a listing of the folder: a name FILE_NAME matches has no
     # separator, so it names a file directly in the folder. (Listing the folder for each file's
-    # request stat'ed all ~730 files ~730 times in a default-scale load: 24 s of CPU, taken from
-    # the ingestion that shares the sandbox's process in `make run`, the bench and the tests.)
+    # request stat'ed all ~730 files ~730 times in a default-scale load: 24 s of the sandbox's
+    # CPU in a full nightly, though little of its wall time, as stat releases the GIL.)
     path = world.ga4_dir / name if world.ga4_dir is not None and FILE_NAME.match(name) else None
     if path is None or not path.is_file():
         return _not_found(request.path)

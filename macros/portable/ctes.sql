@@ -13,7 +13,6 @@
     {{- return(adapter.dispatch('not_materialized', 'northstar')()) -}}
 {% endmacro %}
 
-{#- DuckDB and PostgreSQL; Spark's variant is in macros/spark/portable.sql -#}
 {% macro default__not_materialized() -%}
     not materialized
 {%- endmacro %}
