@@ -40,15 +40,47 @@ daily as (
     group by event_date
 ),
 
+-- A visitor is in a day's MAU while their latest active day is at most 29 days back. So each
+-- active day opens a span that ends where the visitor's next active day opens the next one, or
+-- lapses 30 days on, whichever comes first: a visitor's spans never overlap, and a day's MAU
+-- is the number of spans open on it, +1 on the day a span opens and -1 on the day it ends,
+-- summed over the days up to it (one row per date with a change: a few hundred, whatever the
+-- volume). Joining each active day to the 30 days it counts in, then counting distinct
+-- visitors per day, made 30 rows of each: 17 s of a large-scale build.
+spans as (
+    select
+        event_date as opens_on,
+        cast({{ dbt.dateadd('day', 30, 'event_date') }} as date) as lapses_on,
+        lead(event_date) over (partition by visitor_id order by event_date) as next_active_date
+    from active_days
+),
+
+span_changes as (
+    select
+        opens_on as change_date,
+        1 as users_change
+    from spans
+    union all
+    select
+        case when next_active_date < lapses_on then next_active_date else lapses_on end as change_date,
+        -1 as users_change
+    from spans
+),
+
+daily_changes as (
+    select
+        change_date,
+        sum(users_change) as users_change
+    from span_changes
+    group by change_date
+),
+
 monthly as (
     select
         days.activity_date,
-        count(distinct active_days.visitor_id) as monthly_active_users
+        cast(sum(daily_changes.users_change) as bigint) as monthly_active_users
     from days
-    inner join active_days
-        on
-            days.activity_date >= active_days.event_date
-            and {{ dbt.dateadd('day', -30, 'days.activity_date') }} < active_days.event_date
+    inner join daily_changes on days.activity_date >= daily_changes.change_date
     group by days.activity_date
 ),
 
