@@ -128,12 +128,16 @@ def discard_interrupted_loads(pipeline: dlt.Pipeline) -> list[str]:
     run leaves it. Two runs of one pipeline at once are not supported (nor safe in dlt), so
     the folders of unfinished extracts and normalizations are deleted too.
     """
-    pending = [*pipeline.list_normalized_load_packages(), *pipeline.list_extracted_load_packages()]
+    working = Path(pipeline.working_dir)
+    # A run killed while dlt made its load folder leaves load/ stamped with its version but
+    # without load/normalized/: dlt then counts the storage as ready, and listing it raises
+    # FileNotFoundError. No package can be there; the next run's load step makes the folder.
+    normalized = pipeline.list_normalized_load_packages() if (working / "load" / "normalized").is_dir() else []
+    pending = [*normalized, *pipeline.list_extracted_load_packages()]
     if pending:
         pipeline.abort_packages()
     # a killed extract or normalize leaves its half-written package in a folder of its own
     # (normalize/<random>/, load/new/<load id>/) that no run reads again
-    working = Path(pipeline.working_dir)
     for folder in [*working.glob("normalize/*"), *working.glob("load/new/*")]:
         if folder.is_dir() and folder.name != "extracted":
             shutil.rmtree(folder, ignore_errors=True)

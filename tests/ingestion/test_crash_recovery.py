@@ -17,6 +17,7 @@ chosen request until the process is dead (a gate, not a sleep).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,9 +30,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dlt.common.storages import LoadStorage, LoadStorageConfiguration
 
 from ingestion.run import SourceResult, ingest, source_resources
-from ingestion.warehouse import pipelines_dir
+from ingestion.warehouse import discard_interrupted_loads, make_pipeline, pipelines_dir
 from sandbox.http import Request, Response
 from sandbox.server import SandboxServer
 from sandbox.simulation import simulate
@@ -338,3 +340,17 @@ def test_the_later_world_adds_subscription_states(first_runs, later_runs):
     """The incremental cases are about something: the later run adds subscription_history rows."""
     before, after = first_runs[0].tables["subscription_history"], later_runs[0].tables["subscription_history"]
     assert before < after
+
+
+def test_a_run_killed_while_dlt_made_its_load_folder_leaves_nothing_to_discard(tmp_path, monkeypatch):
+    """dlt stamps load/ with its version before it makes load/normalized/: a kill in between
+    (seen once in `make test`'s killed CLI run) left a folder that dlt counts as ready and
+    cannot list. The next run finds no package there, and dlt's load step makes the folder."""
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(tmp_path / "northstar.duckdb"))
+    pipeline = make_pipeline("ecb_fx")
+    load_volume = LoadStorageConfiguration(load_volume_path=str(Path(pipeline.working_dir) / "load"))
+    LoadStorage(True, [], load_volume)  # stamps load/ and makes its folders, as a run's load step does
+    shutil.rmtree(Path(pipeline.working_dir) / "load" / "normalized")
+    assert discard_interrupted_loads(pipeline) == []
+    LoadStorage(True, [], load_volume)
+    assert (Path(pipeline.working_dir) / "load" / "normalized").is_dir()
