@@ -30,7 +30,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dlt.common.storages import LoadStorage, LoadStorageConfiguration
+from dlt.common.storages import (
+    LoadStorage,
+    LoadStorageConfiguration,
+    NormalizeStorage,
+    NormalizeStorageConfiguration,
+)
 
 from ingestion.run import SourceResult, ingest, source_resources
 from ingestion.warehouse import discard_interrupted_loads, make_pipeline, pipelines_dir
@@ -354,3 +359,19 @@ def test_a_run_killed_while_dlt_made_its_load_folder_leaves_nothing_to_discard(t
     assert discard_interrupted_loads(pipeline) == []
     LoadStorage(True, [], load_volume)
     assert (Path(pipeline.working_dir) / "load" / "normalized").is_dir()
+
+
+def test_a_run_killed_while_dlt_made_its_normalize_folder_leaves_nothing_to_discard(tmp_path, monkeypatch):
+    """The twin window in normalize/: dlt stamps it before it makes normalize/extracted/. There
+    dlt counts the storage as ready only once extracted/ exists, so listing finds no package and
+    raises nothing; this test keeps that true if dlt changes."""
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(tmp_path / "northstar.duckdb"))
+    pipeline = make_pipeline("ecb_fx")
+    normalize_folder = Path(pipeline.working_dir) / "normalize"
+    normalize_volume = NormalizeStorageConfiguration(normalize_volume_path=str(normalize_folder))
+    NormalizeStorage(True, normalize_volume)  # stamps normalize/ and makes extracted/, as an extract does
+    shutil.rmtree(normalize_folder / "extracted")
+    assert (normalize_folder / ".version").is_file()
+    assert discard_interrupted_loads(pipeline) == []
+    NormalizeStorage(True, normalize_volume)
+    assert (normalize_folder / "extracted").is_dir()
