@@ -43,9 +43,14 @@ non_converting as (
             partition by conversion_types.conversion_type, journey_sessions.journey_key
             order by journey_sessions.session_started_at, journey_sessions.session_key
         ) as step,
-        count(*) over (
+        lead(journey_sessions.channel) over (
             partition by conversion_types.conversion_type, journey_sessions.journey_key
-        ) as steps
+            order by journey_sessions.session_started_at, journey_sessions.session_key
+        ) as next_channel,
+        lead(1) over (
+            partition by conversion_types.conversion_type, journey_sessions.journey_key
+            order by journey_sessions.session_started_at, journey_sessions.session_key
+        ) is null as is_last_step
     from journey_sessions
     cross join conversion_types
     left join conversions
@@ -62,7 +67,8 @@ converting as (
         channel,
         '(conversion)' as outcome,
         touch_number as step,
-        touch_count as steps
+        lead(channel) over (partition by conversion_type, conversion_key order by touch_number) as next_channel,
+        touch_number = touch_count as is_last_step
     from touches
 ),
 
@@ -72,6 +78,7 @@ path_steps as (
     select * from non_converting
 ),
 
+-- a path's transitions: (start) to its first channel, each channel to the next, the last to its outcome
 transitions as (
     select
         conversion_type,
@@ -81,29 +88,28 @@ transitions as (
     where step = 1
     union all
     select
-        path_steps.conversion_type,
-        path_steps.channel as from_state,
-        next_steps.channel as to_state
-    from path_steps
-    inner join path_steps as next_steps
-        on
-            path_steps.conversion_type = next_steps.conversion_type
-            and path_steps.path_key = next_steps.path_key
-            and path_steps.step + 1 = next_steps.step
-    union all
-    select
         conversion_type,
         channel as from_state,
-        outcome as to_state
+        case when is_last_step then outcome else next_channel end as to_state
     from path_steps
-    where step = steps
+),
+
+-- the chain needs only how often each transition occurs: counted once here, not once per scenario
+transition_counts as (
+    select
+        conversion_type,
+        from_state,
+        to_state,
+        count(*) as transition_count
+    from transitions
+    group by 1, 2, 3
 ),
 
 channels as (
     select distinct
         conversion_type,
         to_state as channel
-    from transitions
+    from transition_counts
     where to_state not in ('(conversion)', '(null)')
 ),
 
@@ -124,12 +130,13 @@ scenario_transitions as (
     select
         scenarios.conversion_type,
         scenarios.removed_channel,
-        transitions.from_state,
-        case when transitions.to_state = scenarios.removed_channel then '(null)' else transitions.to_state end
-            as to_state,
-        count(*) as transition_count
+        transition_counts.from_state,
+        case
+            when transition_counts.to_state = scenarios.removed_channel then '(null)' else transition_counts.to_state
+        end as to_state,
+        cast(sum(transition_counts.transition_count) as bigint) as transition_count
     from scenarios
-    inner join transitions on scenarios.conversion_type = transitions.conversion_type
+    inner join transition_counts on scenarios.conversion_type = transition_counts.conversion_type
     group by 1, 2, 3, 4
 ),
 
