@@ -4,8 +4,12 @@
     declared data_type. The ymls declare `varchar`, which Spark accepts only with a length
     (DATATYPE_MISSING_SIZE): the declared types go through portable_type first (varchar is
     Spark's string), then dbt's own empty-schema query. The check is the same as on the other
-    engines (names, order and types); Spark's Parquet tables take no not-null constraints, and
-    the marts declare none.
+    engines (names, order and types).
+
+    The marts' not_null constraints (DuckDB and PostgreSQL enforce them when the table is filled)
+    are not applied on Spark: dbt-spark sets them with ALTER TABLE, which only Delta tables take,
+    and it assumes Delta when no file_format is set. This project's Spark tables are Parquet, and
+    its Spark build runs no data tests either: the DuckDB build checks the data.
 -#}
 
 {% macro spark__get_empty_schema_sql(columns) %}
@@ -19,4 +23,12 @@
         {%- do spelled.update({name: entry}) -%}
     {%- endfor -%}
     {{ return(default__get_empty_schema_sql(spelled)) }}
+{% endmacro %}
+
+{% macro spark__persist_constraints(relation, model) %}
+    {#- dbt-spark's version, but only for a model configured file_format='delta' -#}
+    {%- if config.get('contract').enforced and config.get('file_format') == 'delta' -%}
+        {% do alter_table_add_constraints(relation, model.constraints) %}
+        {% do alter_column_set_constraints(relation, model.columns) %}
+    {%- endif -%}
 {% endmacro %}

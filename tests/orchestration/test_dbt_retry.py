@@ -15,16 +15,18 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 from dagster import (
     AssetKey,
     AssetSelection,
     DagsterEventType,
     DagsterInstance,
     Definitions,
+    Failure,
     define_asset_job,
 )
 
-from orchestration.assets.dbt import RUN_TARGETS, dbt_models, dbt_resource, run_target_path
+from orchestration.assets.dbt import RUN_TARGETS, _raise_for_failures, dbt_models, dbt_resource, run_target_path
 from orchestration.resources import WarehouseResource
 
 BROKEN, HEALTHY = AssetKey("stg_stripe__coupons"), AssetKey("stg_stripe__prices")
@@ -94,3 +96,30 @@ def test_a_failed_dbt_build_is_resumed_with_dbt_retry(tmp_path, monkeypatch):
     ids = {r["unique_id"] for r in retried}
     assert "model.northstar.stg_stripe__coupons" in ids and "model.northstar.stg_stripe__prices" not in ids
     assert all(r["status"] in ("success", "pass") for r in retried)
+
+
+def _failure_of(tmp_path: Path, unique_id: str, message: str) -> Failure:
+    """The step's Failure for a dbt build whose run_results.json holds one failed model."""
+    results = {"results": [{"unique_id": unique_id, "status": "error", "message": message}]}
+    (tmp_path / "run_results.json").write_text(json.dumps(results))
+    with pytest.raises(Failure) as raised:
+        _raise_for_failures(tmp_path, succeeded=False, error=message)
+    return raised.value
+
+
+def test_a_model_whose_rows_break_its_contract_is_not_retried(tmp_path):
+    """A metric mart's not_null constraint (its contract) failing is bad data, as a failed test
+    is: a retry would build the same rows. dbt's messages as DuckDB and PostgreSQL word them."""
+    duckdb_says = ("Runtime Error in model mrr_summary (models/marts/metrics/mrr_summary.sql)\n"
+                   "  Constraint Error: NOT NULL constraint failed: mrr_summary__dbt_tmp.ending_mrr")
+    failure = _failure_of(tmp_path, "model.northstar.mrr_summary", duckdb_says)
+    assert not failure.allow_retries
+    assert failure.description == ("dbt build: 1 failed: model.northstar.mrr_summary: error: Runtime Error in model "
+                                   "mrr_summary (models/marts/metrics/mrr_summary.sql) Constraint Error: NOT NULL "
+                                   "constraint failed: mrr_summary__dbt_tmp.ending_mrr")
+    postgres_says = ('Database Error in model funnel (models/marts/metrics/funnel.sql)\n  null value in column '
+                     '"month" of relation "funnel__dbt_tmp" violates not-null constraint')
+    assert not _failure_of(tmp_path, "model.northstar.funnel", postgres_says).allow_retries
+    # anything else may be transient (the retry test above): one retry
+    binder = 'Binder Error: Referenced column "valid" not found in FROM clause!'
+    assert _failure_of(tmp_path, "model.northstar.stg_stripe__coupons", binder).allow_retries
