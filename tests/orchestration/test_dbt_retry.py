@@ -108,8 +108,9 @@ def _failure_of(tmp_path: Path, unique_id: str, message: str) -> Failure:
 
 
 def test_a_model_whose_rows_break_its_contract_is_not_retried(tmp_path):
-    """A metric mart's not_null constraint (its contract) failing is bad data, as a failed test
-    is: a retry would build the same rows. dbt's messages as DuckDB and PostgreSQL word them."""
+    """A metric mart's not_null or check constraint (its contract) failing is bad data, as a
+    failed test is: a retry would build the same rows. dbt's messages as DuckDB and PostgreSQL
+    word them."""
     duckdb_says = ("Runtime Error in model mrr_summary (models/marts/metrics/mrr_summary.sql)\n"
                    "  Constraint Error: NOT NULL constraint failed: mrr_summary__dbt_tmp.ending_mrr")
     failure = _failure_of(tmp_path, "model.northstar.mrr_summary", duckdb_says)
@@ -120,6 +121,13 @@ def test_a_model_whose_rows_break_its_contract_is_not_retried(tmp_path):
     postgres_says = ('Database Error in model funnel (models/marts/metrics/funnel.sql)\n  null value in column '
                      '"month" of relation "funnel__dbt_tmp" violates not-null constraint')
     assert not _failure_of(tmp_path, "model.northstar.funnel", postgres_says).allow_retries
+    # a range or a set of accepted values (a check constraint) likewise
+    duckdb_check = ("Runtime Error in model mrr_summary (models/marts/metrics/mrr_summary.sql)\n  Constraint Error: "
+                    'CHECK constraint failed on table "mrr_summary__dbt_tmp" with expression CHECK((ending_mrr >= 0))')
+    assert not _failure_of(tmp_path, "model.northstar.mrr_summary", duckdb_check).allow_retries
+    postgres_check = ('Database Error in model funnel (models/marts/metrics/funnel.sql)\n  new row for relation '
+                      '"funnel__dbt_tmp" violates check constraint "funnel__dbt_tmp_check"')
+    assert not _failure_of(tmp_path, "model.northstar.funnel", postgres_check).allow_retries
     # anything else may be transient (the retry test above): one retry
     binder = 'Binder Error: Referenced column "valid" not found in FROM clause!'
     assert _failure_of(tmp_path, "model.northstar.stg_stripe__coupons", binder).allow_retries

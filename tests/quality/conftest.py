@@ -117,28 +117,33 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             "(date '2026-10-30', 39, 200, 0.195)", "(date '2026-10-31', 0, 0, null)",  # no MAU: no ratio
         ]),
     "metrics.funnel": (
-        ("funnel_view varchar, visitors hugeint, sign_ups hugeint, activated hugeint, trials hugeint,"
+        ("funnel_view varchar, channel varchar, visitors hugeint, sign_ups hugeint, activated hugeint, trials hugeint,"
          " paid hugeint, expanded hugeint, visitor_to_sign_up_rate decimal(38,6),"
          " trial_to_paid_rate decimal(38,6), paid_to_expanded_rate decimal(38,6),"
          " visitor_to_trial_rate decimal(38,6), visitor_to_paid_rate decimal(38,6),"
          " sign_up_to_activated_rate decimal(38,6), activated_to_trial_rate decimal(38,6)"), [
-            "('cohorted', 100, 10, 2, 4, 2, 1, 0.1, 0.5, 0.5, 0.04, 0.02, 0.2, 2)",
-            "('by_event_month', 100, 10, 2, 4, 6, 0, 0.1, 1.5, 0, 0.04, 0.06, 0.2, 2)",  # may exceed 1
+            "('cohorted', 'Email', 100, 10, 2, 4, 2, 1, 0.1, 0.5, 0.5, 0.04, 0.02, 0.2, 2)",
+            "('by_event_month', 'Email', 100, 10, 2, 4, 6, 0, 0.1, 1.5, 0, 0.04, 0.06, 0.2, 2)",  # may exceed 1
         ]),
     "metrics.channel_performance": (
-        ("spend_amount_usd decimal(38,6), cost_per_click_usd decimal(38,6), cost_per_mille_usd decimal(38,6),"
-         " new_mrr_amount_usd decimal(38,24), cac_usd decimal(38,6), blended_cac_usd decimal(38,6),"
+        ("channel varchar, spend_amount_usd decimal(38,6), cost_per_click_usd decimal(38,6),"
+         " cost_per_mille_usd decimal(38,6), new_mrr_amount_usd decimal(38,24), cac_usd decimal(38,6),"
+         " blended_cac_usd decimal(38,6),"
          " impressions hugeint, clicks hugeint, sessions bigint, new_users bigint, sign_ups bigint,"
          " trials decimal(38,18), new_customers decimal(38,18), first_year_roas decimal(38,6),"
          " payback_months decimal(38,6), ltv_to_cac decimal(38,6), click_through_rate decimal(38,6),"
          " arpa_usd decimal(38,6), ltv_usd decimal(38,6)"), [
-            "(100, 2.5, 40, 300, 50, 90, 2500, 40, 500, 100, 10, 3.5, 2, 36, 1.2, 4.1, 0.016, 41.666667, 205)",
-            "(0, null, null, 100, 0, 90, 0, 0, 300, 80, 5, 1.5, 1, null, 0, null, null, 41.666667, 205)",
+            "('Paid Search', 100, 2.5, 40, 300, 50, 90, 2500, 40, 500, 100, 10, 3.5, 2, 36, 1.2, 4.1, 0.016,"
+            " 41.666667, 205)",
+            "('Unattributed', 0, null, null, 100, 0, 90, 0, 0, 300, 80, 5, 1.5, 1, null, 0, null, null,"
+            " 41.666667, 205)",
         ]),
     "metrics.channel_attribution": (
-        ("conversion_type varchar, attributed_conversions decimal(38,18), attributed_value_usd decimal(38,24),"
+        ("conversion_type varchar, attribution_model varchar, channel varchar,"
+         " attributed_conversions decimal(38,18), attributed_value_usd decimal(38,24),"
          " touched_conversions bigint"), [
-            "('trial_start', 2.4, 0, 3)", "('paid', 1, 290, 1)",
+            "('trial_start', 'position_based', 'Paid Social', 2.4, 0, 3)",
+            "('paid', 'position_based', 'Direct', 1, 290, 1)",
         ]),
     "metrics.kpi_alerts": (
         ("metric varchar, metric_value decimal(38,6), status varchar, direction varchar, period_grain varchar,"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import duckdb
 import pytest
 
 from tests.dbt_helpers import failures, run_dbt
@@ -71,3 +72,25 @@ def test_metric_marts_have_enforced_contracts_on_every_built_column(docs):
         typed = {name.lower(): col.get("data_type") for name, col in model["columns"].items()}
         assert sorted(built) == sorted(typed), model["name"]
         assert all(typed.values()), model["name"]
+
+
+def test_the_built_metric_marts_refuse_a_row_that_breaks_a_check(docs, built_warehouse):
+    """A metric mart's ranges and accepted values are its contract's check constraints: dbt
+    creates each table with them (one CHECK per rule in DuckDB's catalog), and DuckDB refuses a
+    row that breaks one, naming its rule (tests/quality/test_dbt_rules.py tries each rule)."""
+    manifest, _ = docs
+    declared = {}
+    for model in _models(manifest):
+        if model["config"]["contract"]["enforced"]:
+            constraints = [c for column in model["columns"].values() for c in column["constraints"]]
+            declared[model["name"]] = sum(c["type"] == "check" for c in [*constraints, *model["constraints"]])
+    with duckdb.connect(str(built_warehouse.path)) as con:
+        built = dict(con.execute("select table_name, count(*) from duckdb_constraints() where schema_name = 'metrics'"
+                                 " and constraint_type = 'CHECK' group by table_name").fetchall())
+        with pytest.raises(duckdb.ConstraintException) as refused:
+            con.execute("update metrics.mrr_summary set ending_mrr = -1 where ending_mrr > 0")
+        assert con.execute("select count(*) from metrics.mrr_summary where ending_mrr < 0").fetchone() == (0,)
+    assert sum(declared.values()) > 100
+    assert built == {name: count for name, count in declared.items() if count}
+    refusal = 'CHECK constraint failed on table "mrr_summary" with expression CHECK((ending_mrr >= 0))'
+    assert refusal in str(refused.value)
