@@ -6,6 +6,10 @@ days as (select * from {{ ref('int_mrr_days') }}),
 
 fx_rates as (select * from {{ ref('int_fx_rates_monthly') }}),
 
+-- Only the rows with MRR: three in four are canceled subscriptions' days at 0 (they stay, one
+-- a day, in int_subscription_mrr_daily), which add nothing to a sum or to the customers with
+-- MRR > 0, yet were grouped by customer and day. Every (currency, day) with a row still has its
+-- row here (currencies_present), with 0 when none of its subscriptions had MRR.
 customer_days as (
     select
         customer_id,
@@ -13,10 +17,18 @@ customer_days as (
         snapshot_date,
         cast(sum(mrr_x12) as decimal(38, 6)) as mrr_x12
     from subscription_mrr
+    where mrr_x12 <> 0
     group by customer_id, currency, snapshot_date
 ),
 
-currency_days as (
+currencies_present as (
+    select distinct
+        currency,
+        snapshot_date
+    from subscription_mrr
+),
+
+currency_totals as (
     select
         currency,
         snapshot_date,
@@ -24,6 +36,19 @@ currency_days as (
         cast(sum(case when mrr_x12 > 0 then 1 else 0 end) as bigint) as active_customers
     from customer_days
     group by currency, snapshot_date
+),
+
+currency_days as (
+    select
+        currencies_present.currency,
+        currencies_present.snapshot_date,
+        cast(coalesce(currency_totals.mrr_x12, 0) as decimal(38, 6)) as mrr_x12,
+        cast(coalesce(currency_totals.active_customers, 0) as bigint) as active_customers
+    from currencies_present
+    left join currency_totals
+        on
+            currencies_present.currency = currency_totals.currency
+            and currencies_present.snapshot_date = currency_totals.snapshot_date
 ),
 
 final as (
