@@ -22,6 +22,9 @@
     customer_load_id). Every row is computed from all of the subscription's history, never from
     a window of it, so the result equals a full refresh (tests/transformation/test_billing_incremental.py).
 #}
+{#- MRR counts only in these statuses: live_days and the rest split every day by this one list -#}
+{% set live_statuses = "('active', 'past_due')" %}
+
 with lifecycle as (select * from {{ ref('int_subscription_lifecycle') }}),
 
 item_versions as (select * from {{ ref('int_subscription_item_versions') }}),
@@ -150,7 +153,7 @@ live_days as (
     -- of them a canceled subscription's) need no items or discounts
     select *
     from statuses
-    where status in ('active', 'past_due')
+    where status in {{ live_statuses }}
 ),
 
 -- A subscription's gross MRR changes only at the instants of its item versions: a day takes the
@@ -317,7 +320,7 @@ discounted as (
         cast(0 as decimal(38, 6)) as gross_mrr_x12,
         cast(0 as decimal(38, 6)) as mrr_x12
     from statuses
-    where status not in ('active', 'past_due')
+    where status not in {{ live_statuses }}
 ),
 
 final as (

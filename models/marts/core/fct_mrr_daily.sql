@@ -32,8 +32,8 @@ currency_totals as (
     select
         currency,
         snapshot_date,
-        cast(sum(mrr_x12) as decimal(38, 6)) as mrr_x12,
-        cast(sum(case when mrr_x12 > 0 then 1 else 0 end) as bigint) as active_customers
+        sum(mrr_x12) as mrr_x12,  -- typed once, in currency_days
+        sum(case when mrr_x12 > 0 then 1 else 0 end) as active_customers
     from customer_days
     group by currency, snapshot_date
 ),
