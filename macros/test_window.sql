@@ -1,7 +1,9 @@
 {#-
     Data tests that scale with new data. A large incremental model names, in its meta, the column
-    that dates its rows (meta: {test_window_column: event_date}). When the var test_window_days is
-    set (the nightly and the 15-minute job pass it: orchestration/assets/dbt.py), every generic test
+    that dates its rows (meta: {test_window_column: event_date}). When the var test_window_days or
+    the environment variable NORTHSTAR_TEST_WINDOW_DAYS is set (the nightly and the 15-minute job
+    set the variable: orchestration/assets/dbt.py; a var would cost dbt a full parse whenever it
+    changes, an environment variable read only at run time costs none), every generic test
     on such a model reads only the rows from the day that many days before the model's newest
     (from its midnight: up to a day more), the days the incremental run could have rewritten;
     unset (the weekly full run, `dbt build` by hand, CI) it reads every row. The window is relative to the data's newest day, never to today's date.
@@ -31,8 +33,16 @@
 
 {% macro test_window_filter(relation) -%}
     {#- the window's predicate for a test on relation, or '' (no var, or no window column) -#}
+    {%- if not execute -%}
+        {%- do return('') -%}
+    {%- endif -%}
+    {#- read only when executing: dbt keeps a parse across changes of an environment variable
+        that parsing never read, but parses again in full when --vars change -#}
     {%- set days = var('test_window_days', none) -%}
-    {%- if days is none or not execute -%}
+    {%- if days is none -%}
+        {%- set days = env_var('NORTHSTAR_TEST_WINDOW_DAYS', '') or none -%}
+    {%- endif -%}
+    {%- if days is none -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set attached = model.get('attached_node') if model is mapping else none -%}

@@ -105,11 +105,15 @@ NIGHTLY_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
 #: unless the run is tagged FULL_TESTS_TAG (the weekly run: orchestration/jobs.py) or builds a
 #: warehouse from nothing (no published file yet), when every test reads every row.
 TEST_WINDOW_DAYS = 4
+#: How the window reaches dbt: an environment variable the macro reads only when it runs a test.
+#: dbt parses the whole project again (~6 s) when ``--vars`` differ from its saved parse's, so a
+#: windowed nightly after a full-tests run (or a first build) would pay a parse for nothing.
+TEST_WINDOW_ENV = "NORTHSTAR_TEST_WINDOW_DAYS"
 FULL_TESTS_TAG = "northstar/full_tests"
 RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
 _KEEP_RUN_TARGETS = 5
 _RUN_TARGET_MIN_AGE_S = 3600
-#: The nightly's dbt parses, kept per warehouse and vars (orchestration/dbt_project.py ``kept_parse``).
+#: The nightly's dbt parses, kept per warehouse (orchestration/dbt_project.py ``kept_parse``).
 #: dagster-dbt copies ``partial_parse.msgpack`` only from the default ``target/``, which holds an
 #: engineer's dev-target parse.
 KEPT_PARSES = PROJECT_DIR / DAGSTER_TARGET / "partial_parses"
@@ -166,11 +170,26 @@ TRANSLATOR = NorthstarDbtTranslator(settings=DagsterDbtTranslatorSettings(
 ))
 
 
-def data_test_window_flags(tags: Mapping[str, str], has_published: bool) -> list[str]:
-    """``--vars`` naming the test window, or nothing when every test must read every row."""
+def data_test_window_days(tags: Mapping[str, str], has_published: bool) -> int | None:
+    """The days the data tests' window spans, or None when every test must read every row."""
     if not has_published or tags.get(FULL_TESTS_TAG, "").lower() in ("1", "true", "yes"):
-        return []
-    return ["--vars", f"{{test_window_days: {TEST_WINDOW_DAYS}}}"]
+        return None
+    return TEST_WINDOW_DAYS
+
+
+@contextmanager
+def _data_test_window(days: int | None) -> Iterator[None]:
+    """Hand dbt the window through TEST_WINDOW_ENV for the invocation; without a window the
+    variable is removed, so a value left in the environment cannot narrow a full-tests run."""
+    previous = os.environ.pop(TEST_WINDOW_ENV, None)
+    if days is not None:
+        os.environ[TEST_WINDOW_ENV] = str(days)
+    try:
+        yield
+    finally:
+        os.environ.pop(TEST_WINDOW_ENV, None)
+        if previous is not None:
+            os.environ[TEST_WINDOW_ENV] = previous
 
 
 def run_target_path(run_id: str) -> Path:
@@ -248,11 +267,11 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     # before `writing`: it points NORTHSTAR_WAREHOUSE, which the resource reads when no path is
     # set, at the run's draft, which always exists (a first build would window its tests)
     has_published = warehouse.published_path.exists()
-    window = data_test_window_flags(context.run.tags, has_published)
-    kept = kept_parse(KEPT_PARSES, warehouse.draft_path(), window)
+    window = data_test_window_days(context.run.tags, has_published)
+    kept = kept_parse(KEPT_PARSES, warehouse.draft_path(), [])
     # else the prepared manifest's parse (made with the published path: dbt may discard it)
     reuse_partial_parse(target_path, kept, fallback=DBT_PROJECT.manifest_path.with_name("partial_parse.msgpack"))
-    with warehouse.writing(context.run.run_id), _dbt_log_echo():
+    with warehouse.writing(context.run.run_id), _data_test_window(window), _dbt_log_echo():
         if context.retry_number > 0 and (target_path / "run_results.json").exists():
             context.log.info("resuming the failed dbt build with `dbt retry`")
             invocation = dbt.cli(["retry"], manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR,
@@ -261,7 +280,7 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
         else:
             scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
             context.log.info(f"data tests on the incremental models read {scope}")
-            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *window], context=context,
+            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS], context=context,
                                  target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
     keep_partial_parse(target_path, kept)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, Definitions, build_schedule_context
 
-from orchestration.assets.dbt import DBT_PROJECT, FULL_TESTS_TAG, TEST_WINDOW_DAYS, data_test_window_flags, dbt_models
+from orchestration.assets.dbt import DBT_PROJECT, FULL_TESTS_TAG, TEST_WINDOW_DAYS, data_test_window_days, dbt_models
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.graph import build_definitions
@@ -191,10 +191,9 @@ def test_nightly_tests_the_new_days_and_every_row_once_a_week(defs):
         tick = build_schedule_context(scheduled_execution_time=datetime(2026, 12, day, 2, tzinfo=UTC))
         tags[day] = nightly.evaluate_tick(tick).run_requests[0].tags
     assert [day for day, t in tags.items() if t.get(FULL_TESTS_TAG) == "true"] == [13]
-    window = ["--vars", f"{{test_window_days: {TEST_WINDOW_DAYS}}}"]
-    assert data_test_window_flags(tags[7], has_published=True) == window
-    assert data_test_window_flags(tags[13], has_published=True) == []
-    assert data_test_window_flags(tags[7], has_published=False) == []
+    assert data_test_window_days(tags[7], has_published=True) == TEST_WINDOW_DAYS == 4
+    assert data_test_window_days(tags[13], has_published=True) is None
+    assert data_test_window_days(tags[7], has_published=False) is None
 
 
 def test_failure_sensor_and_freshness_checks_are_defined(defs):

@@ -1,6 +1,7 @@
-"""Data tests that scale with new data (macros/test_window.sql): with the var
-``test_window_days`` (both jobs pass it), a test on a large incremental model reads only the
-last days of the model's data; without it (the weekly run, ``dbt build`` by hand) every row.
+"""Data tests that scale with new data (macros/test_window.sql): with the environment variable
+``NORTHSTAR_TEST_WINDOW_DAYS`` (both jobs set it) or the var ``test_window_days``, a test on a
+large incremental model reads only the last days of the model's data; without either (the
+weekly run, ``dbt build`` by hand) every row.
 
 The event the tests break lost its GA4 session id, the parameter stg_ga4__events reads from
 the event's JSON: the window must hold it off for an old day and catch it on a new one.
@@ -34,13 +35,17 @@ def _drop_session_id(warehouse: Warehouse, day: str) -> None:
     assert changed == 1
 
 
-def _failed(warehouse: Warehouse, tmp_path, window: bool, build: list[str] | None = None) -> list[str]:
-    """The failing tests of stg_ga4__events; with ``build`` (extra `dbt build` arguments), the
-    model is built first in the same invocation."""
+def _failed(warehouse: Warehouse, tmp_path, window: str | None, build: list[str] | None = None) -> list[str]:
+    """The failing tests of stg_ga4__events with the window given as ``window`` ("vars", "env")
+    or none; with ``build`` (extra `dbt build` arguments), the model is built first in the same
+    invocation."""
     command = ["build", *build] if build is not None else ["test"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NORTHSTAR_WAREHOUSE", str(warehouse.path))
-        result = run_dbt([*command, "--select", "stg_ga4__events", *(["--vars", WINDOW] if window else [])],
+        patch.delenv("NORTHSTAR_TEST_WINDOW_DAYS", raising=False)
+        if window == "env":
+            patch.setenv("NORTHSTAR_TEST_WINDOW_DAYS", "4")
+        result = run_dbt([*command, "--select", "stg_ga4__events", *(["--vars", WINDOW] if window == "vars" else [])],
                          target_path=tmp_path / "target")
     return failures(result)
 
@@ -51,10 +56,11 @@ def test_the_window_skips_old_days_and_catches_new_ones(warehouse: Warehouse, tm
 
     _drop_session_id(warehouse, ten_days_before)
     # outside the last 4 days
-    assert _failed(warehouse, tmp_path, window=True, build=["--full-refresh"]) == []
-    everything = _failed(warehouse, tmp_path, window=False)
+    assert _failed(warehouse, tmp_path, window="vars", build=["--full-refresh"]) == []
+    assert _failed(warehouse, tmp_path, window="env") == []
+    everything = _failed(warehouse, tmp_path, window=None)
     assert len(everything) == 1 and SESSION_ID_TEST in everything[0], everything
 
     _drop_session_id(warehouse, newest)
-    windowed = _failed(warehouse, tmp_path, window=True, build=[])
+    windowed = _failed(warehouse, tmp_path, window="env", build=[])
     assert len(windowed) == 1 and SESSION_ID_TEST in windowed[0], windowed
