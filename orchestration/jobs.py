@@ -40,9 +40,9 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster_dbt import build_dbt_asset_selection
 
-from orchestration.assets.dbt import FULL_TESTS_TAG
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.assets.serving import DASHBOARDS, SERVING_SNAPSHOT
+from orchestration.test_window import FULL_TESTS_TAG
 
 NIGHTLY = "nightly"
 INCREMENTAL = "incremental"

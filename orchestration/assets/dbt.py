@@ -51,6 +51,7 @@ from ingestion.file_lock import waiting_for
 from orchestration.dbt_project import PROJECT_DIR, failed_nodes, keep_partial_parse, kept_parse, reuse_partial_parse
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.storage_errors import problem_in_text
+from orchestration.test_window import TEST_WINDOW_DAYS, data_test_window_days
 
 #: dbt beside the running Python (the project's venv), whatever the PATH holds: a nightly
 #: started as ``.venv/bin/northstar run`` has no ``.venv/bin`` on its PATH.
@@ -100,16 +101,11 @@ CONSTRAINT_VIOLATIONS = ("constraint error:", "violates not-null constraint", "v
 #: Unit tests check SQL logic, not data: they run in development and CI (``make test``), not in
 #: every nightly build (dbt's own advice), where they cost ~8 s of fixtures for nothing new.
 NIGHTLY_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
-#: Data tests on the large incremental models read only the rows of the last days an incremental
-#: run can rewrite (macros/test_window.sql: the GA4 re-read of 3 days and 1 for the time zone),
-#: unless the run is tagged FULL_TESTS_TAG (the weekly run: orchestration/jobs.py) or builds a
-#: warehouse from nothing (no published file yet), when every test reads every row.
-TEST_WINDOW_DAYS = 4
-#: How the window reaches dbt: an environment variable the macro reads only when it runs a test.
-#: dbt parses the whole project again (~6 s) when ``--vars`` differ from its saved parse's, so a
-#: windowed nightly after a full-tests run (or a first build) would pay a parse for nothing.
+#: How the data tests' window (orchestration/test_window.py) reaches dbt: an environment variable
+#: the macro reads only when it runs a test. dbt parses the whole project again (~6 s) when
+#: ``--vars`` differ from its saved parse's, so with a var a windowed nightly after a full-tests
+#: run (or a first build) would pay a parse for nothing.
 TEST_WINDOW_ENV = "NORTHSTAR_TEST_WINDOW_DAYS"
-FULL_TESTS_TAG = "northstar/full_tests"
 RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
 _KEEP_RUN_TARGETS = 5
 _RUN_TARGET_MIN_AGE_S = 3600
@@ -168,13 +164,6 @@ TRANSLATOR = NorthstarDbtTranslator(settings=DagsterDbtTranslatorSettings(
     enable_asset_checks=True, enable_source_tests_as_checks=True,
     enable_duplicate_source_asset_keys=True,  # child tables share their parent resource's asset
 ))
-
-
-def data_test_window_days(tags: Mapping[str, str], has_published: bool) -> int | None:
-    """The days the data tests' window spans, or None when every test must read every row."""
-    if not has_published or tags.get(FULL_TESTS_TAG, "").lower() in ("1", "true", "yes"):
-        return None
-    return TEST_WINDOW_DAYS
 
 
 @contextmanager

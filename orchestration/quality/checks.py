@@ -10,11 +10,15 @@ withhold the build.
 
 Each step adds its results to GX's Data Docs next to the published warehouse
 (``<warehouse folder>/quality_docs/index.html``).
+
+The raw GA4 events' suite reads only the last days in a nightly or 15-minute run, as dbt's tests
+on the incremental models do (orchestration/test_window.py); the weekly run reads every row.
 """
 
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -30,6 +34,7 @@ from orchestration.quality import SUITES, Suite, SuiteResult, validate
 from orchestration.quality.anomaly_suites import KPI_SERIES, RAW_VOLUME, Series, check_series
 from orchestration.quality.docs import QualityDocs, docs_folder
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.test_window import data_test_window_days
 
 
 def check_name(suite: Suite | Series) -> str:
@@ -37,7 +42,7 @@ def check_name(suite: Suite | Series) -> str:
 
 
 def _build(name: str, suites: Sequence[Suite | Series], run: Callable[..., SuiteResult],
-           blocking: bool) -> AssetChecksDefinition:
+           blocking: bool, windowed: bool = False) -> AssetChecksDefinition:
     kind = "great-expectations suite" if blocking else "anomaly against its own history (WARN):"
     specs = [AssetCheckSpec(check_name(s), asset=AssetKey(list(s.asset_key)), blocking=blocking,
                             description=f"{kind} {s.name} on {s.table}") for s in suites]
@@ -47,12 +52,14 @@ def _build(name: str, suites: Sequence[Suite | Series], run: Callable[..., Suite
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
         selected = context.selected_asset_check_keys
         docs = QualityDocs(docs_folder(warehouse.published_path), run_name=context.run.run_id)
+        days = data_test_window_days(context.run.tags, warehouse.published_path.exists()) if windowed else None
+        check = partial(run, window_days=days) if days is not None else run
         with warehouse.reading_draft(context.run.run_id) as con:
             for suite in suites:
                 key = AssetKey(list(suite.asset_key))
                 if not any(k.asset_key == key and k.name == check_name(suite) for k in selected):
                     continue
-                result = run(con, suite, docs=docs)
+                result = check(con, suite, docs=docs)
                 yield AssetCheckResult(asset_key=key, check_name=check_name(suite), passed=result.passed,
                                        severity=severity, description=result.line(),
                                        metadata={"rows": result.rows, "failed_expectations": len(result.failures)})
@@ -64,7 +71,7 @@ def _build(name: str, suites: Sequence[Suite | Series], run: Callable[..., Suite
 def build_quality_checks() -> list[AssetChecksDefinition]:
     raw = [s for s in SUITES if s.table.startswith("raw_")]
     marts = [s for s in SUITES if not s.table.startswith("raw_")]
-    return [_build("gx_raw_suites", raw, validate, blocking=True),
+    return [_build("gx_raw_suites", raw, validate, blocking=True, windowed=True),
             _build("gx_mart_suites", marts, validate, blocking=True),
             _build("gx_raw_volume_suites", RAW_VOLUME, check_series, blocking=False),
             _build("gx_kpi_anomaly_suites", KPI_SERIES, check_series, blocking=False)]

@@ -37,11 +37,14 @@ class SuiteResult:
     rows: int
     failures: list[str] = field(default_factory=list)  # one line per failed expectation
     note: str | None = None  # why nothing was validated (a missing table), else None
+    scope: str | None = None  # the rows read when not all (a window), e.g. "event_date >= '20261028'"
 
     def line(self) -> str:
         """One line: suite, table, verdict, rows, then the failures or the note."""
         verdict = "passed" if self.passed else f"FAILED {len(self.failures)} expectation(s)"
         text = f"{self.suite} on {self.table}: {verdict}, {self.rows} rows"
+        if self.scope:
+            text += f" with {self.scope}"
         if self.failures:
             text += ": " + "; ".join(self.failures)
         if self.note:

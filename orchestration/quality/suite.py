@@ -87,6 +87,9 @@ class Suite(OnTable):
     asset_key: tuple[str, ...]  # ("stripe", "invoices") for raw tables, ("mrr_summary",) for models
     expectations: ExpectationBuilder
     where: str | None = None  # optional SQL filter on the rows read
+    #: the column that dates a row of a table growing with history: a windowed run reads only
+    #: its last days (orchestration/test_window.py); None: every run reads every row
+    window_column: str | None = None
 
     def columns(self, reference: ReferenceData) -> tuple[str, ...]:
         """The only columns read (GA4 events are millions of wide rows): those the rules name."""

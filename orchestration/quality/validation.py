@@ -8,7 +8,7 @@ more than validating a small chunk, so they are never rebuilt per chunk.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -60,13 +60,30 @@ def _missing_columns(suite: Suite, missing: list[str]) -> SuiteResult:
                        failures=[f"table is missing column(s) {', '.join(missing)}"])
 
 
+def window_start(con: duckdb.DuckDBPyConnection, suite: Suite, days: int) -> str | None:
+    """The SQL literal of the first value in the last ``days`` days of ``suite.window_column``
+    before its newest (a DATE, or GA4's YYYYMMDD text), or None when the table is empty.
+
+    A literal, not a subquery: DuckDB then skips the older row groups instead of reading them."""
+    column = f'"{suite.window_column}"'
+    [(newest,)] = con.execute(f'select max({column}) from "{suite.schema_name}"."{suite.table_name}"').fetchall()
+    if newest is None:
+        return None
+    if isinstance(newest, str):  # the GA4 export's event_date
+        start = (datetime.strptime(newest, "%Y%m%d") - timedelta(days=days)).strftime("%Y%m%d")
+        return f"'{start}'"
+    return f"date '{(newest - timedelta(days=days)).isoformat()}'"
+
+
 def validate(con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime | None = None,
-             chunk_rows: int = DEFAULT_CHUNK_ROWS, docs: QualityDocs | None = None) -> SuiteResult:
+             chunk_rows: int = DEFAULT_CHUNK_ROWS, docs: QualityDocs | None = None,
+             window_days: int | None = None) -> SuiteResult:
     """Validate ``suite`` on its table in the warehouse ``con`` is connected to.
 
     ``now`` bounds "not in the future" (default: the current time; naive means UTC).
     ``chunk_rows`` bounds the rows held in memory at once. With ``docs``, each chunk's
-    result is kept for GX's Data Docs.
+    result is kept for GX's Data Docs. With ``window_days``, a suite with a window column reads
+    only the rows of its last days (orchestration/test_window.py), the others every row.
 
     A table that does not exist passes with rows=0 and a note: a raw table is absent when its
     source is not configured (no LinkedIn Ads account, say), and dbt then builds the marts from
@@ -79,17 +96,27 @@ def validate(con: duckdb.DuckDBPyConnection, suite: Suite, now: datetime | None 
         return _missing_table(suite)
     expectations = suite.expectations(reference_data(con, now))
     columns = columns_read(expectations)
-    missing = [c for c in columns if c not in present]
+    windowed = window_days is not None and suite.window_column is not None
+    missing = [c for c in (*columns, *([suite.window_column] if windowed else [])) if c not in present]
     if missing:
         return _missing_columns(suite, missing)
 
     batch_definition, gx_suite = _gx_objects(suite, expectations, docs)
     tally = SuiteTally(gx_suite.expectations)
-    sql = select_sql(suite.schema_name, suite.table_name, columns, suite.where)
+    filters = [f"({suite.where})"] if suite.where else []
+    scope = None
+    if windowed:
+        start = window_start(con, suite, window_days)
+        if start is not None:
+            scope = f"{suite.window_column} >= {start}"
+            filters.append(scope)
+    sql = select_sql(suite.schema_name, suite.table_name, columns, " and ".join(filters) or None)
     for number, frame in enumerate(read_frames(con, sql, chunk_rows), start=1):
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
         validation = batch.validate(gx_suite, result_format=RESULT_FORMAT)
         tally.add(len(frame), validation)
         if docs is not None:
             docs.record(suite.name, f"rows_chunk_{number}", validation)
-    return tally.result(suite.name, suite.table)
+    result = tally.result(suite.name, suite.table)
+    result.scope = scope
+    return result

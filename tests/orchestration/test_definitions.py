@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, Definitions, build_schedule_context
 
-from orchestration.assets.dbt import DBT_PROJECT, FULL_TESTS_TAG, TEST_WINDOW_DAYS, data_test_window_days, dbt_models
+from orchestration.assets.dbt import DBT_PROJECT, dbt_models
 from orchestration.assets.ingestion import INGESTION_ASSETS
 from orchestration.assets.publish import PUBLISHED_WAREHOUSE
 from orchestration.graph import build_definitions
 from orchestration.plugins import TRUTH_SETTING
 from orchestration.resources import WAREHOUSE_POOL
+from orchestration.test_window import FULL_TESTS_TAG, TEST_WINDOW_DAYS, data_test_window_days
 from sandbox.client_env import source_env
 
 RAW_KEYS = {key for assets in INGESTION_ASSETS for key in assets.keys}

@@ -27,8 +27,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.assets.dbt import TEST_WINDOW_DAYS, run_target_path
+from orchestration.assets.dbt import run_target_path
 from orchestration.nightly import NightlyOutcome, run_nightly
+from orchestration.test_window import TEST_WINDOW_DAYS
 from sandbox.build import serve_simulation
 from sandbox.simulation import Simulation, simulate
 from tests.orchestration.webhook_receiver import running_receiver
@@ -143,7 +144,9 @@ def test_the_first_build_tests_every_row_and_the_next_the_last_days(runs: Runs):
     """A build from nothing (no published warehouse yet) runs every data test on every row; the
     next one reads the incremental models' last days (macros/test_window.sql), as dbt compiled
     the test of a GA4 event's session id: the window starts TEST_WINDOW_DAYS before the newest
-    event_date, and no ``--vars`` carry it (they would cost dbt a full parse)."""
+    event_date, and no ``--vars`` carry it (they would cost dbt a full parse). The raw events'
+    suite reads the same days. (The third build fails its checks: the published file is the
+    second's.)"""
     compiled = [next(run_target_path(outcome.run_id).glob(
         "compiled/**/not_null_stg_ga4__events_ga_session_id.sql")).read_text() for outcome in runs.outcomes[:2]]
     assert "event_date >=" not in compiled[0]
@@ -154,6 +157,11 @@ def test_the_first_build_tests_every_row_and_the_next_the_last_days(runs: Runs):
     used = [json.loads((run_target_path(outcome.run_id) / "run_results.json").read_text())["args"].get("vars", {})
             for outcome in runs.outcomes[:2]]
     assert used == [{}, {}]
+    # the great-expectations suite on the raw events reads the same days (orchestration/test_window.py)
+    suite = [next(c.description for c in outcome.checks if c.name == "ga4/events:gx_raw_ga4_events")
+             for outcome in runs.outcomes[:2]]
+    assert " with " not in suite[0]
+    assert f"rows with event_date >= '{start.strftime('%Y%m%d')}'" in suite[1], suite[1]
 
 
 def test_a_build_starts_from_the_last_parse_of_the_same_warehouse(runs: Runs):

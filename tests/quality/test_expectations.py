@@ -262,6 +262,42 @@ def test_a_failure_in_one_chunk_fails_the_suite(seven_events: duckdb.DuckDBPyCon
                                "e.g. [None]")]
 
 
+# --- the window of a nightly ---------------------------------------------------------------
+
+@pytest.fixture
+def ten_days(tmp_path) -> duckdb.DuckDBPyConnection:
+    """Ten days of GA4 events, 2026-10-22 .. 2026-10-31, one a day."""
+    con = duckdb.connect(str(tmp_path / "days.duckdb"))
+    create_tables(con, {k: v for k, v in TABLES.items() if k.startswith("seeds.")})
+    con.execute("create schema raw_ga4")
+    con.execute("create table raw_ga4.events as select 'p' || i as user_pseudo_id, 'page_view' as event_name, "
+                f"{BEFORE_US} + i as event_timestamp, "
+                "strftime(date '2026-10-22' + cast(i as integer), '%Y%m%d') as event_date from range(10) t(i)")
+    yield con
+    con.close()
+
+
+def test_a_windowed_run_reads_only_the_last_days_of_the_events(ten_days: duckdb.DuckDBPyConnection) -> None:
+    """The nightly's window (orchestration/test_window.py): the last 4 days before the newest
+    event_date and that day, 5 of 10; a broken event further back is the weekly run's to find."""
+    ten_days.execute("update raw_ga4.events set event_name = 'bogus_old' where event_date = '20261026'")
+    windowed = validate(ten_days, SUITE["raw_ga4_events"], now=NOW, window_days=4)
+    assert (windowed.passed, windowed.rows) == (True, 5)
+    assert windowed.line() == "raw_ga4_events on raw_ga4.events: passed, 5 rows with event_date >= '20261027'"
+    everything = validate(ten_days, SUITE["raw_ga4_events"], now=NOW)
+    assert (everything.passed, everything.rows, everything.scope) == (False, 10, None)
+
+    ten_days.execute("update raw_ga4.events set event_name = 'bogus_new' where event_date = '20261027'")
+    caught = validate(ten_days, SUITE["raw_ga4_events"], now=NOW, window_days=4)
+    assert caught.failures == ["expect_column_values_to_be_in_set on event_name: 1 of 5 rows unexpected, "
+                               "e.g. ['bogus_new']"]
+
+
+def test_a_windowed_run_needs_the_window_column(seven_events: duckdb.DuckDBPyConnection) -> None:
+    result = validate(seven_events, SUITE["raw_ga4_events"], now=NOW, window_days=4)
+    assert (result.passed, result.failures) == (False, ["table is missing column(s) event_date"])
+
+
 # --- missing tables and columns -------------------------------------------------------------
 
 def test_a_missing_table_passes_with_no_rows(warehouse: duckdb.DuckDBPyConnection) -> None:
