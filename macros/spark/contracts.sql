@@ -1,10 +1,10 @@
 {#-
-    Enforced contracts on Spark (the metric marts, models/marts/metrics). dbt checks a contract by
+    Enforced contracts on Spark (the marts, models/marts/core and metrics). dbt checks a contract by
     comparing the model's column types with those of an empty query that casts null to each
     declared data_type. The ymls declare `varchar`, which Spark accepts only with a length
-    (DATATYPE_MISSING_SIZE): the declared types go through portable_type first (varchar is
-    Spark's string), then dbt's own empty-schema query. The check is the same as on the other
-    engines (names, order and types).
+    (DATATYPE_MISSING_SIZE), and `double precision`, which it calls `double`: the declared types
+    go through portable_type first, then dbt's own empty-schema query. The check is the same as on
+    the other engines (names, order and types).
 
     The marts' not_null constraints (DuckDB and PostgreSQL enforce them when the table is filled)
     are not applied on Spark: dbt-spark sets them with ALTER TABLE, which only Delta tables take,

@@ -217,7 +217,7 @@ def _raise_for_failures(target_path: Path, succeeded: bool, error: str) -> None:
     if not succeeded and not models and not tests:  # dbt stopped before any node (a lock, a bad profile)
         raise Failure(description=f"dbt build failed before running any node: {error}", allow_retries=True)
     if models:
-        # rows breaking a contract's constraint (the metric marts' not_null) are bad data, as a
+        # rows breaking a contract's constraint (a mart's not_null or check) are bad data, as a
         # failed test is: a retry would build the same rows again
         bad_data = all(any(marker in line.lower() for marker in CONSTRAINT_VIOLATIONS) for line in models)
         raise Failure(description=f"dbt build: {len(models)} failed: " + "; ".join(models[:5]),

@@ -1,12 +1,11 @@
 """Suites on the dbt marts BI tools read: what dbt's tests do not already say.
 
-One home per rule: the mart ymls own keys (unique, not_null, relationships), accepted values
-and ranges (``is_between`` for shares, ``at_least`` for money, counts and MRR growth: on the
-metric marts, their contracts' ``check`` constraints), and fail the dbt build before these
-run. What is left for great-expectations here is
-the relation between two columns of a row: a part never exceeds its whole (clicks of their
-impressions, active customers of their cohort, each feature stage of the one before it).
-Whether a series moved unusually against its own history is anomaly_suites.py's.
+One home per rule: the mart ymls own keys and relationships (dbt tests), not-null rules,
+accepted values and ranges (their contracts' constraints: ``not_null``, and ``check`` for shares,
+money, counts and MRR growth), and fail the dbt build before these run. What is left for
+great-expectations here is the relation between two columns of a row: a part never exceeds its
+whole (clicks of their impressions, active customers of their cohort, each feature stage of the
+one before it). Whether a series moved unusually against its own history is anomaly_suites.py's.
 
 Each check blocks publishing, like dbt's. Asset keys are the dbt models' keys.
 """

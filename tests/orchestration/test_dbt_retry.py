@@ -108,9 +108,8 @@ def _failure_of(tmp_path: Path, unique_id: str, message: str) -> Failure:
 
 
 def test_a_model_whose_rows_break_its_contract_is_not_retried(tmp_path):
-    """A metric mart's not_null or check constraint (its contract) failing is bad data, as a
-    failed test is: a retry would build the same rows. dbt's messages as DuckDB and PostgreSQL
-    word them."""
+    """A mart's not_null or check constraint (its contract) failing is bad data, as a failed test
+    is: a retry would build the same rows. dbt's messages as DuckDB and PostgreSQL word them."""
     duckdb_says = ("Runtime Error in model mrr_summary (models/marts/metrics/mrr_summary.sql)\n"
                    "  Constraint Error: NOT NULL constraint failed: mrr_summary__dbt_tmp.ending_mrr")
     failure = _failure_of(tmp_path, "model.northstar.mrr_summary", duckdb_says)
@@ -128,6 +127,10 @@ def test_a_model_whose_rows_break_its_contract_is_not_retried(tmp_path):
     postgres_check = ('Database Error in model funnel (models/marts/metrics/funnel.sql)\n  new row for relation '
                       '"funnel__dbt_tmp" violates check constraint "funnel__dbt_tmp_check"')
     assert not _failure_of(tmp_path, "model.northstar.funnel", postgres_check).allow_retries
+    # a core mart's, and an incremental run's insert into the built table (its constraints) likewise
+    incremental = ("Runtime Error in model fct_events (models/marts/core/fct_events.sql)\n"
+                   "  Constraint Error: NOT NULL constraint failed: fct_events.ga_session_id")
+    assert not _failure_of(tmp_path, "model.northstar.fct_events", incremental).allow_retries
     # anything else may be transient (the retry test above): one retry
     binder = 'Binder Error: Referenced column "valid" not found in FROM clause!'
     assert _failure_of(tmp_path, "model.northstar.stg_stripe__coupons", binder).allow_retries

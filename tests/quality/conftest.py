@@ -154,9 +154,10 @@ TABLES: dict[str, tuple[str, list[str]]] = {
             "('weekly_trial_signups', 55, 'green', 'higher_is_better', 'week', date '2026-10-19', true)",
         ]),
     "core.fct_ad_spend_daily": (
-        ("spend_amount decimal(18,6), spend_amount_usd decimal(18,6), impressions bigint, clicks bigint,"
-         " currency varchar, spend_date date"), [
-            "(7.06, 7.66, 1000, 12, 'EUR', date '2026-10-30')", "(0, 0, 0, 0, 'USD', date '2026-10-31')",
+        ("platform varchar, channel varchar, spend_amount decimal(18,6), spend_amount_usd decimal(18,6),"
+         " impressions bigint, clicks bigint, currency varchar, spend_date date"), [
+            "('meta_ads', 'Paid Social', 7.06, 7.66, 1000, 12, 'EUR', date '2026-10-30')",
+            "('google_ads', 'Paid Search', 0, 0, 0, 0, 'USD', date '2026-10-31')",
         ]),
     "seeds.currency_exponents": ("currency varchar, exponent integer", ["('JPY', 0)", "('KWD', 3)"]),
     "raw_ecb_fx.daily_rates": ("date date, currency varchar, rate varchar", [

@@ -288,6 +288,39 @@ def test_incremental_runs_equal_a_full_refresh(
     assert not differing, f"differ from the full build: {differing}"
 
 
+def test_an_incremental_mart_built_without_its_constraints_is_built_whole_once(
+    built_warehouse, tmp_path: Path, monkeypatch
+):
+    """An incremental mart's runs insert into the table its whole build made, whose constraints
+    (its contract's not_null and check) judge the new rows. A table built before them (a warehouse
+    older than the contract) has none: the next run builds it whole, with them
+    (macros/incremental_contracts.sql), and the run after that is incremental again."""
+    path = tmp_path / "northstar.duckdb"
+    shutil.copy(built_warehouse.path, path)
+    constraints = ("select count(*) from duckdb_constraints() where schema_name = 'core'"
+                   " and table_name = 'fct_events' and constraint_type in ('NOT NULL', 'CHECK')")
+    with duckdb.connect(str(path)) as con:
+        (declared,) = con.execute(constraints).fetchone()
+        (rows,) = con.execute("select count(*) from core.fct_events").fetchone()
+        # the same rows in a table without constraints, as a build before the contract made it
+        con.execute("create table core.fct_events_unconstrained as select * from core.fct_events")
+        con.execute("drop table core.fct_events")
+        con.execute("alter table core.fct_events_unconstrained rename to fct_events")
+    monkeypatch.setenv("NORTHSTAR_WAREHOUSE", str(path))
+    incremental, built = [], []
+    for run in ("first", "second"):
+        target = tmp_path / run
+        result = run_dbt(["run", "--select", "fct_events"], target_path=target)
+        assert result.success, failures(result)
+        incremental.append("delete from" in next((target / "run").rglob("fct_events.sql")).read_text().lower())
+        with duckdb.connect(str(path)) as con:
+            built.append((con.execute(constraints).fetchone()[0],
+                          con.execute("select count(*) from core.fct_events").fetchone()[0]))
+    assert declared == 8
+    assert incremental == [False, True]
+    assert built == [(declared, rows), (declared, rows)]
+
+
 @pytest.mark.parametrize(
     "model", ["fct_sessions", "fct_ad_spend_daily", "dim_campaigns", "dim_channels"]
 )

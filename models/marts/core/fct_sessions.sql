@@ -39,8 +39,11 @@ final as (
         changed_sessions.session_ended_at,
         changed_sessions.session_date,
         cast(changed_sessions.session_ended_at as date) as last_event_date,
-        {{ dbt.datediff('changed_sessions.session_started_at', 'changed_sessions.session_ended_at', 'second') }}
-            as duration_seconds,
+        -- bigint: dbt's datediff in seconds is a numeric on PostgreSQL
+        cast(
+            {{ dbt.datediff('changed_sessions.session_started_at', 'changed_sessions.session_ended_at', 'second') }}
+            as bigint
+        ) as duration_seconds,
         changed_sessions.source,
         changed_sessions.medium,
         changed_sessions.campaign,
@@ -49,12 +52,14 @@ final as (
         campaigns.platform as ad_platform,
         campaigns.campaign_id as ad_campaign_id,
         changed_sessions.event_count,
-        changed_sessions.page_view_count,
-        changed_sessions.sign_up_count,
-        changed_sessions.login_count,
-        changed_sessions.activation_count,
-        changed_sessions.feature_used_count,
-        changed_sessions.engagement_time_msec,
+        -- bigint, as the contract says: DuckDB sums integers into a hugeint, PostgreSQL sums
+        -- bigints into a numeric
+        cast(changed_sessions.page_view_count as bigint) as page_view_count,
+        cast(changed_sessions.sign_up_count as bigint) as sign_up_count,
+        cast(changed_sessions.login_count as bigint) as login_count,
+        cast(changed_sessions.activation_count as bigint) as activation_count,
+        cast(changed_sessions.feature_used_count as bigint) as feature_used_count,
+        cast(changed_sessions.engagement_time_msec as bigint) as engagement_time_msec,
         changed_sessions.is_engaged,
         changed_sessions.is_first_visit
     from changed_sessions
