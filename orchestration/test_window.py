@@ -15,6 +15,11 @@ from collections.abc import Mapping
 #: The GA4 re-read of 3 days and 1 for the time zone.
 TEST_WINDOW_DAYS = 4
 FULL_TESTS_TAG = "northstar/full_tests"
+#: How the window reaches dbt (macros/test_window.sql): an environment variable the macro reads
+#: only when it runs a test. dbt parses the whole project again (~6 s) when ``--vars`` differ from
+#: its saved parse's, so with a var a windowed nightly after a full-tests run (or a first build)
+#: would pay a parse for nothing.
+TEST_WINDOW_ENV = "NORTHSTAR_TEST_WINDOW_DAYS"
 
 
 def data_test_window_days(tags: Mapping[str, str], has_published: bool) -> int | None:

@@ -51,7 +51,7 @@ from ingestion.file_lock import waiting_for
 from orchestration.dbt_project import PROJECT_DIR, failed_nodes, keep_partial_parse, kept_parse, reuse_partial_parse
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.storage_errors import problem_in_text
-from orchestration.test_window import TEST_WINDOW_DAYS, data_test_window_days
+from orchestration.test_window import TEST_WINDOW_DAYS, TEST_WINDOW_ENV, data_test_window_days
 
 #: dbt beside the running Python (the project's venv), whatever the PATH holds: a nightly
 #: started as ``.venv/bin/northstar run`` has no ``.venv/bin`` on its PATH.
@@ -101,11 +101,6 @@ CONSTRAINT_VIOLATIONS = ("constraint error:", "violates not-null constraint", "v
 #: Unit tests check SQL logic, not data: they run in development and CI (``make test``), not in
 #: every nightly build (dbt's own advice), where they cost ~8 s of fixtures for nothing new.
 NIGHTLY_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
-#: How the data tests' window (orchestration/test_window.py) reaches dbt: an environment variable
-#: the macro reads only when it runs a test. dbt parses the whole project again (~6 s) when
-#: ``--vars`` differ from its saved parse's, so with a var a windowed nightly after a full-tests
-#: run (or a first build) would pay a parse for nothing.
-TEST_WINDOW_ENV = "NORTHSTAR_TEST_WINDOW_DAYS"
 RUN_TARGETS = PROJECT_DIR / DAGSTER_TARGET / "runs"
 _KEEP_RUN_TARGETS = 5
 _RUN_TARGET_MIN_AGE_S = 3600

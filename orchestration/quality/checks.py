@@ -52,8 +52,8 @@ def _build(name: str, suites: Sequence[Suite | Series], run: Callable[..., Suite
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterator[AssetCheckResult]:
         selected = context.selected_asset_check_keys
         docs = QualityDocs(docs_folder(warehouse.published_path), run_name=context.run.run_id)
-        days = data_test_window_days(context.run.tags, warehouse.published_path.exists()) if windowed else None
-        check = partial(run, window_days=days) if days is not None else run
+        check = (partial(run, window_days=data_test_window_days(context.run.tags, warehouse.published_path.exists()))
+                 if windowed else run)
         with warehouse.reading_draft(context.run.run_id) as con:
             for suite in suites:
                 key = AssetKey(list(suite.asset_key))

@@ -36,12 +36,12 @@ def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> di
     return dict(rows)
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def select_sql(schema: str, table: str, columns: Iterable[str], where: str | None = None) -> str:
-    sql = f"select {', '.join(_quoted(c) for c in columns)} from {_quoted(schema)}.{_quoted(table)}"
+    sql = f"select {', '.join(quoted(c) for c in columns)} from {quoted(schema)}.{quoted(table)}"
     return f"{sql} where {where}" if where else sql
 
 

@@ -16,6 +16,7 @@ import duckdb
 from orchestration.quality.docs import QualityDocs, gx_context
 from orchestration.quality.frames import (
     DEFAULT_CHUNK_ROWS,
+    quoted,
     read_frames,
     select_sql,
     table_columns,
@@ -65,8 +66,8 @@ def window_start(con: duckdb.DuckDBPyConnection, suite: Suite, days: int) -> str
     before its newest (a DATE, or GA4's YYYYMMDD text), or None when the table is empty.
 
     A literal, not a subquery: DuckDB then skips the older row groups instead of reading them."""
-    column = f'"{suite.window_column}"'
-    [(newest,)] = con.execute(f'select max({column}) from "{suite.schema_name}"."{suite.table_name}"').fetchall()
+    table = f"{quoted(suite.schema_name)}.{quoted(suite.table_name)}"
+    [(newest,)] = con.execute(f"select max({quoted(suite.window_column)}) from {table}").fetchall()
     if newest is None:
         return None
     if isinstance(newest, str):  # the GA4 export's event_date
