@@ -115,9 +115,9 @@ def test_every_metric_mart_is_identical_on_spark(engines, summary_line):
 def test_unit_tests_pass_on_spark(engines, tmp_path):
     """dbt's unit tests (fixture rows in, expected rows out) on Spark: the edge cases the small
     world may not reach (FX crosses, discounts, rounding) on Spark's arithmetic."""
-    # four at a time: each is a few small Spark jobs whose time is mostly the driver's planning
-    # and catalog calls, which overlap (alone on this machine: 122 s with 1 thread, 89 s with 4)
-    result = run_dbt(["test", "--select", "test_type:unit", "--threads", "4"], target="spark",
+    # four at a time (profiles.yml's spark threads): each is a few small Spark jobs whose time is
+    # mostly the driver's planning and catalog calls, which overlap (122 s with 1 thread, 89 s with 4)
+    result = run_dbt(["test", "--select", "test_type:unit"], target="spark",
                      target_path=tmp_path / "target")
     assert result.success, failures(result)
     assert len(result.result.results) > 0
