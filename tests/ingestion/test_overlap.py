@@ -9,10 +9,15 @@ own tests run the same code).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
+import dlt
+import duckdb
 import pytest
 
+from ingestion.overlap import writers_turn
 from ingestion.run import ingest
 from sandbox.http import Request, Response
 from sandbox.server import SandboxServer
@@ -127,3 +132,26 @@ def test_stripe_resources_page_in_parallel(monkeypatch, meeting, warehouse, expe
     for table in ("customers", "invoices", "subscriptions", "charges"):
         assert query(warehouse, f"select count(*) from raw_stripe.{table}")[0][0] == \
             expected_counts["stripe"][table], table
+
+
+OPENS_FILE = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+
+
+def _another_process_opens(path) -> bool:
+    """Whether a second process can open ``path`` (DuckDB locks a file its writer holds)."""
+    return subprocess.run([sys.executable, "-c", OPENS_FILE, str(path)], capture_output=True,
+                          check=False, timeout=120).returncode == 0
+
+
+def test_a_writers_turn_holds_the_file_across_dlt_and_lets_it_go(tmp_path):
+    """dlt closes its connection after each piece of a load; within the writer's turn the file
+    stays open (one open, one checkpoint), and after the turn nothing of this process holds it."""
+    path = tmp_path / "northstar.duckdb"
+    pipeline = dlt.pipeline("turn", destination=dlt.destinations.duckdb(credentials=str(path)),
+                            dataset_name="raw_turn", pipelines_dir=str(tmp_path / "pipelines"))
+    with writers_turn(pipeline):
+        pipeline.run([{"id": 1}, {"id": 2}], table_name="rows")
+        assert not _another_process_opens(path)  # dlt has closed its connections: the turn holds it
+    assert _another_process_opens(path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select id from raw_turn.rows order by id").fetchall() == [(1,), (2,)]
