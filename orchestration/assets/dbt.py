@@ -176,6 +176,14 @@ def _data_test_window(days: int | None) -> Iterator[None]:
             os.environ[TEST_WINDOW_ENV] = previous
 
 
+def log_file_flags() -> tuple[str, ...]:
+    """dbt's log file (dbt.log in the run's target folder) at info, not dbt's default debug, unless
+    DBT_LOG_LEVEL_FILE says otherwise: at debug dbt formats and writes every statement it sends
+    (10 MB a nightly), about 1 s of a 15 s build. Errors, warnings and each node's result stay in
+    it, and the SQL each node ran stays in the folder's compiled/ and run/."""
+    return () if os.environ.get("DBT_LOG_LEVEL_FILE") else ("--log-level-file", "info")
+
+
 def run_target_path(run_id: str) -> Path:
     """dbt's target folder for one run: the retry reads the first attempt's run_results.json."""
     return RUN_TARGETS / run_id
@@ -255,16 +263,17 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     kept = kept_parse(KEPT_PARSES, warehouse.draft_path(), [])
     # else the prepared manifest's parse (made with the published path: dbt may discard it)
     reuse_partial_parse(target_path, kept, fallback=DBT_PROJECT.manifest_path.with_name("partial_parse.msgpack"))
+    log_flags = log_file_flags()
     with warehouse.writing(context.run.run_id), _data_test_window(window), _dbt_log_echo():
         if context.retry_number > 0 and (target_path / "run_results.json").exists():
             context.log.info("resuming the failed dbt build with `dbt retry`")
-            invocation = dbt.cli(["retry"], manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR,
-                                 target_path=target_path, raise_on_error=False)
+            invocation = dbt.cli(["retry", *log_flags], manifest=DBT_PROJECT.manifest_path,
+                                 dagster_dbt_translator=TRANSLATOR, target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
         else:
             scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
             context.log.info(f"data tests on the incremental models read {scope}")
-            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS], context=context,
+            invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *log_flags], context=context,
                                  target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
     keep_partial_parse(target_path, kept)
