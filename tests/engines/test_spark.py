@@ -4,12 +4,13 @@ One small world (the quarter of tests/quarter_world.py: every metric mart has ro
 by the real sources with NORTHSTAR_TARGET=spark into Parquet files that Spark reads as external
 tables (macros/spark_raw_sources.sql). DuckDB's side is the quarter's build from its daily
 export files, made once per run (the GA4 tests read it too). Spark builds every model and seed
-(``dbt build`` without the data tests: they check the data, which the DuckDB build does, and on
-Spark each costs a query's overhead, ~500 of them) through its write-audit-publish path
-(orchestration/spark_wap.py) and is read where BI reads it. Every model of models/marts/metrics
-is then compared row for row, cell for cell: money is compared as Decimal (exact), never as
-floats. The unit tests run on Spark in a test of their own, and a failed
-audit is shown to leave the published views as they were (write-audit-publish on Spark).
+and runs every unit test (``dbt build`` without the data tests: they check the data, which the
+DuckDB build does, and on Spark each costs a query's overhead, ~500 of them) through its
+write-audit-publish path (orchestration/spark_wap.py) and is read where BI reads it. Every model
+of models/marts/metrics is then compared row for row, cell for cell: money is compared as
+Decimal (exact), never as floats. The unit tests' results are checked in a test of their own,
+and a failed audit is shown to leave the published views as they were (write-audit-publish on
+Spark).
 
 Spark starts in this process from the ``pyspark`` package on the machine's Java; when it
 cannot start, the test fails with Spark's message (it never skips).
@@ -18,6 +19,7 @@ cannot start, the test fails with Spark's message (it never skips).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 from collections import Counter
@@ -30,19 +32,28 @@ import pytest
 
 from ingestion.run import ingest
 from ingestion.spark import spark_dir, spark_session
+from orchestration.assets.dbt import DBT_PROJECT
 from orchestration.dbt_project import PROJECT_DIR
 from orchestration.spark_wap import build_and_publish, published_slot
 from sandbox.client_env import source_env
 from sandbox.server import start_server
-from tests.dbt_helpers import failures, run_dbt
 from tests.quarter_world import daily_files_build, quarter
 
 #: In `make test` (a worker of its own for ~8 minutes); `make test-spark` runs it alone.
 pytestmark = pytest.mark.spark
 
-#: models and seeds (and the enforced contracts of the metric marts); no data or unit tests
-SPARK_BUILD_ARGS = ("--exclude-resource-type", "test", "unit_test")
+#: models, seeds and unit tests (and the enforced contracts of the metric marts); no data tests.
+#: The unit tests run in the build, each before its model, not in a second dbt invocation: on
+#: Spark each is a few small jobs whose time is mostly the driver's planning, which overlaps the
+#: other models' (dbt's four threads), and a second invocation parses the project again.
+SPARK_BUILD_ARGS = ("--exclude-resource-type", "test")
 METRIC_MARTS = sorted(path.stem for path in (PROJECT_DIR / "models/marts/metrics").glob("*.sql"))
+
+
+def project_unit_tests() -> list[str]:
+    """Every unit test of the project, from the parsed manifest (prepared by tests/conftest.py)."""
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    return sorted(manifest["unit_tests"])
 
 
 def cell(value):
@@ -59,7 +70,8 @@ def sort_key(row: tuple) -> tuple:
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
-    """(DuckDB file, Spark session) after one load and one ``dbt build`` each of the same world."""
+    """(DuckDB file, Spark session, the Spark build's dbt results) after one load and one
+    ``dbt build`` each of the same world."""
     root = tmp_path_factory.mktemp("spark_engine")
     duckdb_path = root / "northstar.duckdb"
     shutil.copy(daily_files_build(tmp_path_factory) / duckdb_path.name, duckdb_path)
@@ -82,12 +94,13 @@ def engines(tmp_path_factory):
         outcome = build_and_publish(target_path=root / "target_spark", dbt_args=SPARK_BUILD_ARGS)
         assert outcome.published, outcome.failures
         print(f"built on Spark in {time.monotonic() - started:.0f}s")
-        yield duckdb_path, spark
+        results = json.loads((root / "target_spark" / "run_results.json").read_text())["results"]
+        yield duckdb_path, spark, results
         spark.stop()
 
 
 def test_every_metric_mart_is_identical_on_spark(engines, summary_line):
-    duckdb_path, spark = engines
+    duckdb_path, spark, _ = engines
     compared, differences = 0, []
     with duckdb.connect(str(duckdb_path)) as con:  # not read_only: dbt-duckdb ran in this process
         for mart in METRIC_MARTS:
@@ -112,22 +125,22 @@ def test_every_metric_mart_is_identical_on_spark(engines, summary_line):
     assert not differences, f"differing cells per column: {dict(by_column)}\n" + "\n".join(differences[:30])
 
 
-def test_unit_tests_pass_on_spark(engines, tmp_path):
+def test_unit_tests_pass_on_spark(engines):
     """dbt's unit tests (fixture rows in, expected rows out) on Spark: the edge cases the small
-    world may not reach (FX crosses, discounts, rounding) on Spark's arithmetic."""
-    # four at a time (profiles.yml's spark threads): each is a few small Spark jobs whose time is
-    # mostly the driver's planning and catalog calls, which overlap (122 s with 1 thread, 89 s with 4)
-    result = run_dbt(["test", "--select", "test_type:unit"], target="spark",
-                     target_path=tmp_path / "target")
-    assert result.success, failures(result)
-    assert len(result.result.results) > 0
+    world may not reach (FX crosses, discounts, rounding) on Spark's arithmetic. Every unit test
+    of the project ran in the Spark build (its results) and passed."""
+    _, _, results = engines
+    unit_tests = {result["unique_id"]: result["status"] for result in results
+                  if result["unique_id"].startswith("unit_test.")}
+    assert set(unit_tests) == set(project_unit_tests())
+    assert {uid: status for uid, status in unit_tests.items() if status != "pass"} == {}
 
 
 def test_a_failed_audit_on_spark_leaves_the_published_views_untouched(engines, tmp_path):
     """Write-audit-publish on Spark: a Stripe customer delivered twice in one load fails the
     audit (stg_stripe__customers' unique test) in the unpublished slot; the published views still
     read the previous slot, with the same rows. Runs last: it adds a raw file (removed after)."""
-    _, spark = engines
+    _, spark, _ = engines
     slot = published_slot(spark)
     assert slot in ("blue", "green")
     mart = "metrics.mrr_summary"
