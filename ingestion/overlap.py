@@ -33,19 +33,10 @@ from dlt.common.pipeline import LoadInfo
 from dlt.extract.source import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.warehouse import discard_interrupted_loads, loader_file_format
+from ingestion.warehouse import discard_interrupted_loads, loader_file_format, pipeline_duckdb_file
 
 #: The warehouse's one writer in this process: every dlt load (and state sync) holds it.
 WRITER = threading.RLock()
-
-
-def _duckdb_file(pipeline: dlt.Pipeline) -> str | None:
-    """The DuckDB file ``pipeline`` loads into, or None for another destination."""
-    destination = pipeline.destination
-    if destination is None or destination.destination_type != "dlt.destinations.duckdb":
-        return None
-    credentials = destination.config_params.get("credentials")
-    return credentials if isinstance(credentials, str) else None
 
 
 @contextmanager
@@ -55,7 +46,7 @@ def writers_turn(pipeline: dlt.Pipeline) -> Iterator[None]:
     same arguments as dlt's ``duckdb.connect``, so DuckDB hands both one instance; checkpointed
     and closed when the turn ends, so no connection outlives the turn."""
     with WRITER:
-        path = _duckdb_file(pipeline)
+        path = pipeline_duckdb_file(pipeline)
         if path is None:
             yield
             return

@@ -86,6 +86,16 @@ def destination():
     return dlt.destinations.duckdb(credentials=str(warehouse_path()))
 
 
+def pipeline_duckdb_file(pipeline: dlt.Pipeline) -> str | None:
+    """The DuckDB file ``pipeline`` loads into, as dlt was given it (``destination``), or None
+    for another destination."""
+    loads_into = pipeline.destination
+    if loads_into is None or loads_into.destination_type != "dlt.destinations.duckdb":
+        return None
+    credentials = loads_into.config_params.get("credentials")
+    return credentials if isinstance(credentials, str) else None
+
+
 def make_pipeline(source: str) -> dlt.Pipeline:
     """The pipeline that loads ``source`` into ``raw_<source>`` of the warehouse (its schema of
     that name on Postgres).

@@ -10,6 +10,7 @@ invocation costs seconds of start-up and parsing: build once per warehouse, not 
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
@@ -39,6 +40,12 @@ from orchestration.dbt_project import (
 #: assert the same rows again. In dbt's log of the quarter's build, 26 unit tests took 20.3 s on
 #: its 2 threads (~0.8 s each), about 10 of its 42 s.
 WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+
+
+def project_unit_tests(target_path: Path) -> set[str]:
+    """Every unit test of the project, from the manifest the build in ``target_path`` parsed
+    (its target's own parse: what that build could run)."""
+    return set(json.loads((target_path / "manifest.json").read_text())["unit_tests"])
 
 
 def run_dbt(args: list[str], target: str | None = None, target_path: Path | None = None) -> dbtRunnerResult:

@@ -32,11 +32,11 @@ import pytest
 
 from ingestion.run import ingest
 from ingestion.spark import spark_dir, spark_session
-from orchestration.assets.dbt import DBT_PROJECT
 from orchestration.dbt_project import PROJECT_DIR
 from orchestration.spark_wap import build_and_publish, published_slot
 from sandbox.client_env import source_env
 from sandbox.server import start_server
+from tests.dbt_helpers import project_unit_tests
 from tests.quarter_world import daily_files_build, quarter
 
 #: In `make test` (a worker of its own for ~8 minutes); `make test-spark` runs it alone.
@@ -48,12 +48,6 @@ pytestmark = pytest.mark.spark
 #: other models' (dbt's four threads), and a second invocation parses the project again.
 SPARK_BUILD_ARGS = ("--exclude-resource-type", "test")
 METRIC_MARTS = sorted(path.stem for path in (PROJECT_DIR / "models/marts/metrics").glob("*.sql"))
-
-
-def project_unit_tests() -> list[str]:
-    """Every unit test of the project, from the parsed manifest (prepared by tests/conftest.py)."""
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
-    return sorted(manifest["unit_tests"])
 
 
 def cell(value):
@@ -70,7 +64,7 @@ def sort_key(row: tuple) -> tuple:
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
-    """(DuckDB file, Spark session, the Spark build's dbt results) after one load and one
+    """(DuckDB file, Spark session, the Spark build's target folder) after one load and one
     ``dbt build`` each of the same world."""
     root = tmp_path_factory.mktemp("spark_engine")
     duckdb_path = root / "northstar.duckdb"
@@ -94,8 +88,7 @@ def engines(tmp_path_factory):
         outcome = build_and_publish(target_path=root / "target_spark", dbt_args=SPARK_BUILD_ARGS)
         assert outcome.published, outcome.failures
         print(f"built on Spark in {time.monotonic() - started:.0f}s")
-        results = json.loads((root / "target_spark" / "run_results.json").read_text())["results"]
-        yield duckdb_path, spark, results
+        yield duckdb_path, spark, root / "target_spark"
         spark.stop()
 
 
@@ -128,11 +121,12 @@ def test_every_metric_mart_is_identical_on_spark(engines, summary_line):
 def test_unit_tests_pass_on_spark(engines):
     """dbt's unit tests (fixture rows in, expected rows out) on Spark: the edge cases the small
     world may not reach (FX crosses, discounts, rounding) on Spark's arithmetic. Every unit test
-    of the project ran in the Spark build (its results) and passed."""
-    _, _, results = engines
+    of the project ran in the Spark build (its run_results) and passed."""
+    _, _, target = engines
+    results = json.loads((target / "run_results.json").read_text())["results"]
     unit_tests = {result["unique_id"]: result["status"] for result in results
                   if result["unique_id"].startswith("unit_test.")}
-    assert set(unit_tests) == set(project_unit_tests())
+    assert set(unit_tests) == project_unit_tests(target)
     assert {uid: status for uid, status in unit_tests.items() if status != "pass"} == {}
 
 

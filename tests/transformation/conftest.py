@@ -9,7 +9,6 @@ copies of its own.
 
 from __future__ import annotations
 
-import json
 import pickle
 import shutil
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pytest
 
 from sandbox.simulation import Simulation, simulate
 from sandbox.truth import write_truth
-from tests.dbt_helpers import WITHOUT_UNIT_TESTS, failures, run_dbt
+from tests.dbt_helpers import WITHOUT_UNIT_TESTS, failures, project_unit_tests, run_dbt
 from tests.world_loads import once_per_run, serve_and_load
 
 START, AS_OF = date(2025, 1, 1), date(2026, 1, 1)
@@ -56,7 +55,7 @@ def build(warehouse: Warehouse, target: Path, unit_tests: bool = False) -> Wareh
     assert result.success, failures(result)
     if unit_tests:  # every unit test of the project ran (and passed, above)
         ran = {r.node.unique_id for r in result.result.results if r.node.resource_type == "unit_test"}
-        assert ran and ran == set(json.loads((target / "manifest.json").read_text())["unit_tests"]), sorted(ran)
+        assert ran and ran == project_unit_tests(target), sorted(ran)
     return warehouse
 
 
