@@ -14,11 +14,12 @@ problems a retry cannot fix: the step fails at once, naming them.
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time
 
 import io
+import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stdout
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -27,6 +28,7 @@ from typing import Any
 
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckKey,
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
@@ -44,11 +46,15 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from packaging.version import Version
 
 from ingestion.file_lock import waiting_for
+from ingestion.warehouse import connect
+from orchestration import build_inputs
 from orchestration.dbt_project import PROJECT_DIR, failed_nodes, keep_partial_parse, kept_parse, reuse_partial_parse
+from orchestration.jobs import INCREMENTAL, JOB_TAG
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.storage_errors import problem_in_text
 from orchestration.test_window import TEST_WINDOW_DAYS, TEST_WINDOW_ENV, data_test_window_days
@@ -264,20 +270,91 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     # else the prepared manifest's parse (made with the published path: dbt may discard it)
     reuse_partial_parse(target_path, kept, fallback=DBT_PROJECT.manifest_path.with_name("partial_parse.msgpack"))
     log_flags = log_file_flags()
-    with warehouse.writing(context.run.run_id), _data_test_window(window), _dbt_log_echo():
+    manifest = _manifest()
+    with warehouse.writing(context.run.run_id) as draft, _data_test_window(window), _dbt_log_echo():
+        with connect(draft, read_only=False) as con:
+            inputs = build_inputs.fingerprints(con, manifest, build_inputs.project_fingerprint(
+                PROJECT_DIR, _PROJECT_INPUTS))
+            before = build_inputs.recorded(con)
+        to_build = None  # the nightly: the whole selection
+        if context.run.tags.get(JOB_TAG) == INCREMENTAL:
+            to_build = yield from _report_unchanged(context, manifest, inputs, before)
+        invocation = None
         if context.retry_number > 0 and (target_path / "run_results.json").exists():
             context.log.info("resuming the failed dbt build with `dbt retry`")
             invocation = dbt.cli(["retry", *log_flags], manifest=DBT_PROJECT.manifest_path,
                                  dagster_dbt_translator=TRANSLATOR, target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
-        else:
+        elif to_build is None or to_build == set(context.selected_asset_keys):
             scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
             context.log.info(f"data tests on the incremental models read {scope}")
             invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *log_flags], context=context,
                                  target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
-    keep_partial_parse(target_path, kept)
-    _raise_for_failures(target_path, invocation.is_successful(), _first_error(invocation))
+        elif to_build:
+            invocation = yield from _build_changed(context, dbt, manifest, inputs, before, to_build,
+                                                   [*NIGHTLY_BUILD_FLAGS, *log_flags], target_path)
+        built = invocation.is_successful() if invocation is not None else build_inputs.changed_inputs(inputs, before)
+        if built:  # a run that built nothing and read nothing new keeps the record of the last build
+            with connect(draft, read_only=False) as con:
+                build_inputs.record(con, inputs, context.run.run_id)
+    if invocation is not None:
+        keep_partial_parse(target_path, kept)
+        _raise_for_failures(target_path, invocation.is_successful(), _first_error(invocation))
+
+
+def _manifest() -> dict[str, Any]:
+    with DBT_PROJECT.manifest_path.open() as file:
+        return json.load(file)
+
+
+def _report_unchanged(context: AssetExecutionContext, manifest: Mapping[str, Any], inputs: Mapping[str, str],
+                      before: build_inputs.Recorded | None) -> Generator[MaterializeResult, None, set[AssetKey]]:
+    """The incremental job's selected models and seeds that no changed raw table reaches
+    (orchestration/build_inputs.py), reported as they are: unchanged since the run that built
+    them. Returns the keys to build (every one without a record, or after a project change)."""
+    stale = build_inputs.stale_nodes(manifest, build_inputs.changed_inputs(inputs, before))
+    specs = context.assets_def.specs_by_key
+    selected = {key: specs[key].metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY] for key in context.selected_asset_keys}
+    to_build = {key for key, uid in selected.items() if uid in stale}
+    # Dagster takes a multi-asset's results upstream first; nothing unchanged is downstream of
+    # a model to build (what reads a changed table is stale too), so the unchanged go first
+    depth = build_inputs.depths(manifest)
+    unchanged = sorted(set(selected) - to_build, key=lambda key: (depth.get(selected[key], 0), selected[key]))
+    since = before.run_id if before else "?"
+    if unchanged:
+        context.log.info(f"{len(to_build)} of {len(selected)} dbt models and seeds to build: the others read no "
+                         f"raw table that changed since run {since}'s build")
+    for key in unchanged:
+        yield MaterializeResult(asset_key=key, metadata={"rebuilt": False, "unchanged_since_run": since})
+    return to_build
+
+
+def _build_changed(context: AssetExecutionContext, dbt: DbtCliResource, manifest: Mapping[str, Any],
+                   inputs: Mapping[str, str], before: build_inputs.Recorded | None, to_build: set[AssetKey],
+                   flags: Sequence[str], target_path: Path) -> Generator[Any, None, DbtCliInvocation]:
+    """``dbt build`` of the models in ``to_build``, their tests and the changed raw tables' source
+    tests; only the results of this step's selected assets and checks are passed on."""
+    specs = context.assets_def.specs_by_key
+    models = sorted(manifest["nodes"][specs[key].metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]]["name"]
+                    for key in to_build)
+    changed = build_inputs.changed_inputs(inputs, before)
+    sources = sorted(f"source:{manifest['sources'][uid]['source_name']}.{manifest['sources'][uid]['name']}"
+                     for uid in changed if uid in manifest["sources"])
+    invocation = dbt.cli(["build", *flags, "--select", " ".join([*models, *sources])],
+                         manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR,
+                         target_path=target_path, raise_on_error=False)
+    checks = set(context.selected_asset_check_keys)
+    for result in _as_results(invocation.stream()):
+        if isinstance(result, AssetCheckResult):
+            if result.asset_key is not None and AssetCheckKey(result.asset_key, result.check_name) in checks:
+                yield result
+        elif isinstance(result, MaterializeResult):
+            if result.asset_key in to_build:
+                yield result
+        else:
+            yield result
+    return invocation
 
 
 def dbt_resource() -> DbtCliResource:
