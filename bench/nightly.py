@@ -5,8 +5,11 @@
 Each repeat, in a fresh folder: (1) generate the sandbox at ``--as-of`` and run the nightly
 Dagster job on an empty warehouse (the full build); (2) generate the sandbox one day later and
 run the job again on the published warehouse (the incremental nightly); (3) run the 15-minute
-``incremental`` job on the same day's sandbox (its steady state: only GA4's 3-day re-read and
-Stripe's new objects to load). ``--repeats 1`` is the quick mode (about 10 minutes on a quiet
+``incremental`` job on the same day's sandbox (its steady state: GA4's 3-day re-read, the ad
+platforms' last week and Stripe's last page loaded again, with no row new or changed, so its
+dbt step finds no raw table changed and starts no dbt: orchestration/build_inputs.py; a
+15-minute run that loads changed rows builds their downstream models, which this does not
+time). ``--repeats 1`` is the quick mode (about 10 minutes on a quiet
 machine at the default scale). Each build runs in a child process (``--child``) whose process
 tree's memory is sampled; the sandbox it reads from runs in another (``--sandbox-child``),
 sampled apart, as the APIs it stands in for run elsewhere (``peak_mib`` is the build's,
