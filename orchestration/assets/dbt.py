@@ -282,14 +282,16 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
         if context.run.tags.get(JOB_TAG) == INCREMENTAL:
             to_build = yield from _report_unchanged(context, manifest, inputs, before)
         invocation = None
-        if context.retry_number > 0 and (target_path / "run_results.json").exists():
+        retry = context.retry_number > 0 and (target_path / "run_results.json").exists()
+        if not retry and to_build != set():
+            scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
+            context.log.info(f"data tests on the incremental models read {scope}")
+        if retry:
             context.log.info("resuming the failed dbt build with `dbt retry`")
             invocation = dbt.cli(["retry", *log_flags], manifest=DBT_PROJECT.manifest_path,
                                  dagster_dbt_translator=TRANSLATOR, target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
         elif to_build is None or to_build == set(context.selected_asset_keys):
-            scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
-            context.log.info(f"data tests on the incremental models read {scope}")
             invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *log_flags], context=context,
                                  target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
