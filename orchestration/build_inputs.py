@@ -41,15 +41,12 @@ _DLT_BOOKKEEPING = ("_dlt_load_id", "_dlt_id", "_dlt_parent_id", "_dlt_root_id")
 _ABSENT = "absent"
 
 
-def project_fingerprint(project_dir: Path, inputs: Iterable[str]) -> str:
-    """The project's files (``inputs``: files and folders under ``project_dir``), path and bytes:
-    a model's SQL, a yml's config or test, a seed's rows, a var in dbt_project.yml."""
+def project_fingerprint(project_dir: Path, files: Iterable[Path]) -> str:
+    """The project's files (assets/dbt.py ``project_files``), path and bytes: a model's SQL, a
+    yml's config or test, a seed's rows, a var in dbt_project.yml."""
     digest = hashlib.sha256()
-    for name in inputs:
-        root = project_dir / name
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-        for path in files:
-            digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in files:
+        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -14,7 +14,6 @@ problems a retry cannot fix: the step fails at once, naming them.
 # no `from __future__ import annotations`: Dagster reads the context annotation at definition time
 
 import io
-import json
 import logging
 import os
 import shutil
@@ -47,7 +46,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY, get_manifest_and_translator_from_dbt_assets
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from packaging.version import Version
 
@@ -132,13 +131,21 @@ def prepare_manifest(project: DbtProject = DBT_PROJECT) -> Path:
     return manifest
 
 
-def _newest_project_file() -> float:
-    newest = 0.0
+def project_files() -> list[Path]:
+    """The files a parse reads (``_PROJECT_INPUTS``), in a stable order: the manifest is parsed
+    again when one is newer, and a build's record fingerprints their bytes (build_inputs)."""
+    files: list[Path] = []
     for name in _PROJECT_INPUTS:
         root = PROJECT_DIR / name
-        paths = [root] if root.is_file() else root.rglob("*") if root.exists() else []
-        newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
-    return newest
+        if root.is_file():
+            files.append(root)
+        elif root.exists():
+            files += sorted(p for p in root.rglob("*") if p.is_file())
+    return files
+
+
+def _newest_project_file() -> float:
+    return max((path.stat().st_mtime for path in project_files()), default=0.0)
 
 
 class NorthstarDbtTranslator(DagsterDbtTranslator):
@@ -271,19 +278,20 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
     # else the prepared manifest's parse (made with the published path: dbt may discard it)
     reuse_partial_parse(target_path, kept, fallback=DBT_PROJECT.manifest_path.with_name("partial_parse.msgpack"))
     log_flags = log_file_flags()
-    manifest = _manifest()
+    manifest = get_manifest_and_translator_from_dbt_assets([context.assets_def])[0]  # parsed once, at load
     with warehouse.writing(context.run.run_id) as draft, _data_test_window(window), _dbt_log_echo():
         with connect(draft, read_only=False) as con:
-            inputs = build_inputs.fingerprints(con, manifest, build_inputs.project_fingerprint(
-                PROJECT_DIR, _PROJECT_INPUTS))
+            inputs = build_inputs.fingerprints(con, manifest, build_inputs.project_fingerprint(PROJECT_DIR,
+                                                                                               project_files()))
             before = build_inputs.recorded(con)
+        changed = build_inputs.changed_inputs(inputs, before)
         to_build = None  # the nightly: the whole selection
         _UNRUN_CHECKS.keys = frozenset()
         if context.run.tags.get(JOB_TAG) == INCREMENTAL:
-            to_build = yield from _report_unchanged(context, manifest, inputs, before)
+            to_build = yield from _report_unchanged(context, manifest, changed, before)
         invocation = None
         retry = context.retry_number > 0 and (target_path / "run_results.json").exists()
-        if not retry and to_build != set():
+        if not retry and to_build != {}:
             scope = f"the last {TEST_WINDOW_DAYS} days" if window else "every row"
             context.log.info(f"data tests on the incremental models read {scope}")
         if retry:
@@ -291,25 +299,20 @@ def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: W
             invocation = dbt.cli(["retry", *log_flags], manifest=DBT_PROJECT.manifest_path,
                                  dagster_dbt_translator=TRANSLATOR, target_path=target_path, raise_on_error=False)
             yield from _as_results(invocation.stream())
-        elif to_build is None or to_build == set(context.selected_asset_keys):
+        elif to_build is None or to_build.keys() == set(context.selected_asset_keys):
             invocation = dbt.cli(["build", *NIGHTLY_BUILD_FLAGS, *log_flags], context=context,
                                  target_path=target_path, raise_on_error=False)
             yield from invocation.stream()
         elif to_build:
-            invocation = yield from _build_changed(context, dbt, manifest, inputs, before, to_build,
+            invocation = yield from _build_changed(context, dbt, manifest, changed, to_build,
                                                    [*NIGHTLY_BUILD_FLAGS, *log_flags], target_path)
-        built = invocation.is_successful() if invocation is not None else build_inputs.changed_inputs(inputs, before)
+        built = invocation.is_successful() if invocation is not None else changed
         if built:  # a run that built nothing and read nothing new keeps the record of the last build
             with connect(draft, read_only=False) as con:
                 build_inputs.record(con, inputs, context.run.run_id)
     if invocation is not None:
         keep_partial_parse(target_path, kept)
         _raise_for_failures(target_path, invocation.is_successful(), _first_error(invocation))
-
-
-def _manifest() -> dict[str, Any]:
-    with DBT_PROJECT.manifest_path.open() as file:
-        return json.load(file)
 
 
 class _UnrunChecks(logging.Filter):
@@ -330,22 +333,23 @@ _UNRUN_CHECKS = _UnrunChecks()
 logging.getLogger("dagster._core.execution.plan.active").addFilter(_UNRUN_CHECKS)
 
 
-def _report_unchanged(context: AssetExecutionContext, manifest: Mapping[str, Any], inputs: Mapping[str, str],
-                      before: build_inputs.Recorded | None) -> Generator[MaterializeResult, None, set[AssetKey]]:
+def _report_unchanged(context: AssetExecutionContext, manifest: Mapping[str, Any], changed: set[str],
+                      before: build_inputs.Recorded | None) -> Generator[MaterializeResult, None, dict[AssetKey, str]]:
     """The incremental job's selected models and seeds that no changed raw table reaches
     (orchestration/build_inputs.py), reported as they are: unchanged since the run that built
-    them. Returns the keys to build (every one without a record, or after a project change)."""
-    stale = build_inputs.stale_nodes(manifest, build_inputs.changed_inputs(inputs, before))
+    them. Returns the keys to build with their dbt unique ids (every one without a record, or
+    after a project change)."""
+    stale = build_inputs.stale_nodes(manifest, changed)
     specs = context.assets_def.specs_by_key
     selected = {key: specs[key].metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY] for key in context.selected_asset_keys}
-    to_build = {key for key, uid in selected.items() if uid in stale}
+    to_build = {key: uid for key, uid in selected.items() if uid in stale}
     # Dagster takes a multi-asset's results upstream first; nothing unchanged is downstream of
     # a model to build (what reads a changed table is stale too), so the unchanged go first
     depth = build_inputs.depths(manifest)
-    unchanged = sorted(set(selected) - to_build, key=lambda key: (depth.get(selected[key], 0), selected[key]))
+    unchanged = sorted(selected.keys() - to_build.keys(), key=lambda key: (depth.get(selected[key], 0), selected[key]))
     since = before.run_id if before else "?"
     sources = manifest["sources"]
-    read = to_build | {TRANSLATOR.get_asset_key(sources[uid]) for uid in stale if uid in sources}
+    read = to_build.keys() | {TRANSLATOR.get_asset_key(sources[uid]) for uid in stale if uid in sources}
     unrun = {key for key in context.selected_asset_check_keys if key.asset_key not in read}
     _UNRUN_CHECKS.keys = frozenset(key.to_user_string() for key in unrun)
     if unchanged:
@@ -358,17 +362,15 @@ def _report_unchanged(context: AssetExecutionContext, manifest: Mapping[str, Any
 
 
 def _build_changed(context: AssetExecutionContext, dbt: DbtCliResource, manifest: Mapping[str, Any],
-                   inputs: Mapping[str, str], before: build_inputs.Recorded | None, to_build: set[AssetKey],
-                   flags: Sequence[str], target_path: Path) -> Generator[Any, None, DbtCliInvocation]:
+                   changed: set[str], to_build: Mapping[AssetKey, str], flags: Sequence[str],
+                   target_path: Path) -> Generator[Any, None, DbtCliInvocation]:
     """``dbt build`` of the models in ``to_build``, their tests and the changed raw tables' source
     tests; only the results of this step's selected assets and checks are passed on."""
-    specs = context.assets_def.specs_by_key
-    models = sorted(manifest["nodes"][specs[key].metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY]]["name"]
-                    for key in to_build)
-    changed = build_inputs.changed_inputs(inputs, before)
-    sources = sorted(f"source:{manifest['sources'][uid]['source_name']}.{manifest['sources'][uid]['name']}"
-                     for uid in changed if uid in manifest["sources"])
-    invocation = dbt.cli(["build", *flags, "--select", " ".join([*models, *sources])],
+    models = sorted(manifest["nodes"][uid]["name"] for uid in to_build.values())
+    sources = manifest["sources"]
+    changed_sources = sorted(f"source:{sources[uid]['source_name']}.{sources[uid]['name']}"
+                             for uid in changed if uid in sources)
+    invocation = dbt.cli(["build", *flags, "--select", " ".join([*models, *changed_sources])],
                          manifest=DBT_PROJECT.manifest_path, dagster_dbt_translator=TRANSLATOR,
                          target_path=target_path, raise_on_error=False)
     checks = set(context.selected_asset_check_keys)
